@@ -1,0 +1,1 @@
+"""Shared code of the exploring-llm-clusters scripts: reading saved PostHog results and printing them."""

@@ -1,0 +1,72 @@
+"""What every entry script shares: importing its command without a traceback when a dependency
+is missing, and turning errors into one paragraph and an exit code.
+
+Only the standard library is imported here, so the missing-dependency message always works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable, TextIO
+
+from .errors import EXIT_CODES_HELP, ClusterToolError, ExitStatus
+
+DEPENDENCIES = ("ijson", "tabulate", "httpx")
+INSTALL_COMMAND = "python -m pip install httpx ijson tabulate"
+
+
+def run_command(module: str, argv: list[str] | None = None) -> int:
+    """Import `llm_clusters.commands.<module>` and run its `main`."""
+    try:
+        command = importlib.import_module(f"llm_clusters.commands.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in DEPENDENCIES:
+            raise
+        print(f"error: the Python package '{exc.name}' is not installed. Install the scripts' "
+              f"dependencies with: {INSTALL_COMMAND}  (or run the script with `uv run`, which "
+              "reads them from the script itself).", file=sys.stderr)
+        return ExitStatus.MISSING_DEPENDENCY
+    return command.main(sys.argv[1:] if argv is None else argv)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the exit codes in --help, and usage errors that say what to do."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        super().__init__(**kwargs)
+
+    def error(self, message: str):
+        raise ClusterToolError(f"{message}. Run `{self.prog} --help` for the flags and what "
+                               "they take.", ExitStatus.USAGE)
+
+    def exit(self, status: int = 0, message: str | None = None):
+        if message:
+            print(message, file=sys.stderr, end="")
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+def guarded(body: Callable[[], int], stderr: TextIO) -> int:
+    """Run a command body; a `ClusterToolError` or anything unexpected becomes a message."""
+    try:
+        return body()
+    except _Exit as exit_:
+        return exit_.status
+    except ClusterToolError as exc:
+        print(f"error: {exc.message}", file=stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("interrupted", file=stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback for the user
+        print(f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in the scripts; "
+              "please report it with the command line that caused it.", file=stderr)
+        return ExitStatus.ERROR

@@ -1,0 +1,1 @@
+"""The scripts' command lines, one module per entry script in scripts/."""

@@ -1,0 +1,316 @@
+"""print_clusters.py: a compact, readable summary of one clustering run read from a saved
+result, or one cluster in depth."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from tabulate import tabulate
+
+from ..cli import ArgumentParser, guarded
+from ..errors import ClusterToolError, ExitStatus
+from ..model import ItemPolicy, Run
+from ..reader import ReadResult, choose_run, read_runs
+from ..render import Page, describe_params, item_label, run_header_lines
+from ..text import clean, count, markdown, money, number, percent, seconds
+
+SCHEMA = "exploring-llm-clusters/print_clusters@1"
+TITLE_CHARS = 80
+ID_CHARS = 64
+DESCRIPTION_CHARS = 4000
+MAX_CLUSTERS = 30
+DETAIL_ITEMS = 20
+MAX_RUNS_LISTED = 50
+DEFAULT_BUDGET = 25_000
+
+DESCRIPTION = """\
+Summarise a PostHog LLM clustering run from a saved tool result (execute-sql's pipe table,
+a HogQL API response, a content-block array, {"result": ...}, a bare $ai_clusters array, an
+event or its properties). The shape is detected from the content.
+
+Default view: the run's header and one row per cluster (size, share of the run, title,
+PostHog's embedded metrics when present), with each cluster's best-ranked items. In the
+noise cluster (-1, "outliers") rank 0 is the MOST anomalous item, not the most typical."""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="print_clusters.py", description=DESCRIPTION)
+    parser.add_argument("file", help="the saved result file, or - for standard input")
+    parser.add_argument("--run-id", help="which run to show when the file holds several "
+                        "(default: the newest)")
+    parser.add_argument("--list-runs", action="store_true",
+                        help="list the runs in the file, one line each, and stop")
+    parser.add_argument("--cluster", type=int, metavar="ID",
+                        help="show one cluster in depth: description and items by rank")
+    parser.add_argument("--limit", type=_non_negative, metavar="N",
+                        help=f"with --cluster: how many items to show (default {DETAIL_ITEMS}, 0 for all)")
+    parser.add_argument("--ids", action="store_true",
+                        help="with --cluster: print only the item ids (trace ids at trace level, "
+                        "generation ids at generation level), one a line; --limit applies, "
+                        "default all")
+    parser.add_argument("--top", type=_non_negative, default=3, metavar="N",
+                        help="items shown under each cluster in the default view (default 3)")
+    parser.add_argument("--sort", choices=("size", "id"), default="size",
+                        help="order of clusters (default size, largest first; noise always last)")
+    parser.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+                        help=f"clusters shown in the default view (default {MAX_CLUSTERS}, 0 for all)")
+    parser.add_argument("--full", action="store_true",
+                        help="do not cut long titles, descriptions or ids, nor the output size")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="output format (default text); json keeps PostHog's field names")
+    return parser
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number_ = int(value)
+    except ValueError:
+        raise ClusterToolError(f"expected a whole number, got {value!r}", ExitStatus.USAGE) from None
+    if number_ < 0:
+        raise ClusterToolError(f"expected a number >= 0, got {value}", ExitStatus.USAGE)
+    return number_
+
+
+@dataclass
+class Options:
+    top: int
+    sort: str
+    max_clusters: int
+    full: bool
+    fmt: str
+
+
+def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.ids and args.cluster is None:
+            raise ClusterToolError("--ids needs --cluster ID (the cluster whose item ids to "
+                                   "print)", ExitStatus.USAGE)
+        result = read_runs(args.file, _policy(args), stdin)
+        if args.list_runs:
+            stdout.write(list_runs(result, args.format) + "\n")
+            return ExitStatus.OK
+        run, picked = choose_run(result, args.run_id)
+        notes = ([picked] if picked else []) + result.notes + run.notes
+        if args.cluster is not None:
+            stdout.write(cluster_view(run, args.cluster, args, notes) + "\n")
+        else:
+            options = Options(args.top, args.sort, args.max_clusters, args.full, args.format)
+            stdout.write(run_view(run, options, notes, other_runs(result, run)) + "\n")
+        return ExitStatus.OK
+
+    return guarded(body, stderr)
+
+
+def _policy(args) -> ItemPolicy:
+    if args.list_runs:
+        return ItemPolicy(default=0)
+    if args.cluster is not None:
+        limit = args.limit if args.limit is not None else (0 if args.ids else DETAIL_ITEMS)
+        return ItemPolicy(default=0, per_cluster=((args.cluster, limit or None),))
+    return ItemPolicy(default=args.top)
+
+
+def other_runs(result: ReadResult, shown: Run) -> list[Run]:
+    return [run for run in result.runs if run is not shown]
+
+
+def _ordered(run: Run, sort: str) -> list:
+    regular = [c for c in run.clusters if not c.is_noise]
+    noise = [c for c in run.clusters if c.is_noise]
+    if sort == "size":
+        regular.sort(key=lambda c: (-c.size, c.cluster_id))
+    else:
+        regular.sort(key=lambda c: c.cluster_id)
+    return regular + noise
+
+
+def _share(size: int, total: int) -> float | None:
+    return size / total if total else None
+
+
+def run_view(run: Run, options: Options, notes: list[str], others: list[Run]) -> str:
+    clusters = _ordered(run, options.sort)
+    total = sum(c.size for c in run.clusters)
+    shown = clusters if options.max_clusters == 0 else clusters[: options.max_clusters]
+    if options.fmt == "json":
+        return json.dumps(_run_json(run, shown, total, notes, others, len(clusters)),
+                          ensure_ascii=False, indent=1)
+    limit = None if options.full else TITLE_CHARS
+    id_limit = None if options.full else ID_CHARS
+    page = Page(options.fmt)
+    page.heading(f"Run {clean(run.run_id or '(no run id)', id_limit)}")
+    page.lines(run_header_lines(run, total, id_limit))
+    has_metrics = any(c.metrics for c in clusters)
+    rows = []
+    for cluster in shown:
+        title = clean(cluster.title, limit)
+        if cluster.is_noise:
+            title = f"[noise] {title}"
+        row = [cluster.cluster_id, count(cluster.size), percent(_share(cluster.size, total)),
+               markdown(title) if options.fmt == "markdown" else title]
+        if has_metrics:
+            m = cluster.metrics or {}
+            row += [money(m.get("avg_cost")), seconds(m.get("avg_latency")),
+                    percent(m.get("error_rate")), money(m.get("total_cost"))]
+        rows.append(row)
+    headers = ["id", "size", "share", "title"]
+    if has_metrics:
+        headers += ["avg cost", "avg latency", "error rate", "total cost"]
+    page.table(headers, rows)
+    if has_metrics:
+        page.line("Metrics are PostHog's own, embedded in the run: averages over items with data.")
+    if any(c.is_noise for c in shown):
+        page.line("Noise (-1) holds items that fit no cluster; its rank 0 is the MOST anomalous item.")
+    if options.top:
+        page.heading("Best-ranked items per cluster", level=3)
+        for cluster in shown:
+            page.line(f"cluster {cluster.cluster_id} ({count(cluster.item_count)} "
+                      f"item{'' if cluster.item_count == 1 else 's'}):")
+            page.bullets(item_label(item, run.level, id_limit) for item in cluster.items[: options.top])
+    omitted = len(clusters) - len(shown)
+    if omitted:
+        page.line(f"{omitted} more clusters not shown (smallest first cut); see them with "
+                  "--max-clusters 0.")
+    _others_and_notes(page, others, notes, id_limit)
+    return page.render(budget=None if options.full else DEFAULT_BUDGET)
+
+
+def _others_and_notes(page: Page, others: list[Run], notes: list[str], id_limit: int | None) -> None:
+    if others:
+        names = ", ".join(clean(r.run_id or "(no id)", id_limit) for r in others[:5])
+        page.line(f"Other runs in this file: {names}{' …' if len(others) > 5 else ''}")
+    for note in notes:
+        page.line(f"Note: {clean(note, 300)}")
+
+
+def _item_json(item) -> dict:
+    return {"key": clean(item.key), "rank": item.rank, "distance_to_centroid": item.distance,
+            "timestamp": item.timestamp, "trace_id": clean(item.trace_id) or None,
+            "generation_id": clean(item.generation_id) or None, "x": item.x, "y": item.y}
+
+
+def _cluster_json(cluster, total: int, items: list) -> dict:
+    return {
+        "cluster_id": cluster.cluster_id,
+        "is_noise": cluster.is_noise,
+        "size": cluster.size,
+        "share": _share(cluster.size, total),
+        "title": clean(cluster.title),
+        "description": clean(cluster.description, keep_newlines=True),
+        "metrics": cluster.metrics,
+        "centroid_x": cluster.centroid_x,
+        "centroid_y": cluster.centroid_y,
+        "item_count": cluster.item_count,
+        "items": [_item_json(i) for i in items],
+        "items_omitted": cluster.item_count - len(items),
+    }
+
+
+def _run_fields_json(run: Run) -> dict:
+    return {
+        "run_id": clean(run.run_id) or None, "level": run.level, "job_id": clean(run.job_id) or None,
+        "job_name": clean(run.job_name) or None, "window_start": run.window_start,
+        "window_end": run.window_end, "total_items_analyzed": run.total_items,
+        "params": run.params, "event": run.event, "source": run.source,
+    }
+
+
+def _run_json(run: Run, shown: list, total: int, notes: list[str], others: list[Run],
+              cluster_total: int) -> dict:
+    return {
+        "schema": SCHEMA,
+        "run": _run_fields_json(run),
+        "clusters": [_cluster_json(c, total, c.items) for c in shown],
+        "clusters_omitted": cluster_total - len(shown),
+        "other_runs": [clean(r.run_id) or None for r in others],
+        "notes": [clean(n) for n in notes],
+    }
+
+
+def cluster_view(run: Run, cluster_id: int, args, notes: list[str]) -> str:
+    matching = [c for c in run.clusters if c.cluster_id == cluster_id]
+    if not matching:
+        ids = ", ".join(str(c.cluster_id) for c in run.clusters)
+        raise ClusterToolError(f"run {clean(run.run_id)!r} has no cluster {cluster_id}; its "
+                               f"clusters are: {ids}. Pass one of those to --cluster.",
+                               ExitStatus.NO_CLUSTERS)
+    cluster = matching[0]
+    items = cluster.items
+    if args.ids:
+        ids = [clean(i.generation_id if run.level == "generation" else (i.trace_id or i.key)) for i in items]
+        return "\n".join(ids)
+    total = sum(c.size for c in run.clusters)
+    if args.format == "json":
+        document = {"schema": SCHEMA, "run": _run_fields_json(run),
+                    "cluster": _cluster_json(cluster, total, items), "notes": [clean(n) for n in notes]}
+        return json.dumps(document, ensure_ascii=False, indent=1)
+    id_limit = None if args.full else ID_CHARS
+    page = Page(args.format)
+    title = clean(cluster.title, None if args.full else TITLE_CHARS * 2)
+    page.heading(f"Cluster {cluster.cluster_id}: {markdown(title) if args.format == 'markdown' else title}")
+    page.line(f"Run {clean(run.run_id, id_limit)} ({run.level or 'unknown'} level); "
+              f"{count(cluster.size)} items, {percent(_share(cluster.size, total))} of the run.")
+    if cluster.is_noise:
+        page.line("This is the noise cluster: items that fit no cluster. Rank 0 is the MOST "
+                  "anomalous item (ranked by distance to the nearest centroid, descending).")
+    description = clean(cluster.description, None if args.full else DESCRIPTION_CHARS, keep_newlines=True)
+    if description:
+        page.block(markdown(description) if args.format == "markdown" else description)
+    if cluster.metrics:
+        page.line("PostHog's embedded metrics (averages over items with data): " + ", ".join(
+            f"{key} {_metric(key, value)}" for key, value in sorted(cluster.metrics.items())
+            if not isinstance(value, (dict, list))))
+    headers = ["rank", "distance", "timestamp", "trace id"]
+    if run.level == "generation":
+        headers.append("generation id")
+    rows = []
+    for item in items:
+        row = [item.rank if item.rank is not None else "-", number(item.distance),
+               clean(item.timestamp) or "-", clean(item.trace_id or item.key, id_limit)]
+        if run.level == "generation":
+            row.append(clean(item.generation_id or item.key, id_limit))
+        rows.append(row)
+    page.table(headers, rows)
+    if cluster.item_count > len(items):
+        page.line(f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
+                  "(0 for all) or --ids for the bare ids.")
+    _others_and_notes(page, [], notes, id_limit)
+    return page.render(budget=None if args.full else DEFAULT_BUDGET * 2)
+
+
+def _metric(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if "cost" in key:
+        return money(value)
+    if "latency" in key:
+        return seconds(value)
+    if key.endswith("_rate"):
+        return percent(value)
+    if isinstance(value, float):
+        return number(value)
+    return clean(value, 60)
+
+
+def list_runs(result: ReadResult, fmt: str) -> str:
+    runs = sorted(result.runs, key=lambda r: (r.sort_time, r.run_id or ""), reverse=True)
+    if fmt == "json":
+        return json.dumps({"schema": SCHEMA, "runs": [
+            {**_run_fields_json(r), "clusters": len(r.clusters), "items": r.items_in_clusters}
+            for r in runs]}, ensure_ascii=False, indent=1)
+    page = Page(fmt)
+    page.heading(f"{len(runs)} runs, newest first")
+    rows = [[clean(r.run_id or "(no id)", ID_CHARS), r.level or "-", clean(r.window_end) or "-",
+             len(r.clusters), count(r.total_items)] for r in runs[:MAX_RUNS_LISTED]]
+    page.table(["run id", "level", "window end", "clusters", "items analysed"], rows)
+    if len(runs) > MAX_RUNS_LISTED:
+        page.line(f"{len(runs) - MAX_RUNS_LISTED} older runs not listed; use --format json for all.")
+    return page.render(budget=None)

@@ -1,0 +1,283 @@
+"""From parsed values and tables to runs: which column or key holds what.
+
+Columns are found by name where the query named them (`run_id`, `clusters`, …, or PostHog's
+own property names, also inside an unaliased expression such as
+`JSONExtractString(properties, '$ai_clustering_run_id')`), and by content where it did not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable
+
+from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
+from .pipetable import Table
+from .run_ids import UUID_PATTERN, parse_run_id
+
+FIELD_NAMES = {
+    "run_id": ("run_id", "$ai_clustering_run_id", "clustering_run_id", "run"),
+    "level": ("level", "$ai_clustering_level", "clustering_level"),
+    "job_id": ("job_id", "$ai_clustering_job_id", "clustering_job_id"),
+    "job_name": ("job_name", "$ai_clustering_job_name", "clustering_job_name"),
+    "window_start": ("window_start", "$ai_window_start"),
+    "window_end": ("window_end", "$ai_window_end"),
+    "total_items": ("total_items", "$ai_total_items_analyzed", "total_items_analyzed",
+                    "$ai_total_traces_analyzed", "total_traces_analyzed", "items_analyzed"),
+    "clusters": ("clusters", "$ai_clusters"),
+    "params": ("params", "$ai_clustering_params", "clustering_params"),
+    "properties": ("properties",),
+    "event": ("event",),
+}
+_NAME_TO_FIELD = {name: field for field, names in FIELD_NAMES.items() for name in names}
+_QUOTED_PROPERTY = re.compile(r"""['"`](\$ai_[A-Za-z_]+)['"`]""")
+_PROPERTY_SUGAR = re.compile(r"properties\.(\$ai_[A-Za-z_]+)")
+_UUID = re.compile(UUID_PATTERN)
+CLUSTER_EVENTS = {"$ai_trace_clusters": "trace", "$ai_generation_clusters": "generation",
+                  "$ai_evaluation_clusters": "evaluation"}
+PARAM_KEYS = ("clustering_method", "embedding_normalization", "dimensionality_reduction_method",
+              "max_samples", "visualization_method")
+
+JsonParser = Callable[[str], Any]
+
+
+def field_for_column(name: str) -> str | None:
+    """The run field a column holds, judged by its name; None when the name says nothing."""
+    key = name.strip().strip('"`').lower()
+    if key in _NAME_TO_FIELD:
+        return _NAME_TO_FIELD[key]
+    for pattern in (_QUOTED_PROPERTY, _PROPERTY_SUGAR):
+        match = pattern.search(name)
+        if match and match.group(1).lower() in _NAME_TO_FIELD:
+            return _NAME_TO_FIELD[match.group(1).lower()]
+    return None
+
+
+def is_cluster_dict(value: Any) -> bool:
+    return isinstance(value, dict) and "cluster_id" in value and (
+        "traces" in value or "size" in value or "title" in value)
+
+
+def _looks_like_json(value: Any) -> bool:
+    return isinstance(value, str) and value.lstrip()[:1] in ("[", "{")
+
+
+def _looks_like_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) < 10:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+class Interpreter:
+    """Finds runs in whatever a document held. `parse_json` parses a JSON string found inside
+    a value (a cell or property holding JSON text) with the same bounded item policy."""
+
+    def __init__(self, policy: ItemPolicy, parse_json: JsonParser):
+        self.policy = policy
+        self.parse_json = parse_json
+        self.seen: list[str] = []  # column names or keys met, for the "no clusters" message
+
+    def runs_from_value(self, value: Any, where: str) -> list[Run]:
+        if isinstance(value, str) and _looks_like_json(value):
+            return self.runs_from_value(self.parse_json(value), where)
+        if isinstance(value, list):
+            return self._runs_from_list(value, where)
+        if isinstance(value, dict):
+            if isinstance(value.get("results"), list):
+                columns = value.get("columns")
+                if isinstance(columns, list) and all(isinstance(c, str) for c in columns):
+                    return self.runs_from_table(Table([str(c) for c in columns], value["results"]), where)
+                return self._runs_from_list(value["results"], where)
+            run = self._run_from_mapping(value, where)
+            if run:
+                return [run]
+            self.seen.extend(str(k) for k in value)
+        return []
+
+    def _runs_from_list(self, values: list, where: str) -> list[Run]:
+        if values and all(is_cluster_dict(v) for v in values):
+            return [self._make_run({"clusters": values}, where)]
+        runs: list[Run] = []
+        for index, value in enumerate(values, 1):
+            if isinstance(value, list):
+                run = self._run_from_row([None] * len(value), value, f"{where}, row {index}")
+            elif isinstance(value, dict):
+                run = self._run_from_mapping(value, f"{where}, item {index}")
+                if not run:
+                    self.seen.extend(str(k) for k in value)
+            else:
+                run = None
+            if run:
+                runs.append(run)
+        return runs
+
+    def runs_from_table(self, table: Table, where: str) -> list[Run]:
+        self.seen.extend(table.columns)
+        fields = [field_for_column(c) for c in table.columns]
+        runs = []
+        for index, row in enumerate(table.rows, 1):
+            run = self._run_from_row(fields, row, f"{where}, row {index}")
+            if run:
+                runs.append(run)
+        return runs
+
+    def _run_from_row(self, fields: list[str | None], row: list, where: str) -> Run | None:
+        named: dict[str, Any] = {}
+        unnamed: list[Any] = []
+        for field, cell in zip(fields, row):
+            if field and field not in named:
+                named[field] = cell
+            else:
+                unnamed.append(cell)
+        if _looks_like_json(named.get("properties")):
+            named["properties"] = self.parse_json(named["properties"])
+        if isinstance(named.get("properties"), dict):
+            properties = dict(named.pop("properties"))
+            properties.update({k: v for k, v in named.items() if v is not None})
+            return self._run_from_mapping(properties, where)
+        self._fill_by_content(named, unnamed)
+        return self._run_from_mapping(named, where) if "clusters" in named else None
+
+    def _fill_by_content(self, named: dict[str, Any], cells: list[Any]) -> None:
+        """Assign unnamed cells to the fields their content shows."""
+        times = []
+        for cell in cells:
+            value = self.parse_json(cell) if _looks_like_json(cell) else cell
+            if isinstance(value, list) and value and all(is_cluster_dict(v) for v in value):
+                named.setdefault("clusters", value)
+            elif isinstance(value, dict) and any(k in value for k in PARAM_KEYS):
+                named.setdefault("params", value)
+            elif isinstance(value, dict) and "$ai_clusters" in value:
+                named.update({k: v for k, v in self._fields_of(value).items() if k not in named})
+            elif isinstance(value, str) and parse_run_id(value):
+                named.setdefault("run_id", value)
+            elif isinstance(value, str) and value in LEVELS:
+                named.setdefault("level", value)
+            elif isinstance(value, str) and value in CLUSTER_EVENTS:
+                named.setdefault("event", value)
+            elif isinstance(value, str) and _UUID.fullmatch(value):
+                named.setdefault("job_id", value)
+            elif _looks_like_time(value):
+                times.append(value)
+            elif isinstance(value, (int, float, str)) and _integer(value) is not None:
+                named.setdefault("total_items", value)
+        if len(times) >= 2:
+            named.setdefault("window_start", min(times))
+            named.setdefault("window_end", max(times))
+
+    def _fields_of(self, mapping: dict) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for key, value in mapping.items():
+            field = field_for_column(str(key))
+            if field and field not in fields:
+                fields[field] = value
+        return fields
+
+    def _run_from_mapping(self, mapping: dict, where: str) -> Run | None:
+        """A run from an event, its properties, or a row already mapped to field names."""
+        if isinstance(mapping.get("properties"), (dict, str)) and "$ai_clusters" not in mapping:
+            properties = mapping["properties"]
+            if _looks_like_json(properties):
+                properties = self.parse_json(properties)
+            if isinstance(properties, dict):
+                merged = dict(properties)
+                if isinstance(mapping.get("event"), str):
+                    merged["event"] = mapping["event"]
+                return self._run_from_mapping(merged, where)
+        fields = self._fields_of(mapping)
+        if "clusters" not in fields or fields["clusters"] is None:
+            return None
+        return self._make_run(fields, where)
+
+    def _make_run(self, fields: dict[str, Any], where: str) -> Run:
+        clusters_value = fields["clusters"]
+        if _looks_like_json(clusters_value):
+            clusters_value = self.parse_json(clusters_value)
+        notes: list[str] = []
+        clusters = []
+        for index, raw in enumerate(clusters_value if isinstance(clusters_value, list) else [], 1):
+            if is_cluster_dict(raw):
+                clusters.append(_cluster(raw))
+            else:
+                notes.append(f"entry {index} of the clusters array is not a cluster object and was skipped")
+        params = fields.get("params")
+        if _looks_like_json(params):
+            params = self.parse_json(params)
+        run = Run(
+            clusters=clusters,
+            run_id=_clean(fields.get("run_id")),
+            level=_clean(fields.get("level")),
+            job_id=_clean(fields.get("job_id")),
+            job_name=_clean(fields.get("job_name")),
+            window_start=_clean(fields.get("window_start")),
+            window_end=_clean(fields.get("window_end")),
+            total_items=_integer(fields.get("total_items")),
+            params=params if isinstance(params, dict) else None,
+            event=_clean(fields.get("event")),
+            source=where,
+            notes=notes,
+        )
+        run.level = _infer_level(run)
+        _complete_item_ids(run)
+        return run
+
+
+def _clean(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _cluster(raw: dict) -> Cluster:
+    traces = raw.get("traces")
+    if isinstance(traces, ItemCollector):
+        items, count = traces.items(), traces.count
+    else:
+        items, count = [], 0
+    cluster_id = _integer(raw.get("cluster_id"))
+    size = _integer(raw.get("size"))
+    metrics = raw.get("metrics")
+    return Cluster(
+        cluster_id=cluster_id if cluster_id is not None else 0,
+        size=size if size is not None else count,
+        title=_clean(raw.get("title")) or f"Cluster {cluster_id}",
+        description=_clean(raw.get("description")) or "",
+        item_count=count,
+        items=items,
+        centroid_x=_number(raw.get("centroid_x")),
+        centroid_y=_number(raw.get("centroid_y")),
+        metrics=metrics if isinstance(metrics, dict) else None,
+    )
+
+
+def _infer_level(run: Run) -> str | None:
+    if run.level in LEVELS:
+        return run.level
+    parsed = run.parsed_id
+    if parsed and parsed.level:
+        return parsed.level
+    if run.event in CLUSTER_EVENTS:
+        return CLUSTER_EVENTS[run.event]
+    items = [item for cluster in run.clusters for item in cluster.items]
+    if any(item.generation_id for item in items):
+        return "generation"
+    if parsed:  # the oldest run ids carry no level; those runs were all trace level
+        return "trace"
+    return run.level
+
+
+def _complete_item_ids(run: Run) -> None:
+    """Older runs store no ids on items: the key is the trace id (trace level) or the
+    generation id (generation level)."""
+    for cluster in run.clusters:
+        if run.level == "trace":
+            cluster.items = [item if item.trace_id else replace(item, trace_id=item.key)
+                             for item in cluster.items]
+        elif run.level == "generation":
+            cluster.items = [item if item.generation_id else replace(item, generation_id=item.key)
+                             for item in cluster.items]

@@ -1,0 +1,261 @@
+"""Streaming JSON: ijson's C parser, fed text piece by piece, building Python values whose
+`traces` maps go straight into bounded item collectors and whose centroid vectors are dropped.
+
+Two entry points: `parse_json_document` for a text that is one JSON value, and
+`parse_json_cell` for a JSON value embedded in a pipe table, which ends where the value ends.
+"""
+
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+
+import ijson
+
+from .errors import TruncatedInput, UnreadableInput
+from .model import ItemCollector, ItemPolicy
+from .textsource import TextSource
+from .truncation import explain_truncation
+
+_UNSET = object()
+DROPPED = ()  # stands in for a centroid vector, which no script needs
+
+# A closing bracket that could end a pipe-table cell: followed by `|`, a line break, or the end
+# of the piece at hand. Inside compact JSON a bracket is followed by `,`, `]` or `}` instead.
+_CELL_END = re.compile(r"[\]}](?=[|\r\n]|\Z)")
+# How much of a cell that starts like JSON is kept in case it is plain text after all.
+FALLBACK_CHARS = 1 << 16
+
+
+class _Dropped:
+    __slots__ = ()
+
+
+class ValueBuilder:
+    """Turns ijson `basic_parse` events into Python values, as `json.loads` would, except for
+    the two bulky parts of a clustering run."""
+
+    def __init__(self, policy: ItemPolicy):
+        self._policy = policy
+        self._stack: list = []
+        self._keys: list = []
+        self.value = _UNSET
+
+    @property
+    def done(self) -> bool:
+        return self.value is not _UNSET
+
+    def feed(self, events: list) -> None:
+        stack = self._stack
+        keys = self._keys
+        index, count = 0, len(events)
+        while index < count:
+            event, value = events[index]
+            index += 1
+            if event == "map_key":
+                if stack[-1].__class__ is ItemCollector:
+                    taken = _add_item_run(stack[-1], events, index - 1)
+                    if taken:
+                        index += taken - 1
+                        continue
+                keys[-1] = value
+                continue
+            if event == "start_map" or event == "start_array":
+                stack.append(self._open(event))
+                keys.append(None)
+                continue
+            if event == "end_map" or event == "end_array":
+                value = stack.pop()
+                keys.pop()
+                if value.__class__ is _Dropped:
+                    value = DROPPED
+            if not stack:
+                self.value = value
+                continue
+            top = stack[-1]
+            kind = top.__class__
+            if kind is dict:
+                top[keys[-1]] = value
+            elif kind is list:
+                top.append(value)
+            elif kind is ItemCollector:
+                top.add(keys[-1], value)
+
+    def _open(self, event: str):
+        top = self._stack[-1] if self._stack else None
+        if top.__class__ is _Dropped:
+            return top
+        if top.__class__ is dict:
+            key = self._keys[-1]
+            if key == "traces" and event == "start_map":
+                cluster_id = top.get("cluster_id")
+                return ItemCollector(self._policy.limit_for(cluster_id if isinstance(cluster_id, int) else None))
+            if key == "centroid" and event == "start_array":
+                return _Dropped()
+        return {} if event == "start_map" else []
+
+
+_END_MAP = ("end_map", None)
+_START_MAP = ("start_map", None)
+_START_ARRAY = ("start_array", None)
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def _add_item_run(collector: ItemCollector, events: list, start: int) -> int:
+    """Hand `collector` the longest run of item entries starting at `events[start]` (a key of
+    the `traces` map) that all have the same flat shape; return how many events they took.
+
+    PostHog writes every entry of a run with the same keys in the same order, so the entries
+    of a batch are a periodic pattern of events: checking the pattern and slicing out the
+    columns happens at C speed, and only the entries the collector keeps become dicts.
+    """
+    try:
+        end = events.index(_END_MAP, start + 2)
+    except ValueError:
+        return 0
+    period = end - start + 1
+    body = events[start + 2 : end]
+    if events[start + 1] != _START_MAP or _START_MAP in body or _START_ARRAY in body:
+        return 0
+    names = [name for _, name in body[0::2]]
+    count = (len(events) - start) // period
+    stop = start + count * period
+    checks = [(start, "map_key", None), (start + 1, "start_map", None), (end, "end_map", None)]
+    checks += [(start + 2 + 2 * f, "map_key", name) for f, name in enumerate(names)]
+    for offset, event, name in checks:
+        column = events[offset:stop:period]
+        good = list(map(_first, column)).count(event) == len(column)
+        if good and name is not None:
+            good = list(map(_second, column)).count(name) == len(column)
+        if not good:
+            count = min(count, _first_mismatch(column, event, name))
+            stop = start + count * period
+    for f in range(len(names)):  # values must be scalars, not the start of a nested value
+        kinds = list(map(_first, events[start + 3 + 2 * f : stop : period]))
+        for nested in ("start_map", "start_array"):
+            if nested in kinds:
+                count = min(count, kinds.index(nested))
+        stop = start + count * period
+    if count == 0:
+        return 0
+    keys = list(map(_second, events[start:stop:period]))
+    columns = [list(map(_second, events[start + 3 + 2 * f : stop : period])) for f in range(len(names))]
+    rank = columns[names.index("rank")] if "rank" in names else None
+    collector.add_run(keys, rank, lambda row: dict(zip(names, (column[row] for column in columns))))
+    return count * period
+
+
+def _first_mismatch(column: list, event: str, name: str | None) -> int:
+    for index, (kind, value) in enumerate(column):
+        if kind != event or (name is not None and value != name):
+            return index
+    return len(column)
+
+
+class _PushParser:
+    def __init__(self, policy: ItemPolicy):
+        self._events = ijson.sendable_list()
+        self._coro = ijson.basic_parse_coro(self._events, use_float=True)
+        self.builder = ValueBuilder(policy)
+
+    def send(self, text: str) -> None:
+        try:
+            self._coro.send(text.encode("utf-8", "surrogatepass"))
+        finally:
+            self.builder.feed(self._events)
+            del self._events[:]
+
+    def close(self) -> None:
+        try:
+            self._coro.close()
+        finally:
+            self.builder.feed(self._events)
+            del self._events[:]
+
+
+def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
+    """The JSON value that is the whole of `source`."""
+    parser = _PushParser(policy)
+    try:
+        while True:
+            piece = source.read()
+            if not piece:
+                break
+            parser.send(piece)
+        parser.close()
+    except ijson.JSONError as exc:
+        explain_truncation(source, what)
+        if parser.builder.done:
+            raise UnreadableInput(
+                f"{what} holds text after its JSON value ({_first_line(exc)}). Expected one JSON "
+                "value, as the tool returned it. Pass the saved file unchanged."
+            ) from None
+        if isinstance(exc, ijson.IncompleteJSONError) and "incomplete" in str(exc).lower():
+            raise TruncatedInput(
+                f"{what} is JSON that stops before its end: the file was cut. Save the tool "
+                "result again, or rerun the query with a narrower selection so it is smaller."
+            ) from None
+        raise UnreadableInput(
+            f"{what} is not valid JSON ({_first_line(exc)}). Expected the tool result exactly as "
+            "it was saved: a content-block array, {\"result\": …}, a HogQL response, or the "
+            "text execute-sql prints."
+        ) from None
+    if not parser.builder.done:
+        raise TruncatedInput(f"{what} is empty where JSON was expected: the file was cut.")
+    return parser.builder.value
+
+
+def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
+    """Parse the JSON value starting at the current position of a pipe-table row and return it,
+    with `source` left on the character after it.
+
+    Returns None (consuming nothing) when the cell only looked like JSON: a title such as
+    "[bug] login fails" is text, and the caller reads it as a plain cell.
+    """
+    parser = _PushParser(policy)
+    fed: list[str] = []  # the cell's text so far, kept while it is short enough to give back
+    fed_chars = 0
+    piece, start = "", 0
+    try:
+        while True:
+            piece, start = source.read(), 0
+            if not piece:
+                parser.close()
+                if parser.builder.done:
+                    return parser.builder.value
+                break
+            for end in [m.end() for m in _CELL_END.finditer(piece)] + [len(piece)]:
+                if end == start:
+                    continue
+                segment = piece[start:end]
+                if fed_chars < FALLBACK_CHARS:
+                    fed.append(segment)
+                fed_chars += len(segment)
+                start = end
+                parser.send(segment)
+                if parser.builder.done:
+                    source.unread(piece[end:])
+                    return parser.builder.value
+    except ijson.JSONError as exc:
+        error: Exception | None = exc
+    else:
+        error = None
+    source.unread(piece[start:])
+    explain_truncation(source, what)
+    if error is None:
+        raise TruncatedInput(
+            f"{what} is JSON that stops before its end: the result was cut. Rerun the query with "
+            "`truncate: false` and, if the result is large, a narrower selection."
+        )
+    if fed_chars <= FALLBACK_CHARS:
+        source.unread("".join(fed))
+        return None
+    raise UnreadableInput(
+        f"{what} starts like JSON but is not valid JSON ({_first_line(error)}). Expected the "
+        "execute-sql text exactly as the tool returned it."
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

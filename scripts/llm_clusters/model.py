@@ -1,0 +1,204 @@
+"""The clustering run as the scripts see it: runs, clusters, items, and which items to keep.
+
+A run of 10,000 items per cluster must not cost 10,000 objects when only the three most
+representative are shown, so clusters keep their items through an `ItemCollector` that holds
+only as many as the caller asked for (and counts the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .run_ids import RunId, parse_run_id
+
+NOISE_CLUSTER_ID = -1
+LEVELS = ("trace", "generation", "evaluation")
+INFINITY = float("inf")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One clustered item: a trace (trace level) or a generation event (generation level)."""
+
+    key: str
+    rank: int | None
+    distance: float | None
+    x: float | None
+    y: float | None
+    timestamp: str | None
+    trace_id: str | None
+    generation_id: str | None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number == int(number) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class ItemPolicy:
+    """How many items to keep per cluster, best rank first: None keeps all."""
+
+    default: int | None = 3
+    per_cluster: tuple[tuple[int, int | None], ...] = ()
+
+    def limit_for(self, cluster_id: int | None) -> int | None:
+        if cluster_id is None:
+            return self._largest()
+        for cid, limit in self.per_cluster:
+            if cid == cluster_id:
+                return limit
+        return self.default
+
+    def _largest(self) -> int | None:
+        limits = [self.default, *(limit for _, limit in self.per_cluster)]
+        return None if None in limits else max(limits)  # type: ignore[type-var]
+
+
+class ItemCollector:
+    """Receives a cluster's `traces` entries one at a time; keeps the best-ranked `limit`.
+
+    Entries mostly arrive in rank order, so once `limit` are kept, a worse rank is refused
+    with one comparison.
+    """
+
+    __slots__ = ("limit", "count", "_kept", "_worst")
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.count = 0
+        self._kept: list[tuple[float, float, str, dict]] = []
+        self._worst = INFINITY  # rank of the last kept entry once the list was trimmed
+
+    def add(self, key: Any, entry: Any) -> None:
+        self.count += 1
+        if self.limit == 0:
+            return
+        if entry.__class__ is not dict:
+            entry = {}
+        rank = entry.get("rank")
+        if rank.__class__ is not int:
+            rank = _number(rank)
+            rank = INFINITY if rank is None else rank
+        if rank > self._worst:
+            return
+        distance = entry.get("distance_to_centroid")
+        if distance.__class__ is not float:
+            distance = _number(distance)
+            distance = INFINITY if distance is None else distance
+        self._kept.append((rank, distance, str(key), entry))
+        if self.limit is not None and len(self._kept) >= 2 * self.limit + 64:
+            self._trim()
+
+    def add_run(self, keys: list, ranks: list | None, entry_at) -> None:
+        """Add many entries at once: `ranks` in key order (None when entries have no rank),
+        `entry_at(i)` builds entry i; only entries that may be kept are built."""
+        if self.limit == 0:
+            self.count += len(keys)
+            return
+        worst = self._worst
+        for index, key in enumerate(keys):
+            rank = ranks[index] if ranks is not None else None
+            if rank.__class__ is int and rank > worst:
+                self.count += 1
+                continue
+            self.add(key, entry_at(index))
+            worst = self._worst
+
+    def _trim(self) -> None:
+        self._kept.sort(key=_sort_key)
+        del self._kept[self.limit :]
+        self._worst = self._kept[-1][0] if self._kept else INFINITY
+
+    def items(self) -> list[Item]:
+        if self.limit is None:
+            self._kept.sort(key=_sort_key)
+        else:
+            self._trim()
+        return [_item(key, entry) for _, _, key, entry in self._kept]
+
+
+def _sort_key(kept: tuple[float, float, str, dict]) -> tuple[float, float, str]:
+    return kept[0], kept[1], kept[2]
+
+
+def _item(key: str, entry: dict) -> Item:
+    return Item(
+        key=key,
+        rank=_integer(entry.get("rank")),
+        distance=_number(entry.get("distance_to_centroid")),
+        x=_number(entry.get("x")),
+        y=_number(entry.get("y")),
+        timestamp=_text(entry.get("timestamp")),
+        trace_id=_text(entry.get("trace_id")),
+        generation_id=_text(entry.get("generation_id")),
+    )
+
+
+@dataclass
+class Cluster:
+    cluster_id: int
+    size: int
+    title: str
+    description: str
+    item_count: int
+    items: list[Item]
+    centroid_x: float | None = None
+    centroid_y: float | None = None
+    metrics: dict | None = None
+
+    @property
+    def is_noise(self) -> bool:
+        return self.cluster_id == NOISE_CLUSTER_ID
+
+
+@dataclass
+class Run:
+    """One clustering run: an `$ai_*_clusters` event, however it reached the file."""
+
+    clusters: list[Cluster]
+    run_id: str | None = None
+    level: str | None = None
+    job_id: str | None = None
+    job_name: str | None = None
+    window_start: str | None = None
+    window_end: str | None = None
+    total_items: int | None = None
+    params: dict | None = None
+    event: str | None = None
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def parsed_id(self) -> RunId | None:
+        return parse_run_id(self.run_id) if self.run_id else None
+
+    @property
+    def items_in_clusters(self) -> int:
+        return sum(c.item_count for c in self.clusters)
+
+    @property
+    def sort_time(self) -> str:
+        """A sortable stamp for "newest": the window end, else the time in the run id."""
+        parsed = self.parsed_id
+        if self.window_end:
+            return self.window_end
+        return parsed.window_end.isoformat() if parsed else ""

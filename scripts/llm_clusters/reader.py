@@ -1,0 +1,203 @@
+"""Read clustering runs from a saved tool result, whatever its shape, in bounded memory.
+
+Layers, each detected from content, never from the file name:
+  envelope   a JSON array of MCP content blocks, `{"result": text}`, `{"content": [blocks]}`,
+             or plain text
+  document   optional `<taxonomy_warnings>`-style blocks, then either JSON (a HogQL response,
+             compact rows, a bare `$ai_clusters` array, properties, an event) or the
+             execute-sql pipe table
+  values     JSON cells and JSON strings inside those, parsed the same way
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .errors import NoClustersFound, TruncatedInput, UnreadableInput
+from .interpret import Interpreter
+from .jsonparse import parse_json_document
+from .model import ItemPolicy, Run
+from .pipetable import read_pipe_table
+from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
+from .truncation import SERVER_FIX, server_notice_in
+
+_CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text)"\s*:')
+_RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
+_CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
+_WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
+WARNING_BLOCK_LIMIT = 1 << 20
+
+SELECT_HINT = (
+    "Select the run's `$ai_clusters` property, for example: SELECT "
+    "JSONExtractString(properties, '$ai_clustering_run_id') AS run_id, "
+    "JSONExtractRaw(properties, '$ai_clusters') AS clusters FROM events WHERE event IN "
+    "('$ai_trace_clusters', '$ai_generation_clusters') AND timestamp >= now() - INTERVAL 7 DAY "
+    "ORDER BY timestamp DESC LIMIT 5 (with `truncate: false`)."
+)
+
+
+@dataclass
+class ReadResult:
+    runs: list[Run]
+    notes: list[str] = field(default_factory=list)
+
+
+def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> ReadResult:
+    """All runs in the file at `path` ("-" reads `stdin`)."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        return read_runs_from(text_from_binary(stream, "standard input"), policy, "standard input")
+    file = Path(path)
+    try:
+        with file.open("rb") as stream:
+            return read_runs_from(text_from_binary(stream, str(file)), policy, str(file))
+    except FileNotFoundError:
+        raise UnreadableInput(f"{path} does not exist. Pass the path the coding agent gave for "
+                              "the saved tool result, or - to read standard input.") from None
+    except IsADirectoryError:
+        raise UnreadableInput(f"{path} is a folder. Pass the saved result file inside it.") from None
+    except PermissionError:
+        raise UnreadableInput(f"{path} cannot be read (permission denied).") from None
+
+
+def read_runs_from(source: TextSource, policy: ItemPolicy, name: str) -> ReadResult:
+    interpreter = Interpreter(policy, lambda text: parse_json_document(
+        text_from_str(text), policy, f"a JSON value inside {name}"))
+    result = ReadResult(runs=[])
+    for document, where in _documents(source, name):
+        result.runs.extend(_read_document(document, where, interpreter, result.notes))
+        document.drain()
+    if not result.runs:
+        seen = ", ".join(repr(s[:60]) for s in dict.fromkeys(interpreter.seen)) or "nothing"
+        raise NoClustersFound(
+            f"{name} holds no clustering run: no `$ai_clusters` data was found (columns or keys "
+            f"seen: {seen}). {SELECT_HINT}")
+    return result
+
+
+def _documents(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
+    source.skip_whitespace()
+    head = source.peek(256)
+    if _CONTENT_BLOCKS.match(head):
+        yield from _content_blocks(source, name)
+    elif _RESULT_OBJECT.match(head):
+        source.consume(head.index('"', head.index(":")) + 1)
+        yield json_string_source(source, f"the result text in {name}"), name
+    elif _CALL_RESULT.match(head):
+        source.consume(head.index("[", head.index(":")))
+        yield from _content_blocks(source, name)
+    else:
+        yield source, name
+
+
+def _content_blocks(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
+    """The `text` of each block of a JSON array of MCP content blocks, as a stream."""
+    _expect(source, "[", name)
+    index = 0
+    while True:
+        if source.skip_whitespace() == "]":
+            source.consume(1)
+            return
+        index += 1
+        _expect(source, "{", name)
+        while source.skip_whitespace() != "}":
+            key = _small_string(source, name)
+            _expect(source, ":", name)
+            if key == "text" and source.skip_whitespace() == '"':
+                source.consume(1)
+                where = name if index == 1 else f"{name}, content block {index}"
+                text = json_string_source(source, f"content block {index} of {name}")
+                yield text, where
+                text.drain()
+            else:
+                _skip_value(source, name)
+            if source.skip_whitespace() == ",":
+                source.consume(1)
+        source.consume(1)
+        if source.skip_whitespace() == ",":
+            source.consume(1)
+
+
+def _expect(source: TextSource, char: str, name: str) -> None:
+    found = source.skip_whitespace()
+    if found != char:
+        if not found:
+            raise TruncatedInput(f"{name} stops before its end (expected {char!r}): the file was "
+                                 "cut. Save the tool result again.")
+        raise UnreadableInput(f"{name} is not a well-formed content-block array (found {found!r} "
+                              f"where {char!r} belongs). Pass the file exactly as it was saved.")
+    source.consume(1)
+
+
+def _small_string(source: TextSource, name: str) -> str:
+    _expect(source, '"', name)
+    return "".join(iter(json_string_source(source, name).read, ""))
+
+
+def _skip_value(source: TextSource, name: str) -> None:
+    """Skip one JSON value of a content block that is not its text (`type`, annotations)."""
+    depth = 0
+    while True:
+        first = source.skip_whitespace()
+        if first == '"':
+            source.consume(1)
+            json_string_source(source, name).drain()
+        elif first in ("[", "{"):
+            source.consume(1)
+            depth += 1
+        elif first in ("]", "}") and depth:
+            source.consume(1)
+            depth -= 1
+        elif first in (",", ":") and depth:
+            source.consume(1)
+            continue
+        elif first:
+            source.take_until(re.compile(r"(?=[,\]}\s])"))
+        else:
+            raise TruncatedInput(f"{name} stops before its end: the file was cut.")
+        if depth == 0:
+            return
+
+
+def _read_document(source: TextSource, where: str, interpreter: Interpreter,
+                   notes: list[str]) -> list[Run]:
+    while source.skip_whitespace() == "<":
+        tag = _WARNING_BLOCK.match(source.peek(200))
+        if not tag or source.read_until(f"</{tag.group(1)}>", WARNING_BLOCK_LIMIT) is None:
+            break
+        notes.append(f"{where} began with a <{tag.group(1)}> block, which was skipped")
+    head = source.peek(200)
+    if not head:
+        return []
+    notice = server_notice_in(head)
+    if notice and head.startswith(notice):
+        raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
+    if head[0] in ("[", "{"):
+        value = parse_json_document(source, interpreter.policy, where)
+        return interpreter.runs_from_value(value, where)
+    table = read_pipe_table(source, interpreter.policy, where)
+    notes.extend(f"{where}: {note}" for note in table.notes)
+    return interpreter.runs_from_table(table, where)
+
+
+def choose_run(result: ReadResult, run_id: str | None) -> tuple[Run, str | None]:
+    """The run asked for, or the newest; with a note saying which was picked and why."""
+    runs = result.runs
+    if run_id is not None:
+        matching = [run for run in runs if run.run_id == run_id]
+        if not matching:
+            available = ", ".join(repr(run.run_id) for run in runs[:10]) or "none"
+            raise NoClustersFound(
+                f"no run with id {run_id!r} in the input; its runs are: {available}"
+                f"{' …' if len(runs) > 10 else ''}. Pass one of those to --run-id, or load "
+                "that run with a query filtered on its id.")
+        return matching[0], None
+    if len(runs) == 1:
+        return runs[0], None
+    newest = max(runs, key=lambda run: (run.sort_time, run.run_id or ""))
+    return newest, (f"the input holds {len(runs)} runs; showing the newest. "
+                    "List them with --list-runs, pick one with --run-id.")

@@ -1,0 +1,118 @@
+"""Pages of output shared by the scripts: text for terminals, Markdown for chat, one builder.
+
+Tables go through tabulate with pinned formats (`simple` for text, `pipe` for Markdown), and a
+page never exceeds its budget: what is cut is counted and the flag to see it named.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from tabulate import tabulate
+
+from .model import Item, Run
+from .text import clean, count, number
+
+TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
+
+
+class Page:
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+        self._parts: list[str] = []
+
+    def heading(self, text: str, level: int = 2) -> None:
+        if self.fmt == "markdown":
+            self._parts.append(f"{'#' * level} {text}")
+        else:
+            self._parts.append(f"\n{text}" if self._parts else text)
+
+    def line(self, text: str) -> None:
+        self._parts.append(text)
+
+    def lines(self, texts: Iterable[str]) -> None:
+        self._parts.extend(texts)
+
+    def block(self, text: str) -> None:
+        if self.fmt == "markdown":
+            self._parts.append(text)
+        else:
+            self._parts.append("\n".join("  " + line for line in text.split("\n")))
+
+    def bullets(self, texts: Iterable[str]) -> None:
+        prefix = "- " if self.fmt == "markdown" else "    "
+        self._parts.extend(prefix + text for text in texts)
+
+    def table(self, headers: list[str], rows: list[list]) -> None:
+        if not rows:
+            self._parts.append("(none)")
+            return
+        self._parts.append(tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[self.fmt],
+                                    disable_numparse=True))
+
+    def render(self, budget: int | None) -> str:
+        separator = "\n\n" if self.fmt == "markdown" else "\n"
+        text = separator.join(self._parts)
+        if budget is None or len(text) <= budget:
+            return text
+        keep = text.rfind("\n", 0, budget - 200)
+        keep = keep if keep > 0 else budget - 200
+        return (text[:keep] + f"\n[output cut at {keep:,} characters: {len(text) - keep:,} more "
+                "not shown; narrow it with --cluster, --max-clusters or --top, or see all with --full]")
+
+
+def describe_params(params: dict | None) -> str | None:
+    if not params:
+        return None
+    parts = []
+    method = params.get("clustering_method")
+    if method:
+        extra = params.get("clustering_method_params") or {}
+        details = ", ".join(f"{k}={v}" for k, v in sorted(extra.items())) if isinstance(extra, dict) else ""
+        parts.append(f"{method}{f' ({details})' if details else ''}")
+    if params.get("embedding_normalization"):
+        parts.append(f"normalization {params['embedding_normalization']}")
+    reduction = params.get("dimensionality_reduction_method")
+    if reduction:
+        dims = params.get("dimensionality_reduction_ndims")
+        parts.append(f"reduction {reduction}{f' to {dims} dims' if dims and reduction != 'none' else ''}")
+    if params.get("visualization_method"):
+        parts.append(f"2-D view {params['visualization_method']}")
+    return clean("; ".join(parts), 200) or None
+
+
+def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str]:
+    job = clean(run.job_name, 60) or None
+    job_id = clean(run.job_id, id_limit) or None
+    parts = [f"level {run.level or 'unknown'}"]
+    if job or job_id:
+        parts.append(f"job {job or '(unnamed)'}{f' ({job_id})' if job_id else ''}")
+    if run.window_start or run.window_end:
+        parts.append(f"window {clean(run.window_start, 40) or '?'} to {clean(run.window_end, 40) or '?'} (UTC, end exclusive)")
+    elif run.parsed_id:
+        parts.append(f"window ends {run.parsed_id.window_end.isoformat()} (from the run id)")
+    lines = ["; ".join(parts)]
+    max_samples = (run.params or {}).get("max_samples")
+    coverage = f"Items: {count(run.total_items)} analysed"
+    if isinstance(max_samples, int):
+        coverage += f" (sampling cap max_samples={max_samples:,}"
+        if run.total_items is not None and run.total_items >= max_samples:
+            coverage += ": the window may hold more"
+        coverage += ")"
+    coverage += f", {count(clustered)} in {len(run.clusters)} clusters. Shares are shares of this sample."
+    lines.append(coverage)
+    params = describe_params(run.params)
+    if params:
+        lines.append(f"Clustering: {params}")
+    elif run.total_items is not None and run.level is None:
+        lines.append("Older run format: no level, job or clustering params recorded.")
+    return lines
+
+
+def item_label(item: Item, level: str | None, id_limit: int | None) -> str:
+    rank = "-" if item.rank is None else str(item.rank)
+    ident = item.generation_id if level == "generation" else (item.trace_id or item.key)
+    label = f"#{rank} d={number(item.distance)} {clean(item.timestamp, 32) or '-'} {clean(ident or item.key, id_limit)}"
+    if level == "generation" and item.trace_id:
+        label += f" (trace {clean(item.trace_id, id_limit)})"
+    return label

@@ -1,0 +1,79 @@
+"""Untrusted text made safe to show, and numbers made short.
+
+Titles, descriptions and ids come from users' LLM traffic (and from an LLM that labelled it):
+they may hold terminal escape sequences, bidi overrides, control characters or megabytes of
+text. Everything the scripts print passes through `clean`.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ANSI/VT escape sequences (CSI, OSC, two-character), C0/C1 controls, zero-width and bidi marks.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_SPACES = re.compile(r"[ \t\n]+")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+ELLIPSIS = "…"
+
+
+def clean(value: object, limit: int | None = None, *, keep_newlines: bool = False) -> str:
+    """`value` as safe one-line text (or multi-line with `keep_newlines`), cut to `limit`
+    characters with a marker saying how much was cut."""
+    if value is None:
+        return ""
+    text = _ESCAPES.sub("", str(value))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROLS.sub("", text)
+    if keep_newlines:
+        text = "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip("\n")
+    else:
+        text = _SPACES.sub(" ", text).strip()
+    return cut(text, limit)
+
+
+def cut(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    marker = f"{ELLIPSIS}[+{len(text) - limit + 1} chars]"
+    return text[: max(0, limit - 1)] + marker
+
+
+def markdown(text: str) -> str:
+    """Escape Markdown syntax so untrusted text cannot make links, tables or HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.2g}" if abs(value) < 0.0001 else f"${value:.4f}"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} s" if value < 100 else f"{value:,.0f} s"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.{digits}f}%"
+
+
+def count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}"
