@@ -1,0 +1,31 @@
+"""Shared fixtures. The local PostHog (dataset, engine, HTTP server) is built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def localposthog_data_dir(tmp_path_factory) -> Path:
+    """The default dataset (seed 0, scale 1), written once per test session."""
+    from localposthog import dataset
+
+    return dataset.write_dataset(dataset.build_dataset(seed=0, scale=1.0), tmp_path_factory.mktemp("localposthog"))
+
+
+@pytest.fixture(scope="session")
+def localposthog_engine(localposthog_data_dir):
+    """The dataset loaded into chdb; skips when chdb is not installed."""
+    pytest.importorskip("chdb")
+    from localposthog.engine import Engine
+
+    engine = Engine(localposthog_data_dir)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def ground_truth(localposthog_engine) -> dict:
+    return localposthog_engine.ground_truth
