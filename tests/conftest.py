@@ -29,3 +29,16 @@ def localposthog_engine(localposthog_data_dir):
 @pytest.fixture(scope="session")
 def ground_truth(localposthog_engine) -> dict:
     return localposthog_engine.ground_truth
+
+
+@pytest.fixture
+def local_posthog(localposthog_engine):
+    """PostHog's query and clustering-jobs API on 127.0.0.1 (a free port), fresh faults per test.
+
+    `local_posthog.url`, `.api_key`, `.project_id`; `local_posthog.fail_next(429, retry_after=2)`,
+    `.fail_next(500)`, `.slow_next(1.5)` shape the next answers; `.requests` lists what was asked.
+    """
+    from localposthog.server import LocalPostHog
+
+    with LocalPostHog(localposthog_engine) as server:
+        yield server

@@ -1,0 +1,77 @@
+"""HogQL sugar is rewritten into ClickHouse without touching string literals, or refused clearly."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from localposthog.hogql import QueryError, rewrite
+
+
+def test_property_chain_becomes_a_json_read_named_like_hogql():
+    sql = rewrite("SELECT properties.$ai_model FROM events").sql
+    assert "JSONExtractRaw(properties, '$ai_model')" in sql and sql.endswith("AS `$ai_model` FROM events")
+
+
+def test_nested_and_table_qualified_chains():
+    sql = rewrite("SELECT e.properties.$ai_input_state.topic AS t FROM events e").sql
+    assert "JSONExtractRaw(e.properties, '$ai_input_state', 'topic')" in sql
+
+
+def test_to_float_and_to_int_become_accurate_casts():
+    sql = rewrite("SELECT toFloat(properties.$ai_latency), toInt(x) AS n FROM events").sql
+    assert "accurateCastOrNull(replaceRegexpAll(" in sql and "'Float64') AS `toFloat(properties.$ai_latency)`" in sql
+    assert "accurateCastOrNull(x, 'Int64') AS n" in sql
+
+
+def test_clickhouse_functions_pass_through_verbatim():
+    query = ("SELECT JSONExtractString(properties, '$ai_model') AS m, arrayJoin(JSONExtractArrayRaw(properties, "
+             "'$ai_clusters')) AS c FROM events WHERE timestamp > parseDateTimeBestEffort('2026-01-01') LIMIT 3")
+    prepared = rewrite(query)
+    assert prepared.sql == query and prepared.has_limit
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_string_literals_are_never_rewritten(text):
+    literal = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    sql = rewrite(f"SELECT properties.$ai_model = {literal}, toFloat({literal}) FROM events").sql
+    assert literal in sql
+
+
+def test_sugar_inside_strings_comments_and_quoted_names_is_left_alone():
+    query = "SELECT 'properties.$ai_model toFloat(1)' AS `properties.$x` -- properties.$y\nFROM events"
+    assert rewrite(query).sql == query
+
+
+@pytest.mark.parametrize("query, named", [
+    ("SELECT person.properties.email FROM events", "person"),
+    ("SELECT * FROM events WHERE {filters}", "placeholder"),
+    ("SELECT * FROM file('/etc/passwd')", "file()"),
+    ("SELECT * FROM url('http://example.com')", "url()"),
+    ("DROP TABLE events", "only SELECT"),
+    ("SELECT 1; SELECT 2", "multiple statements"),
+    ("SELECT 1 FORMAT JSON", "FORMAT"),
+    ("SELECT 1 SETTINGS max_threads = 1", "SETTINGS"),
+    ("SELECT 'unterminated", "unterminated"),
+    ("SELECT (1", "parentheses"),
+    ("", "empty"),
+])
+def test_unsupported_constructs_are_named(query, named):
+    with pytest.raises(QueryError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        rewrite(query)
+
+
+@pytest.mark.parametrize("query, has_limit", [
+    ("SELECT 1", False),
+    ("SELECT 1 LIMIT 5", True),
+    ("SELECT 1 LIMIT 5 OFFSET 10", True),
+    ("SELECT a FROM t LIMIT 1 BY a", False),
+    ("SELECT a FROM (SELECT a FROM t LIMIT 3)", False),
+    ("SELECT 'LIMIT 3'", False),
+])
+def test_outer_limit_detection(query, has_limit):
+    assert rewrite(query).has_limit is has_limit
+
+
+def test_trailing_semicolon_is_accepted():
+    assert rewrite("SELECT 1;").sql == "SELECT 1"
