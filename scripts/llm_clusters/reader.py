@@ -25,7 +25,8 @@ from .pipetable import read_pipe_table
 from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
 from .truncation import SERVER_FIX, server_notice_in
 
-_CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text)"\s*:')
+# A content block's keys come in any order: `annotations` or `_meta` may come first.
+_CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 _CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
 _WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
