@@ -30,6 +30,7 @@ _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 _CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
 _WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
+_JSON_STRING_OF_JSON = re.compile(r'"(?:\s|\\[nrt])*[\[{]')
 WARNING_BLOCK_LIMIT = 1 << 20
 
 SELECT_HINT = (
@@ -178,6 +179,12 @@ def _read_document(source: TextSource, where: str, interpreter: Interpreter,
     if notice and head.startswith(notice):
         raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
     if head[0] in ("[", "{"):
+    if _JSON_STRING_OF_JSON.match(head):  # a JSON string holding JSON: `"[{\"cluster_id\"…"`
+        source.consume(1)
+        inner = json_string_source(source, f"the JSON string in {where}")
+        runs = _read_document(inner, where, interpreter, notes)
+        inner.drain()
+        return runs
         value = parse_json_document(source, interpreter.policy, where)
         return interpreter.runs_from_value(value, where)
     table = read_pipe_table(source, interpreter.policy, where)
