@@ -114,14 +114,10 @@ class LocalPostHog:
         self._thread.start()
         return self
 
-    def serve_forever(self, port: int = 0) -> None:
-        """Serve in the calling thread until interrupted (the CLI's `serve`)."""
-        httpd = self._bind(port)
-        try:
-            httpd.serve_forever()
-        finally:
-            httpd.server_close()
-            self._httpd = None
+    def wait(self) -> None:
+        """Block until the server stops (the CLI's `serve` waits here for Ctrl-C)."""
+        if self._thread is not None:
+            self._thread.join()
 
     def _bind(self, port: int) -> ThreadingHTTPServer:
         self._httpd = ThreadingHTTPServer((HOST, port), _handler_for(self))
