@@ -32,6 +32,7 @@ _CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
 _WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
 _JSON_STRING_OF_JSON = re.compile(r'"(?:\s|\\[nrt])*[\[{]')
 WARNING_BLOCK_LIMIT = 1 << 20
+PICKED_PREFIX = "the input holds"
 
 SELECT_HINT = (
     "Select the run's `$ai_clusters` property, for example: SELECT "
@@ -178,13 +179,13 @@ def _read_document(source: TextSource, where: str, interpreter: Interpreter,
     notice = server_notice_in(head)
     if notice and head.startswith(notice):
         raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
-    if head[0] in ("[", "{"):
     if _JSON_STRING_OF_JSON.match(head):  # a JSON string holding JSON: `"[{\"cluster_id\"…"`
         source.consume(1)
         inner = json_string_source(source, f"the JSON string in {where}")
         runs = _read_document(inner, where, interpreter, notes)
         inner.drain()
         return runs
+    if head[0] in ("[", "{"):
         value = parse_json_document(source, interpreter.policy, where)
         return interpreter.runs_from_value(value, where)
     table = read_pipe_table(source, interpreter.policy, where)
@@ -207,5 +208,5 @@ def choose_run(result: ReadResult, run_id: str | None) -> tuple[Run, str | None]
     if len(runs) == 1:
         return runs[0], None
     newest = max(runs, key=lambda run: (run.sort_time, run.run_id or ""))
-    return newest, (f"the input holds {len(runs)} runs; showing the newest. "
+    return newest, (f"{PICKED_PREFIX} {len(runs)} runs; showing the newest. "
                     "List them with --list-runs, pick one with --run-id.")

@@ -41,7 +41,9 @@ class Page:
 
     def bullets(self, texts: Iterable[str]) -> None:
         prefix = "- " if self.fmt == "markdown" else "    "
-        self._parts.extend(prefix + text for text in texts)
+        lines = [prefix + text for text in texts]
+        if lines:
+            self._parts.append("\n".join(lines))
 
     def table(self, headers: list[str], rows: list[list]) -> None:
         if not rows:
@@ -104,8 +106,9 @@ def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str
     params = describe_params(run.params)
     if params:
         lines.append(f"Clustering: {params}")
-    elif run.total_items is not None and run.level is None:
-        lines.append("Older run format: no level, job or clustering params recorded.")
+    elif run.parsed_id and run.parsed_id.level is None:
+        lines.append("Older run format: no level, job or clustering params recorded "
+                     "(such runs were all trace level).")
     return lines
 
 

@@ -3,6 +3,7 @@ result, or one cluster in depth."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -13,13 +14,14 @@ from tabulate import tabulate
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..model import ItemPolicy, Run
-from ..reader import ReadResult, choose_run, read_runs
+from ..reader import PICKED_PREFIX, ReadResult, choose_run, read_runs
 from ..render import Page, describe_params, item_label, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
 TITLE_CHARS = 80
 ID_CHARS = 64
+RUN_ID_CHARS = 160
 DESCRIPTION_CHARS = 4000
 MAX_CLUSTERS = 30
 DETAIL_ITEMS = 20
@@ -68,9 +70,9 @@ def _non_negative(value: str) -> int:
     try:
         number_ = int(value)
     except ValueError:
-        raise ClusterToolError(f"expected a whole number, got {value!r}", ExitStatus.USAGE) from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
     if number_ < 0:
-        raise ClusterToolError(f"expected a number >= 0, got {value}", ExitStatus.USAGE)
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return number_
 
 
@@ -89,10 +91,10 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     stderr = stderr or sys.stderr
 
     def body() -> int:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.ids and args.cluster is None:
-            raise ClusterToolError("--ids needs --cluster ID (the cluster whose item ids to "
-                                   "print)", ExitStatus.USAGE)
+            parser.error("--ids needs --cluster ID (the cluster whose item ids to print)")
         result = read_runs(args.file, _policy(args), stdin)
         if args.list_runs:
             stdout.write(list_runs(result, args.format) + "\n")
@@ -116,6 +118,11 @@ def _policy(args) -> ItemPolicy:
         limit = args.limit if args.limit is not None else (0 if args.ids else DETAIL_ITEMS)
         return ItemPolicy(default=0, per_cluster=((args.cluster, limit or None),))
     return ItemPolicy(default=args.top)
+
+
+def picked_note(note: str) -> bool:
+    """Whether a note is the one saying which of several runs is shown (it goes on top)."""
+    return note.startswith(PICKED_PREFIX)
 
 
 def other_runs(result: ReadResult, shown: Run) -> list[Run]:
@@ -146,8 +153,9 @@ def run_view(run: Run, options: Options, notes: list[str], others: list[Run]) ->
     limit = None if options.full else TITLE_CHARS
     id_limit = None if options.full else ID_CHARS
     page = Page(options.fmt)
-    page.heading(f"Run {clean(run.run_id or '(no run id)', id_limit)}")
+    page.heading(f"Run {clean(run.run_id or '(no run id)', None if options.full else RUN_ID_CHARS)}")
     page.lines(run_header_lines(run, total, id_limit))
+    page.lines(f"Note: {clean(note, 300)}" for note in notes[:1] if picked_note(note))
     has_metrics = any(c.metrics for c in clusters)
     rows = []
     for cluster in shown:
@@ -188,7 +196,8 @@ def _others_and_notes(page: Page, others: list[Run], notes: list[str], id_limit:
         names = ", ".join(clean(r.run_id or "(no id)", id_limit) for r in others[:5])
         page.line(f"Other runs in this file: {names}{' …' if len(others) > 5 else ''}")
     for note in notes:
-        page.line(f"Note: {clean(note, 300)}")
+        if not picked_note(note):
+            page.line(f"Note: {clean(note, 300)}")
 
 
 def _item_json(item) -> dict:
@@ -256,7 +265,7 @@ def cluster_view(run: Run, cluster_id: int, args, notes: list[str]) -> str:
     page = Page(args.format)
     title = clean(cluster.title, None if args.full else TITLE_CHARS * 2)
     page.heading(f"Cluster {cluster.cluster_id}: {markdown(title) if args.format == 'markdown' else title}")
-    page.line(f"Run {clean(run.run_id, id_limit)} ({run.level or 'unknown'} level); "
+    page.line(f"Run {clean(run.run_id, None if args.full else RUN_ID_CHARS)} ({run.level or 'unknown'} level); "
               f"{count(cluster.size)} items, {percent(_share(cluster.size, total))} of the run.")
     if cluster.is_noise:
         page.line("This is the noise cluster: items that fit no cluster. Rank 0 is the MOST "
@@ -308,7 +317,7 @@ def list_runs(result: ReadResult, fmt: str) -> str:
             for r in runs]}, ensure_ascii=False, indent=1)
     page = Page(fmt)
     page.heading(f"{len(runs)} runs, newest first")
-    rows = [[clean(r.run_id or "(no id)", ID_CHARS), r.level or "-", clean(r.window_end) or "-",
+    rows = [[clean(r.run_id or "(no id)", RUN_ID_CHARS), r.level or "-", clean(r.window_end) or "-",
              len(r.clusters), count(r.total_items)] for r in runs[:MAX_RUNS_LISTED]]
     page.table(["run id", "level", "window end", "clusters", "items analysed"], rows)
     if len(runs) > MAX_RUNS_LISTED:
