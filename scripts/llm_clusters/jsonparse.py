@@ -207,11 +207,11 @@ def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
 
 
 def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
-    """Parse the JSON value starting at the current position of a pipe-table row and return it,
-    with `source` left on the character after it.
+    """Parse the JSON value starting at the current position of a pipe-table row and return it
+    with its text (None when longer than FALLBACK_CHARS), `source` left on the character after it.
 
-    Returns None (consuming nothing) when the cell only looked like JSON: a title such as
-    "[bug] login fails" is text, and the caller reads it as a plain cell.
+    Returns (None, None), consuming nothing, when the cell only looked like JSON: a title such
+    as "[bug] login fails" is text, and the caller reads it as a plain cell.
     """
     parser = _PushParser(policy)
     fed: list[str] = []  # the cell's text so far, kept while it is short enough to give back
@@ -223,7 +223,7 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
             if not piece:
                 parser.close()
                 if parser.builder.done:
-                    return parser.builder.value
+                    return parser.builder.value, _kept_text(fed, fed_chars)
                 break
             for end in [m.end() for m in _CELL_END.finditer(piece)] + [len(piece)]:
                 if end == start:
@@ -236,7 +236,7 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
                 parser.send(segment)
                 if parser.builder.done:
                     source.unread(piece[end:])
-                    return parser.builder.value
+                    return parser.builder.value, _kept_text(fed, fed_chars)
     except ijson.JSONError as exc:
         error: Exception | None = exc
     else:
@@ -250,11 +250,15 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
         )
     if fed_chars <= FALLBACK_CHARS:
         source.unread("".join(fed))
-        return None
+        return None, None
     raise UnreadableInput(
         f"{what} starts like JSON but is not valid JSON ({_first_line(error)}). Expected the "
         "execute-sql text exactly as the tool returned it."
     )
+
+
+def _kept_text(fed: list[str], fed_chars: int) -> str | None:
+    return "".join(fed) if fed_chars <= FALLBACK_CHARS else None
 
 
 def _first_line(exc: Exception) -> str:

@@ -59,8 +59,8 @@ def read_pipe_table(source: TextSource, policy: ItemPolicy, what: str) -> Table:
             raise TruncatedInput(f"{what} was cut after {row_number} rows: it ends with the "
                                  f"notice '{notice} …'. {SERVER_FIX}")
         row_number += 1
-        cells = _read_row(source, policy, len(columns), f"{what}, row {row_number}")
-        cells = _fit_to_columns(cells, columns)
+        cells, texts = _read_row(source, policy, len(columns), f"{what}, row {row_number}")
+        cells = _fit_to_columns(cells, texts, columns)
         if cells is None:
             table.notes.append(f"row {row_number} could not be split into {len(columns)} cells "
                                "and was skipped")
@@ -69,25 +69,29 @@ def read_pipe_table(source: TextSource, policy: ItemPolicy, what: str) -> Table:
     return table
 
 
-def _read_row(source: TextSource, policy: ItemPolicy, width: int, what: str) -> list:
+def _read_row(source: TextSource, policy: ItemPolicy, width: int, what: str) -> tuple[list, list]:
+    """The row's cell values, and each cell's text as printed (None for a long JSON cell), so
+    that cells split at a `|` inside a value can be put back together exactly."""
     cells: list = []
+    texts: list = []
     while True:
         first = source.peek(1)
         if first in ("[", "{"):
-            value = parse_json_cell(source, policy, what)
+            value, text = parse_json_cell(source, policy, what)
             if value is not None:
                 cells.append(value)
+                texts.append(text)
                 delimiter = source.peek(2)
                 if delimiter.startswith("\r\n"):
                     source.consume(2)
-                    return cells
+                    return cells, texts
                 source.consume(1)
                 if delimiter[:1] != "|":
                     if delimiter[:1] not in ("\n", ""):
                         raise UnreadableInput(
                             f"{what}: a JSON cell is followed by {delimiter[:1]!r} instead of '|' or "
                             "a line break. Expected the execute-sql text exactly as returned.")
-                    return cells
+                    return cells, texts
                 continue
         text, delimiter = source.take_until(_CELL_DELIMITER)
         # A line break before the row has all its cells is part of a multi-line value.
@@ -95,8 +99,9 @@ def _read_row(source: TextSource, policy: ItemPolicy, width: int, what: str) -> 
             more, delimiter = source.take_until(_CELL_DELIMITER)
             text += "\n" + more
         cells.append(_scalar(text))
+        texts.append(text[:-1] if text.endswith("\r") else text)
         if delimiter != "|":
-            return cells
+            return cells, texts
 
 
 def _continues(source: TextSource) -> bool:
@@ -104,18 +109,27 @@ def _continues(source: TextSource) -> bool:
     return bool(ahead) and not server_notice_in(ahead)
 
 
-def _fit_to_columns(cells: list, columns: list[str]) -> list | None:
-    """Rejoin plain cells split at a `|` that belonged to a value, preferring text columns."""
+def _fit_to_columns(cells: list, texts: list, columns: list[str]) -> list | None:
+    """Rejoin cells split at a `|` that belonged to a value, preferring text columns.
+
+    The pieces are joined as printed, not as parsed: in a job name `a|[1]` or `a|(null)` the
+    second piece only looks like JSON or NULL."""
     extra = len(cells) - len(columns)
     if extra < 0:
         return None
-    if extra == 0:
-        return cells
     names = [c.lower() for c in columns]
-    candidates = [i for i, name in enumerate(names) if name in TEXT_COLUMNS]
-    candidates += [i for i in range(len(columns)) if i not in candidates]
-    for index in candidates:
-        group = cells[index : index + extra + 1]
-        if all(isinstance(c, str) for c in group) and len(group) == extra + 1:
-            return cells[:index] + ["|".join(group)] + cells[index + extra + 1 :]
-    return None
+    text_columns = [i for i, name in enumerate(names) if name in TEXT_COLUMNS]
+    if extra:
+        candidates = text_columns + [i for i in range(len(columns)) if i not in text_columns]
+        for index in candidates:
+            group = texts[index : index + extra + 1]
+            if all(isinstance(c, str) for c in group) and len(group) == extra + 1:
+                cells = cells[:index] + ["|".join(group)] + cells[index + extra + 1 :]
+                texts = texts[:index] + ["|".join(group)] + texts[index + extra + 1 :]
+                break
+        else:
+            return None
+    for index in text_columns:  # a job name such as `[1,2]` is text, even if it parses as JSON
+        if isinstance(cells[index], (dict, list)) and isinstance(texts[index], str):
+            cells[index] = texts[index]
+    return cells
