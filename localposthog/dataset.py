@@ -29,6 +29,7 @@ TRAFFIC_DAYS = 10
 LOOKBACK = timedelta(days=7)
 DAILY_RUN_DAYS = (6, 7, 8, 9, 10)  # window ends at 00:00 of these days (day 0 = FIRST_DAY)
 OLDEST_RUN_DAY = 4
+CLOCK_AFTER_LAST_RUN = timedelta(hours=6)  # the engine's now(): a quiet morning after the last run
 SPLIT_FROM_DAY = 8  # runs whose window ends on or after this day see coding help as two clusters
 MIN_CLUSTER_SIZE = 5
 NOISE_SHARE = 0.06
@@ -605,6 +606,7 @@ def build_dataset(seed: int = 0, scale: float = 1.0) -> Dataset:
         "scale": scale,
         "team_id": TEAM_ID,
         "event_count": len(events),
+        "now": (FIRST_DAY + timedelta(days=DAILY_RUN_DAYS[-1]) + CLOCK_AFTER_LAST_RUN).isoformat(),
         "metric_rules": {
             "window": "events with window_start <= timestamp < window_end",
             "trace": "cost/tokens summed over $ai_generation and $ai_embedding events with the trace id; "

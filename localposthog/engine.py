@@ -3,7 +3,8 @@
 `Engine.query(hogql)` rewrites HogQL sugar (see `hogql.py`), applies PostHog's row limits (100
 rows and `hasMore` when the outermost SELECT has no LIMIT; at most 50,000 with one), runs the
 query in UTC, and returns column names, ClickHouse types and rows as PostHog's JSON API would
-(datetimes as ISO strings with `Z`, UUIDs as strings, `properties` as the JSON string).
+(datetimes as ISO strings with `Z`, UUIDs as strings, `properties` as the JSON string). Its clock
+stands at the dataset's `now` (a few hours after the last run), so `now() - INTERVAL 7 DAY` works.
 
 chdb keeps one ClickHouse per process and its sessions share state, so every engine gets its own
 database in one shared session, and queries run one at a time under a lock.
@@ -16,6 +17,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,7 @@ class Engine:
         self.data_dir = Path(data_dir)
         self.ground_truth = dataset.load_ground_truth(self.data_dir)
         self.jobs = dataset.load_jobs(self.data_dir)
+        self.now = datetime.fromisoformat(self.ground_truth["now"])
         self.database = f"localposthog_{next(_database_numbers)}"
         self._load()
 
@@ -107,7 +110,7 @@ class Engine:
 
     def query(self, hogql: str) -> QueryResult:
         """Run a HogQL query as PostHog's query API would; QueryError says what is wrong."""
-        prepared = rewrite(hogql)
+        prepared = rewrite(hogql, now=self.now)
         paginate = not prepared.has_limit and not prepared.is_set_query
         cap = MAX_ROWS if prepared.has_limit else DEFAULT_ROWS + 1 if paginate else DEFAULT_ROWS
         sql = f"{prepared.sql}\nSETTINGS limit = {cap}, {_SETTINGS}"

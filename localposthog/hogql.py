@@ -3,7 +3,9 @@
 PostHog compiles HogQL to ClickHouse; this module does the small part of that an agent relies
 on: `properties.$ai_model` chains (read from the `properties` JSON string the way HogQL prints
 them), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
-string literals, quoted identifiers and comments is never touched. Anything HogQL would accept
+string literals, quoted identifiers and comments is never touched. Given a `now`, it also stops
+the clock there (`now()`, `now64()`, `today()`, `yesterday()`), so relative-time queries such as
+`timestamp >= now() - INTERVAL 7 DAY` find a fixed dataset's traffic whatever today's date is. Anything HogQL would accept
 but this stand-in cannot run (other tables, placeholders, person properties) raises
 `QueryError` naming the construct instead of failing somewhere inside ClickHouse.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = ["QueryError", "Token", "tokenize", "rewrite", "PreparedQuery"]
 
@@ -125,8 +128,10 @@ class PreparedQuery:
     is_set_query: bool  # UNION / EXCEPT / INTERSECT at the top
 
 
-def rewrite(hogql: str) -> PreparedQuery:
-    """Rewrite HogQL sugar into ClickHouse SQL; raise QueryError for what cannot run here."""
+def rewrite(hogql: str, now: datetime | None = None) -> PreparedQuery:
+    """Rewrite HogQL sugar into ClickHouse SQL; raise QueryError for what cannot run here.
+
+    `now` (UTC) replaces the clock functions, so the answer depends on the data alone."""
     tokens = tokenize(hogql.strip())
     while tokens and (tokens[-1].kind in ("space", "comment") or tokens[-1].text == ";"):
         tokens.pop()
@@ -141,6 +146,8 @@ def rewrite(hogql: str) -> PreparedQuery:
     depth_of = _depths(tokens)
     _check_unsupported(tokens, sig, depth_of)
     _rewrite_functions(tokens, sig, out)
+    if now is not None:
+        _freeze_clock(tokens, sig, out, now)
     chains = _rewrite_property_chains(tokens, sig, out)
     _quote_dollar_names(tokens, sig, out, chains)
     _alias_select_items(tokens, sig, out, depth_of, chains, hogql)
@@ -212,6 +219,17 @@ def _rewrite_functions(tokens: list[Token], sig: list[int], out: list[str]) -> N
             out[i] = name
             close = _matching_close(tokens, sig[n + 1])
             out[close] = extra + out[close]
+
+
+def _freeze_clock(tokens: list[Token], sig: list[int], out: list[str], now: datetime) -> None:
+    stamp, day = now.strftime("%Y-%m-%d %H:%M:%S.%f"), now.strftime("%Y-%m-%d")
+    fixed = {"now": f"toDateTime('{stamp[:19]}', 'UTC')", "now64": f"toDateTime64('{stamp}', 6, 'UTC')",
+             "today": f"toDate('{day}')", "yesterday": f"(toDate('{day}') - 1)"}
+    for n, i in enumerate(sig[:-2]):
+        name = tokens[i].text.lower() if tokens[i].kind == "ident" else None
+        prev = tokens[sig[n - 1]].text if n else ""
+        if name in fixed and tokens[sig[n + 1]].text == "(" and tokens[sig[n + 2]].text == ")" and prev != ".":
+            out[i], out[sig[n + 1]], out[sig[n + 2]] = fixed[name], "", ""
 
 
 def _rewrite_property_chains(tokens: list[Token], sig: list[int], out: list[str]) -> dict[int, tuple[int, str]]:

@@ -236,3 +236,13 @@ def test_clickhouse_errors_name_what_is_wrong(localposthog_engine, sql, named):
     with pytest.raises(QueryError, match=named) as error:
         localposthog_engine.query(sql)
     assert "DB::Exception" not in str(error.value) and "localposthog_" not in str(error.value)
+
+
+def test_the_clock_stands_at_the_datasets_end(localposthog_engine, ground_truth):
+    result = localposthog_engine.query(
+        "SELECT now(), today(), countIf(timestamp >= now() - INTERVAL 1 DAY) AS last_day, "
+        "countIf(timestamp >= now()) AS future FROM events")
+    (now, today, last_day, future), = result.rows
+    assert now == ground_truth["now"].replace("+00:00", "Z") and today == ground_truth["now"][:10]
+    assert last_day > 0 and future == 0
+    assert result.columns[:2] == ["now()", "today()"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -39,8 +41,15 @@ def test_string_literals_are_never_rewritten(text):
 
 
 def test_sugar_inside_strings_comments_and_quoted_names_is_left_alone():
-    query = "SELECT 'properties.$ai_model toFloat(1)' AS `properties.$x` -- properties.$y\nFROM events"
-    assert rewrite(query).sql == query
+    query = "SELECT 'properties.$ai_model toFloat(1) now()' AS `properties.$x` -- properties.$y now()\nFROM events"
+    assert rewrite(query, now=datetime(2026, 1, 22, tzinfo=timezone.utc)).sql == query
+
+
+def test_the_clock_is_frozen_only_when_asked():
+    assert rewrite("SELECT now() - INTERVAL 7 DAY AS t").sql == "SELECT now() - INTERVAL 7 DAY AS t"
+    frozen = rewrite("SELECT now64(), today() AS d", now=datetime(2026, 1, 22, 6, tzinfo=timezone.utc)).sql
+    assert frozen == ("SELECT toDateTime64('2026-01-22 06:00:00.000000', 6, 'UTC') AS `now64()`, "
+                      "toDate('2026-01-22') AS d")
 
 
 @pytest.mark.parametrize("query, named", [
