@@ -71,13 +71,11 @@ def _default_dir() -> Path:
 def _dataset_dir(args: argparse.Namespace, stderr: TextIO, *, rebuild: bool = False) -> Path:
     """The dataset folder, built when missing, when asked to, or when --seed/--scale differ."""
     folder = args.data or _default_dir()
+    built = dataset.built_with(folder)
+    if built and not rebuild and args.seed in (None, built[0]) and args.scale in (None, built[1]):
+        return folder
     seed = 0 if args.seed is None else args.seed
     scale = 1.0 if args.scale is None else args.scale
-    truth_file = folder / dataset.GROUND_TRUTH_FILE
-    if truth_file.exists() and not rebuild:
-        truth = dataset.load_ground_truth(folder)
-        if args.seed in (None, truth["seed"]) and args.scale in (None, truth["scale"]):
-            return folder
     print(f"building the dataset (seed {seed}, scale {scale}) in {folder} …", file=stderr)
     try:
         return dataset.write_dataset(dataset.build_dataset(seed, scale), folder)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # bump when the files change shape: older datasets are rebuilt
 TEAM_ID = 1
 FIRST_DAY = datetime(2026, 1, 12, tzinfo=timezone.utc)
 TRAFFIC_DAYS = 10
@@ -651,12 +651,19 @@ def load_jobs(data_dir: Path) -> list[dict[str, Any]]:
     return json.loads((data_dir / JOBS_FILE).read_text(encoding="utf-8"))
 
 
-def ensure_dataset(data_dir: Path, seed: int = 0, scale: float = 1.0) -> Path:
-    """The dataset in `data_dir`, building it first when it is missing or made with other settings."""
-    truth_path = data_dir / GROUND_TRUTH_FILE
-    if truth_path.exists():
+def built_with(data_dir: Path) -> tuple[int, float] | None:
+    """(seed, scale) of the complete, current-format dataset in `data_dir`; None if there is none."""
+    try:
         truth = load_ground_truth(data_dir)
-        if (truth.get("format_version"), truth.get("seed"), truth.get("scale")) == (FORMAT_VERSION, seed, scale):
-            return data_dir
-    return write_dataset(build_dataset(seed, scale), data_dir)
+    except (OSError, ValueError):
+        return None
+    if truth.get("format_version") != FORMAT_VERSION:
+        return None
+    return truth["seed"], truth["scale"]
 
+
+def ensure_dataset(data_dir: Path, seed: int = 0, scale: float = 1.0) -> Path:
+    """The dataset in `data_dir`, building it first when it is missing, stale or made with other settings."""
+    if built_with(data_dir) == (seed, scale):
+        return data_dir
+    return write_dataset(build_dataset(seed, scale), data_dir)
