@@ -177,12 +177,14 @@ class _PushParser:
 def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
     """The JSON value that is the whole of `source`."""
     parser = _PushParser(policy)
+    ended = False  # all the text was fed: an error now means the JSON stopped early
     try:
         while True:
             piece = source.read()
             if not piece:
                 break
             parser.send(piece)
+        ended = True
         parser.close()
     except ijson.JSONError as exc:
         explain_truncation(source, what)
@@ -191,7 +193,7 @@ def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
                 f"{what} holds text after its JSON value ({_first_line(exc)}). Expected one JSON "
                 "value, as the tool returned it. Pass the saved file unchanged."
             ) from None
-        if isinstance(exc, ijson.IncompleteJSONError) and "incomplete" in str(exc).lower():
+        if ended:  # yajl says "premature EOF", or a lexical error for a cut `tru`
             raise TruncatedInput(
                 f"{what} is JSON that stops before its end: the file was cut. Save the tool "
                 "result again, or rerun the query with a narrower selection so it is smaller."
