@@ -202,6 +202,11 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
             try:
                 decoded, end = scanstring(buffer[:cut] + '"', 0, False)
             except ValueError as exc:
+                if not piece:  # the text ended inside an escape: `\` or `\u12`
+                    raise TruncatedInput(
+                        f"{what} stops in the middle of a JSON string escape: the file was cut "
+                        "before its end. Save the tool result again."
+                    ) from None
                 raise UnreadableInput(
                     f"{what} holds a JSON string with an invalid escape ({exc}). "
                     "Expected the file exactly as the coding agent saved it."
