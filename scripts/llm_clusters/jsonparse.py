@@ -219,10 +219,12 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
     fed: list[str] = []  # the cell's text so far, kept while it is short enough to give back
     fed_chars = 0
     piece, start = "", 0
+    ended = False
     try:
         while True:
             piece, start = source.read(), 0
             if not piece:
+                ended = True
                 parser.close()
                 if parser.builder.done:
                     return parser.builder.value, _kept_text(fed, fed_chars)
@@ -245,7 +247,7 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
         error = None
     source.unread(piece[start:])
     explain_truncation(source, what)
-    if error is None:
+    if error is None or ended:  # the text ended inside the value
         raise TruncatedInput(
             f"{what} is JSON that stops before its end: the result was cut. Rerun the query with "
             "`truncate: false` and, if the result is large, a narrower selection."
