@@ -19,6 +19,7 @@ TAIL_CHARS = 4096
 
 # Everything up to the first unescaped quote (or a lone backslash that ends the buffer).
 _NON_SPACE = re.compile(r"\S")
+_HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
 
 
 class TextSource:
@@ -175,6 +176,15 @@ def _safe_cut(body: str) -> int:
         return len(body)
     while first > 0 and body[first - 1] == "\\":
         first -= 1
+    # The escape just before may be the first half of a surrogate pair (`\ud83d\ude00`, how
+    # ensure_ascii writes an emoji): decoded apart, the halves become two lone surrogates.
+    high = first - 6
+    if high >= 0 and _HIGH_SURROGATE.match(body, high):
+        start = high
+        while start > 0 and body[start - 1] == "\\":
+            start -= 1
+        if (high - start) % 2 == 0:  # that backslash begins an escape, not ends a `\\`
+            return high
     return first
 
 
