@@ -1,0 +1,392 @@
+"""link_builder.py: links into PostHog's UI for a run, a cluster, a trace or a generation, a
+run file's worth of them at once, and the way back from a pasted link to the query that loads
+what it names."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Mapping, TextIO
+
+from ..cli import ArgumentParser, guarded
+from ..errors import ClusterToolError, ExitStatus
+from ..links import (LEGACY_TRACE_ROUTE, LinkBuilder, LinkError, ParsedLink, add_link_options,
+                     builder_from_args, check_timestamp, load_run_query, parse_link,
+                     trace_query_arguments)
+from ..model import Cluster, ItemPolicy, Run
+from ..reader import choose_run, read_runs
+from ..render import Page, item_label
+from ..run_ids import parse_run_id
+from ..text import clean, count, markdown
+
+SCHEMA = "exploring-llm-clusters/link_builder@1"
+ID_CHARS = 64
+RUN_ID_CHARS = 160
+TITLE_CHARS = 80
+MAX_CLUSTERS = 30
+DEFAULT_BUDGET = 25_000
+PRINT_CLUSTERS = "python scripts/print_clusters.py SAVED_FILE"
+
+DESCRIPTION = """\
+Links into PostHog's UI that a user can click to check what the agent says: the clusters
+overview, a run, a cluster, a trace, a generation inside its trace, or all of a saved run's
+(`from-run`). `parse URL` reads a pasted link back: what it names and the query or command
+that loads it.
+
+Links are written as PostHog's UI writes them (run ids with encodeURIComponent, query strings
+with URLSearchParams), for US cloud, EU cloud or a self-hosted PostHog (--host, else env
+POSTHOG_HOST, else us), under /llm-analytics/ (default) or /ai-observability/ (--route), and
+project-scoped with --project-id. Flags go after the subcommand:
+  link_builder.py cluster RUN_ID 3 --host eu --format markdown"""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="link_builder.py", description=DESCRIPTION)
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="output format (default text: the bare link); markdown writes "
+                        "clickable [label](link); json has a `schema` field")
+    links = argparse.ArgumentParser(add_help=False, parents=[output])
+    add_link_options(links)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, parents=(links,)) -> ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary, parents=list(parents))
+
+    command("overview", "the clusters overview page")
+    run = command("run", "one run's page")
+    run.add_argument("run_id", metavar="RUN_ID", help="the run id ($ai_clustering_run_id)")
+    cluster = command("cluster", "one cluster's page in its run")
+    cluster.add_argument("run_id", metavar="RUN_ID", help="the run id ($ai_clustering_run_id)")
+    cluster.add_argument("cluster_id", metavar="CLUSTER_ID", type=_cluster_id,
+                         help="the cluster id (-1 is the noise cluster)")
+    trace = command("trace", "one trace's page")
+    trace.add_argument("trace_id", metavar="TRACE_ID")
+    trace.add_argument("--timestamp", metavar="TS", type=_timestamp,
+                       help="the trace's timestamp (ISO 8601), which makes the page load fast")
+    generation = command("generation", "a generation (by its event uuid) inside its trace")
+    generation.add_argument("trace_id", metavar="TRACE_ID")
+    generation.add_argument("generation_id", metavar="GENERATION_ID")
+    generation.add_argument("--timestamp", metavar="TS", type=_timestamp,
+                            help="the generation's or trace's timestamp (ISO 8601)")
+    parse = command("parse", "read a pasted PostHog link: what it names and what loads it",
+                    parents=(output,))
+    parse.add_argument("url", metavar="URL")
+    from_run = command("from-run", "links to a saved run, each of its clusters and their "
+                       "best-ranked items")
+    from_run.add_argument("file", help="the saved result file (any shape print_clusters.py "
+                          "reads), or - for standard input")
+    from_run.add_argument("--run-id", help="which run when the file holds several (default: the newest)")
+    from_run.add_argument("--cluster", type=_cluster_id, metavar="ID", help="only this cluster")
+    from_run.add_argument("--top", type=_non_negative, default=3, metavar="N",
+                          help="item links per cluster, best rank first (default 3, 0 for none)")
+    from_run.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+                          help=f"clusters listed (default {MAX_CLUSTERS}, 0 for all)")
+    from_run.add_argument("--full", action="store_true",
+                          help="do not cut long titles or ids, nor the output size")
+    return parser
+
+
+def _cluster_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 3 or -1, got {value!r}") from None
+
+
+def _non_negative(value: str) -> int:
+    number = _cluster_id(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return number
+
+
+def _timestamp(value: str) -> str:
+    try:
+        return check_timestamp(value)
+    except LinkError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def main(argv: list[str], stdin=None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         env: Mapping[str, str] | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    environ = os.environ if env is None else env
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.command == "parse":
+            stdout.write(parse_view(parse_link(args.url), args.format) + "\n")
+        elif args.command == "from-run":
+            stdout.write(from_run_view(args, builder_from_args(args, environ), stdin) + "\n")
+        else:
+            stdout.write(single_view(args, builder_from_args(args, environ)) + "\n")
+        return ExitStatus.OK
+
+    return guarded(body, stderr)
+
+
+# --- one link -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Link:
+    kind: str
+    label: str  # cleaned, not yet escaped for markdown
+    url: str | None
+    ids: dict
+
+
+def single_link(args: argparse.Namespace, links: LinkBuilder) -> Link:
+    run_label = clean(getattr(args, "run_id", None), RUN_ID_CHARS)
+    if args.command == "overview":
+        return Link("overview", "LLM clusters overview", links.overview(), {})
+    if args.command == "run":
+        return Link("run", f"Run {run_label}", links.run(args.run_id), {"run_id": args.run_id})
+    if args.command == "cluster":
+        return Link("cluster", f"Cluster {args.cluster_id} of run {run_label}",
+                    links.cluster(args.run_id, args.cluster_id),
+                    {"run_id": args.run_id, "cluster_id": args.cluster_id})
+    trace_label = clean(args.trace_id, ID_CHARS)
+    if args.command == "trace":
+        return Link("trace", f"Trace {trace_label}", links.trace(args.trace_id, args.timestamp),
+                    {"trace_id": args.trace_id, "timestamp": args.timestamp})
+    return Link("generation", f"Generation {clean(args.generation_id, ID_CHARS)} in trace {trace_label}",
+                links.generation(args.trace_id, args.generation_id, args.timestamp),
+                {"trace_id": args.trace_id, "generation_id": args.generation_id,
+                 "timestamp": args.timestamp})
+
+
+def single_view(args: argparse.Namespace, links: LinkBuilder) -> str:
+    link = single_link(args, links)
+    notes = _host_notes(links)
+    if link.kind in ("trace", "generation") and not args.timestamp:
+        notes.append("no --timestamp: PostHog finds the trace faster with its timestamp "
+                     "(an item's timestamp in print_clusters output)")
+    if args.format == "json":
+        return _json({**_context(links), "link": {"kind": link.kind, "url": link.url, **link.ids},
+                      "notes": notes})
+    page = Page(args.format)
+    page.line(markdown_link(link.label, link.url) if args.format == "markdown" else link.url)
+    page.lines(f"Note: {note}" for note in notes)
+    return page.render(budget=None)
+
+
+def _host_notes(links: LinkBuilder) -> list[str]:
+    note = links.host_note()
+    return [note] if note else []
+
+
+def _context(links: LinkBuilder) -> dict:
+    return {"schema": SCHEMA, "host": links.host.url, "host_source": links.host.source,
+            "route": links.route, "project_id": links.project_id}
+
+
+def _json(document: dict) -> str:
+    # ASCII-only JSON keeps ids exact yet shows no control or bidi character to a terminal.
+    return json.dumps(document, ensure_ascii=True, indent=1)
+
+
+def markdown_link(label: str, url: str | None) -> str:
+    """A clickable Markdown link; `label` is escaped, and the parentheses encodeURIComponent
+    leaves in a URL are percent-encoded so they cannot end the link early."""
+    if url is None:
+        return markdown(label)
+    return f"[{markdown(label)}]({url.replace('(', '%28').replace(')', '%29')})"
+
+
+# --- from-run -------------------------------------------------------------------------------
+
+def from_run_view(args: argparse.Namespace, links: LinkBuilder, stdin) -> str:
+    policy = (ItemPolicy(default=0, per_cluster=((args.cluster, args.top),))
+              if args.cluster is not None else ItemPolicy(default=args.top))
+    result = read_runs(args.file, policy, stdin)
+    run, picked = choose_run(result, args.run_id)
+    notes = ([picked] if picked else []) + _host_notes(links)
+    clusters = _chosen_clusters(run, args)
+    shown = clusters if args.max_clusters == 0 else clusters[: args.max_clusters]
+    if not run.run_id:
+        notes.append("the input holds no run id, so there are no run or cluster links; "
+                     "load the run with a query that selects $ai_clustering_run_id")
+    if args.format == "json":
+        return _json(_from_run_json(run, shown, len(clusters), links, notes))
+    id_limit = None if args.full else ID_CHARS
+    title_limit = None if args.full else TITLE_CHARS
+    markdown_out = args.format == "markdown"
+    page = Page(args.format)
+    run_name = clean(run.run_id or "(no run id)", None if args.full else RUN_ID_CHARS)
+    page.heading(f"Links for run {markdown(run_name) if markdown_out else run_name} "
+                 f"({run.level or 'unknown'} level, {len(run.clusters)} clusters)")
+    run_url = links.run(run.run_id) if run.run_id else None
+    page.line(markdown_link(f"Run {run_name}", run_url) if markdown_out else f"Run: {run_url or '-'}")
+    for cluster in shown:
+        page.line(_cluster_lines(run, cluster, links, markdown_out, id_limit, title_limit))
+    omitted = len(clusters) - len(shown)
+    if omitted:
+        page.line(f"{omitted} more clusters not listed; see them with --max-clusters 0 or pick "
+                  "one with --cluster ID.")
+    page.lines(f"Note: {clean(note, 300)}" for note in notes)
+    return page.render(budget=None if args.full else DEFAULT_BUDGET)
+
+
+def _chosen_clusters(run: Run, args: argparse.Namespace) -> list[Cluster]:
+    if args.cluster is None:
+        return list(run.clusters)  # PostHog's order: by id, noise last
+    matching = [c for c in run.clusters if c.cluster_id == args.cluster]
+    if not matching:
+        ids = ", ".join(str(c.cluster_id) for c in run.clusters)
+        raise ClusterToolError(f"run {clean(run.run_id)!r} has no cluster {args.cluster}; its "
+                               f"clusters are: {ids}. Pass one of those to --cluster.",
+                               ExitStatus.NO_CLUSTERS)
+    return matching
+
+
+def _cluster_title(cluster: Cluster, limit: int | None) -> str:
+    title = clean(cluster.title, limit)
+    return f"[noise] {title}" if cluster.is_noise else title
+
+
+def _cluster_lines(run: Run, cluster: Cluster, links: LinkBuilder, markdown_out: bool,
+                   id_limit: int | None, title_limit: int | None) -> str:
+    url = links.cluster(run.run_id, cluster.cluster_id) if run.run_id else None
+    label = f"Cluster {cluster.cluster_id}: {_cluster_title(cluster, title_limit)}"
+    size = f"({count(cluster.size)} items)"
+    if markdown_out:
+        lines = [f"- {markdown_link(label, url)} {size}"]
+    else:
+        lines = [f"{label} {size}", f"  {url or '-'}"]
+    for item in cluster.items:
+        item_url = _item_url(links, item, run.level)
+        text = item_label(item, run.level, id_limit)
+        if markdown_out:
+            lines.append(f"  - {markdown_link(text, item_url)}")
+        else:
+            lines += [f"  {text}", f"    {item_url or '(no link: the item names no trace)'}"]
+    return "\n".join(lines)
+
+
+def _item_url(links: LinkBuilder, item, level: str | None) -> str | None:
+    try:
+        return links.item(item, level)
+    except LinkError:
+        return None  # an id with no URL form (a lone surrogate): the rest still gets links
+
+
+def _from_run_json(run: Run, shown: list[Cluster], total: int, links: LinkBuilder,
+                   notes: list[str]) -> dict:
+    return {
+        **_context(links),
+        "run": {"run_id": run.run_id, "level": run.level,
+                "url": links.run(run.run_id) if run.run_id else None},
+        "clusters": [{
+            "cluster_id": c.cluster_id, "is_noise": c.is_noise, "size": c.size,
+            "title": clean(c.title),
+            "url": links.cluster(run.run_id, c.cluster_id) if run.run_id else None,
+            "items": [{"key": i.key, "rank": i.rank, "trace_id": i.trace_id,
+                       "generation_id": i.generation_id, "timestamp": i.timestamp,
+                       "url": _item_url(links, i, run.level)} for i in c.items],
+            "items_omitted": c.item_count - len(c.items),
+        } for c in shown],
+        "clusters_omitted": total - len(shown),
+        "notes": [clean(n) for n in notes],
+    }
+
+
+# --- parse ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NextStep:
+    """What loads what a link names: a tool call (or none) and what to do with its result."""
+
+    summary: str
+    tool: str | None = None
+    arguments: dict | None = None
+    then: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def next_step(link: ParsedLink) -> NextStep:
+    if link.kind == "overview":
+        return NextStep("list recent runs with the query in SKILL.md section 1 (\"List recent runs\")")
+    if link.kind in ("trace", "generation"):
+        notes = () if link.timestamp else (
+            "the link has no timestamp, so the date range is the last 30 days; widen it if the "
+            "trace is older",)
+        if link.kind == "generation":
+            notes += ("the generation is the $ai_generation event whose uuid is the link's "
+                      "`event` parameter, inside that trace",)
+        return NextStep("read the trace with posthog:query-llm-trace", "posthog:query-llm-trace",
+                        trace_query_arguments(link.trace_id, link.timestamp), notes=notes)
+    parsed = parse_run_id(link.run_id)
+    notes = () if parsed else (
+        "the run id follows no known format, so the query looks back 30 days; widen it if the "
+        "run is older",)
+    then = PRINT_CLUSTERS + (f" --cluster {link.cluster_id}" if link.kind == "cluster" else "")
+    try:
+        query = load_run_query(link.run_id, parsed.time_bounds() if parsed else None)
+    except LinkError:
+        return NextStep("the run id holds control or invisible characters that a query cannot "
+                        "show safely: list the runs around its time with the query in SKILL.md "
+                        "section 1, save the full result, and pick the run with "
+                        f"`{PRINT_CLUSTERS} --list-runs`", then=then)
+    if "\\" in link.run_id:
+        notes += ("the run id holds a backslash; HogQL decodes some backslash sequences in "
+                  "string literals loosely, so if the query finds nothing, list the runs around "
+                  "its time (SKILL.md section 1) instead",)
+    return NextStep("load the run with posthog:execute-sql, passing truncate: false (the "
+                    "default truncate: true cuts the clusters), then summarise the saved result",
+                    "posthog:execute-sql", {"query": query, "truncate": False}, then, notes)
+
+
+def _names(link: ParsedLink) -> str:
+    run = clean(link.run_id, RUN_ID_CHARS)
+    trace = clean(link.trace_id, ID_CHARS)
+    return {
+        "overview": "the clusters overview",
+        "run": f"run {run}",
+        "cluster": f"cluster {link.cluster_id} of run {run}",
+        "trace": f"trace {trace}",
+        "generation": f"generation {clean(link.generation_id, ID_CHARS)} in trace {trace}",
+    }[link.kind]
+
+
+def parse_view(link: ParsedLink, fmt: str) -> str:
+    step = next_step(link)
+    notes = list(step.notes)
+    if link.route == LEGACY_TRACE_ROUTE:
+        notes.insert(0, "/llm-observability/ is a legacy route; PostHog redirects it to /llm-analytics/")
+    if fmt == "json":
+        return _json({"schema": SCHEMA, "link": link.to_json(), "next": {
+            "summary": step.summary, "tool": step.tool, "arguments": step.arguments,
+            "then": step.then}, "notes": notes})
+    page = Page(fmt)
+    markdown_out = fmt == "markdown"
+    names = _names(link)
+    page.heading(f"The link names {markdown(names) if markdown_out else names}")
+    fields = [("host", link.host), ("project", link.project_id or "(not project-scoped)"),
+              ("route family", link.route), ("run id", link.run_id),
+              ("cluster id", link.cluster_id), ("trace id", link.trace_id),
+              ("generation id", link.generation_id), ("timestamp", link.timestamp)]
+    rows = [f"{name}: {clean(value)}" for name, value in fields if value is not None]
+    page.bullets(markdown(row) for row in rows) if markdown_out else page.lines(f"  {row}" for row in rows)
+    page.line(f"Next: {step.summary}:" if step.tool or step.then else f"Next: {step.summary}.")
+    if step.tool == "posthog:execute-sql":
+        page.line(_code(step.arguments["query"], "sql", markdown_out))
+    elif step.tool:
+        page.line(_code(json.dumps(step.arguments, ensure_ascii=True), "json", markdown_out))
+    if step.then:
+        page.line(_code(step.then, "sh", markdown_out))
+    page.lines(f"Note: {clean(note, 300)}" for note in notes)
+    return page.render(budget=None)
+
+
+def _code(text: str, language: str, markdown_out: bool) -> str:
+    if not markdown_out:
+        return "\n".join("    " + line for line in text.split("\n"))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"

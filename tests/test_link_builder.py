@@ -1,0 +1,276 @@
+"""link_builder.py and its library: links exactly as PostHog's UI writes them, for every host,
+route family and project scope; hostile ids that survive the round trip; pasted links read
+back into the query that loads them; batch links from the bundled example runs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from llm_clusters.commands import link_builder
+from llm_clusters.links import (HOST_ENV, LinkBuilder, LinkError, ParsedLink, encode_query,
+                                encode_uri_component, load_run_query, normalise_host, parse_link,
+                                resolve_host, sql_string)
+from llm_clusters.model import Item
+from llm_clusters.run_ids import parse_run_id
+from localposthog.hogql import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TRACE_RUN = str(EXAMPLES / "trace_run.execute-sql.txt")
+GENERATION_RUN = str(EXAMPLES / "generation_run.hogql.json")
+LEGACY_RUN = str(EXAMPLES / "legacy_run.execute-sql.txt")
+TRACE_RUN_ID = "2_trace_20260125_000000_019cb7f3-a126-7809-bffc-7f13bffe1325"
+
+
+def run_cli(*argv: str, env: dict | None = None, stdin: bytes | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    stream = io.BytesIO(stdin) if stdin is not None else None
+    status = link_builder.main(list(argv), stdin=stream, stdout=out, stderr=err,
+                               env={} if env is None else env)
+    return status, out.getvalue(), err.getvalue()
+
+
+# --- encoding: the same text as the UI's JavaScript -----------------------------------------
+
+# Outputs of encodeURIComponent in Node 20 (console.log(encodeURIComponent(x))).
+ENCODE_URI_COMPONENT = [
+    ("", ""),
+    ("abc", "abc"),
+    ("A-Z_a.z~0!9*'()", "A-Z_a.z~0!9*'()"),
+    ("a b", "a%20b"),
+    ("a+b", "a%2Bb"),
+    ("a/b", "a%2Fb"),
+    ("a#b", "a%23b"),
+    ("a?b", "a%3Fb"),
+    ("a%b", "a%25b"),
+    ("a&b=c", "a%26b%3Dc"),
+    ("a;b,c:d@e$f", "a%3Bb%2Cc%3Ad%40e%24f"),
+    ('"quoted"', "%22quoted%22"),
+    ("back\\slash", "back%5Cslash"),
+    ("<tag>", "%3Ctag%3E"),
+    ("[x]{y}|z^`", "%5Bx%5D%7By%7D%7Cz%5E%60"),
+    ("\u00e9", "%C3%A9"),
+    ("\u65e5\u672c\u8a9e", "%E6%97%A5%E6%9C%AC%E8%AA%9E"),
+    ("\U0001f600", "%F0%9F%98%80"),
+    ("\u00a0\u200b", "%C2%A0%E2%80%8B"),
+    ("\n\t\r", "%0A%09%0D"),
+    (TRACE_RUN_ID, TRACE_RUN_ID),
+]
+
+# Outputs of new URLSearchParams(pairs).toString() in Node 20.
+URL_SEARCH_PARAMS = [
+    ([("timestamp", "2026-01-22T15:30:00+00:00")], "timestamp=2026-01-22T15%3A30%3A00%2B00%3A00"),
+    ([("event", "a b~*!'()"), ("timestamp", "2026-01-22T15:30:00.123456Z")],
+     "event=a+b%7E*%21%27%28%29&timestamp=2026-01-22T15%3A30%3A00.123456Z"),
+    ([("event", "\u00e9&=?#%/\U0001f600")], "event=%C3%A9%26%3D%3F%23%25%2F%F0%9F%98%80"),
+]
+
+
+@pytest.mark.parametrize("text, encoded", ENCODE_URI_COMPONENT)
+def test_encode_uri_component_matches_javascript(text, encoded):
+    assert encode_uri_component(text) == encoded
+    assert unquote(encoded) == text
+
+
+@pytest.mark.parametrize("pairs, encoded", URL_SEARCH_PARAMS)
+def test_query_strings_match_url_search_params(pairs, encoded):
+    assert encode_query(pairs) == encoded
+    assert [(k, v[0]) for k, v in parse_qs(encoded).items()] == pairs
+
+
+def test_a_lone_surrogate_has_no_url_form_and_says_so():
+    with pytest.raises(LinkError, match="lone surrogate"):
+        encode_uri_component("run\ud800")
+
+
+# --- every link kind, for every host, route family and scope --------------------------------
+
+HOSTILE_IDS = [
+    "1_trace_20260123_000000_with space",
+    "1_trace_20260123_000000_a/b/../c",
+    "1_trace_20260123_000000_#fragment",
+    "1_trace_20260123_000000_?query=1&x=2",
+    "1_trace_20260123_000000_100%25%",
+    "1_trace_20260123_000000_amp&amp;",
+    "1_trace_20260123_000000_'single' \"double\" `back`",
+    "1_trace_20260123_000000_back\\slash\\'",
+    "1_trace_20260123_000000_\u00fcnic\u00f8de \u65e5\u672c",
+    "1_trace_20260123_000000_emoji \U0001f680\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "1_trace_20260123_000000_plus+and~tilde*(parens)!",
+    "1_trace_20260123_000000_" + "long-label/" * 500,
+    " leading and trailing ",
+    "%2F",
+]
+HOSTS = [("us", "https://us.posthog.com"), ("eu", "https://eu.posthog.com"),
+         ("https://app.posthog.com", "https://app.posthog.com"),
+         ("http://localhost:8010/", "http://localhost:8010"),
+         ("https://PostHog.Example.com//", "https://posthog.example.com")]
+ROUTES = ["llm-analytics", "ai-observability"]
+PROJECTS = [None, "12345"]
+TIMESTAMP = "2026-01-22T15:30:00.123456+00:00"
+
+PATTERNS = {
+    "overview": r"(?P<base>.+)/clusters",
+    "run": r"(?P<base>.+)/clusters/(?P<run>[A-Za-z0-9\-_.!~*'()%]+)",
+    "cluster": r"(?P<base>.+)/clusters/(?P<run>[A-Za-z0-9\-_.!~*'()%]+)/-?[0-9]+",
+    "trace": r"(?P<base>.+)/traces/(?P<trace>[A-Za-z0-9\-_.!~*'()%]+)(\?timestamp=[A-Za-z0-9\-_.*%+]+)?",
+    "generation": r"(?P<base>.+)/traces/(?P<trace>[A-Za-z0-9\-_.!~*'()%]+)"
+                  r"\?event=[A-Za-z0-9\-_.*%+]+(&timestamp=[A-Za-z0-9\-_.*%+]+)?",
+}
+
+
+def _base(host_url: str, route: str, project: str | None) -> str:
+    return f"{host_url}{f'/project/{project}' if project else ''}/{route}"
+
+
+def _path_segments(url: str) -> list[str]:
+    return urlsplit(url).path.split("/")
+
+
+@pytest.mark.parametrize("host, host_url", HOSTS)
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("project", PROJECTS)
+def test_every_link_kind_round_trips_for_hostile_ids(host, host_url, route, project):
+    links = LinkBuilder.create(host, route, project)
+    base = _base(host_url, route, project)
+    common = {"host": host_url, "project_id": project, "route": route}
+    overview = links.overview()
+    assert overview == f"{base}/clusters" and re.fullmatch(PATTERNS["overview"], overview)
+    assert parse_link(overview) == ParsedLink(**common, kind="overview")
+    for ident in HOSTILE_IDS:
+        run = links.run(ident)
+        cluster = links.cluster(ident, -1)
+        trace = links.trace(ident, TIMESTAMP)
+        generation = links.generation(ident, ident[::-1], TIMESTAMP)
+        for kind, url in (("run", run), ("cluster", cluster), ("trace", trace), ("generation", generation)):
+            match = re.fullmatch(PATTERNS[kind], url)
+            assert match and match["base"] == base, (kind, url)
+            assert url.isascii() and not urlsplit(url).fragment
+        assert unquote(_path_segments(run)[-1]) == ident
+        assert unquote(_path_segments(cluster)[-2]) == ident and _path_segments(cluster)[-1] == "-1"
+        assert unquote(_path_segments(trace)[-1]) == ident
+        assert parse_qs(urlsplit(generation).query) == {"event": [ident[::-1]], "timestamp": [TIMESTAMP]}
+        assert parse_link(run) == ParsedLink(**common, kind="run", run_id=ident)
+        assert parse_link(cluster) == ParsedLink(**common, kind="cluster", run_id=ident, cluster_id=-1)
+        assert parse_link(trace) == ParsedLink(**common, kind="trace", trace_id=ident, timestamp=TIMESTAMP)
+        assert parse_link(generation) == ParsedLink(**common, kind="generation", trace_id=ident,
+                                                    generation_id=ident[::-1], timestamp=TIMESTAMP)
+
+
+def test_the_links_posthog_documents():
+    links = LinkBuilder.create("us")
+    run_id = "1_trace_20250123_000000_019cb7f3-a126-7809-bffc-7f13bffe1325"
+    assert links.cluster(run_id, 3) == f"https://us.posthog.com/llm-analytics/clusters/{run_id}/3"
+    assert (LinkBuilder.create("eu", "ai-observability", 7).generation("t1", "g1", "2026-01-22T15:30:00Z")
+            == "https://eu.posthog.com/project/7/ai-observability/traces/t1"
+               "?event=g1&timestamp=2026-01-22T15%3A30%3A00Z")
+    assert links.trace("t1") == "https://us.posthog.com/llm-analytics/traces/t1"
+
+
+def test_an_unusable_item_timestamp_is_left_out():
+    links = LinkBuilder.create("us")
+    assert links.trace("t1", "") == links.trace("t1", "yesterday") == links.trace("t1")
+
+
+@pytest.mark.parametrize("level, item, expected", [
+    ("trace", Item("t1", 0, 0.1, 0, 0, "2026-01-22T15:30:00+00:00", "t1", None),
+     "/traces/t1?timestamp=2026-01-22T15%3A30%3A00%2B00%3A00"),
+    (None, Item("old-key", 0, 0.1, 0, 0, None, None, None), "/traces/old-key"),
+    ("generation", Item("g1", 0, 0.1, 0, 0, None, "t1", "g1"), "/traces/t1?event=g1"),
+    ("generation", Item("g1", 0, 0.1, 0, 0, None, "t1", None), "/traces/t1?event=g1"),
+    ("generation", Item("g1", 0, 0.1, 0, 0, None, None, None), None),
+    ("evaluation", Item("e1", 0, 0.1, 0, 0, None, "t1", None), "/traces/t1"),
+])
+def test_item_links_follow_the_level(level, item, expected):
+    url = LinkBuilder.create("us").item(item, level)
+    assert url == (None if expected is None else f"https://us.posthog.com/llm-analytics{expected}")
+
+
+# --- hosts -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, url", [
+    ("us", "https://us.posthog.com"), ("EU ", "https://eu.posthog.com"),
+    ("https://app.posthog.com/", "https://app.posthog.com"),
+    ("HTTPS://Self.Example.COM:8443///", "https://self.example.com:8443"),
+    ("http://[::1]:8000", "http://[::1]:8000"),
+    ("https://us.i.posthog.com", "https://us.posthog.com"),
+    ("https://b\u00fccher.example", "https://xn--bcher-kva.example"),
+])
+def test_hosts_are_normalised(value, url):
+    assert normalise_host(value)[0] == url
+
+
+@pytest.mark.parametrize("value, message", [
+    ("", "empty"), ("posthog.example.com", "not an http or https URL"),
+    ("ftp://posthog.example.com", "not an http or https URL"),
+    ("https://user:secret@posthog.example.com", "credentials"),
+    ("https://posthog.example.com/?a=1", "query or fragment"),
+    ("https://posthog.example.com#x", "query or fragment"),
+    ("https://us.posthog.com/project/123", "holds a path"),
+    ("https://posthog.example.com:99999", "invalid port"),
+    ("https://exa mple.com", "spaces"), ("https://evil\x1b[2J.com", "control"),
+])
+def test_bad_hosts_are_refused_with_what_is_expected(value, message):
+    with pytest.raises(LinkError, match=message) as caught:
+        normalise_host(value)
+    assert "secret" not in caught.value.message and "\x1b" not in caught.value.message
+
+
+def test_host_comes_from_the_flag_then_the_environment_then_the_default():
+    assert resolve_host(None, {}).source == "default"
+    assert resolve_host(None, {HOST_ENV: "eu"}).url == "https://eu.posthog.com"
+    assert resolve_host("https://self.example.com", {HOST_ENV: "eu"}).url == "https://self.example.com"
+
+
+def test_the_cli_honours_posthog_host_and_the_flag_overrides_it():
+    status, out, _ = run_cli("run", "r1", env={HOST_ENV: "https://posthog.example.com/"})
+    assert status == 0 and out == "https://posthog.example.com/llm-analytics/clusters/r1\n"
+    status, out, _ = run_cli("run", "r1", "--host", "eu", env={HOST_ENV: "https://posthog.example.com"})
+    assert status == 0 and out == "https://eu.posthog.com/llm-analytics/clusters/r1\n"
+    status, out, _ = run_cli("run", "r1")
+    assert status == 0 and out.splitlines()[0] == "https://us.posthog.com/llm-analytics/clusters/r1"
+    assert "is the default (US cloud)" in out and "--host" in out
+    document = json.loads(run_cli("run", "r1", "--format", "json")[1])
+    assert document["host_source"] == "default" and document["notes"]
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["run", "r1", "--host", "ftp://x"], {}, "--host: host 'ftp://x' is not an http"),
+    (["run", "r1"], {HOST_ENV: "https://u:p@x.example"}, "POSTHOG_HOST: the host must not hold credentials"),
+    (["overview", "--project-id", "12a"], {}, "project id '12a' is not a number"),
+    (["overview", "--route", "llm-observability"], {}, "invalid choice"),
+    (["trace", "t1", "--timestamp", "yesterday"], {}, "not an ISO 8601 time"),
+    (["cluster", "r1", "three"], {}, "expected a whole number"),
+    (["run", "r\ud800"], {}, "lone surrogate"),
+    ([], {}, "required: COMMAND"),
+    (["parse", "https://us.posthog.com/insights/abc"], {}, "not a PostHog LLM clusters or trace link"),
+])
+def test_usage_errors_exit_2_with_a_message(argv, env, message):
+    status, out, err = run_cli(*argv, env=env)
+    assert status == 2 and out == ""
+    assert message in err, err
+
+
+def test_markdown_links_are_clickable_and_escaped():
+    status, out, _ = run_cli("cluster", "1_trace_20260123_000000_[x](y) *z*", "2", "--host", "eu",
+                             "--format", "markdown")
+    assert status == 0
+    assert out == ("[Cluster 2 of run 1\\_trace\\_20260123\\_000000\\_\\[x\\](y) \\*z\\*]"
+                   "(https://eu.posthog.com/llm-analytics/clusters/"
+                   "1_trace_20260123_000000_%5Bx%5D%28y%29%20*z*/2)\n")
+
+
+def test_the_script_runs_as_a_user_runs_it():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "link_builder.py"), "generation",
+                             "t1", "g1", "--timestamp", "2026-01-22T15:30:00Z", "--host", "eu"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "https://eu.posthog.com/llm-analytics/traces/t1?event=g1&timestamp=2026-01-22T15%3A30%3A00Z\n"
