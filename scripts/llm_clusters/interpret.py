@@ -202,7 +202,7 @@ class Interpreter:
         clusters = []
         for index, raw in enumerate(clusters_value if isinstance(clusters_value, list) else [], 1):
             if is_cluster_dict(raw):
-                clusters.append(_cluster(raw))
+                clusters.append(_cluster(raw, self.policy))
             else:
                 notes.append(f"entry {index} of the clusters array is not a cluster object and was skipped")
         params = fields.get("params")
@@ -233,13 +233,17 @@ def _clean(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _cluster(raw: dict) -> Cluster:
+def _cluster(raw: dict, policy: ItemPolicy) -> Cluster:
+    cluster_id = _integer(raw.get("cluster_id"))
     traces = raw.get("traces")
     if isinstance(traces, ItemCollector):
         items, count = traces.items(), traces.count
     else:
         items, count = [], 0
-    cluster_id = _integer(raw.get("cluster_id"))
+    # When `traces` came before `cluster_id`, the collector could only use the largest limit.
+    limit = policy.limit_for(cluster_id)
+    if limit is not None:
+        del items[limit:]
     size = _integer(raw.get("size"))
     metrics = raw.get("metrics")
     return Cluster(
