@@ -317,3 +317,17 @@ def test_standard_columns_cover_the_properties():
     # Guards the builders: every standard column maps to a property the payload has.
     props = standard_props()
     assert None not in row_for(props, STANDARD_COLUMNS)
+
+
+@pytest.mark.parametrize("document", ["hogql-native", "pipe", "bare-clusters"])
+def test_traces_before_cluster_id_still_follow_the_per_cluster_policy(document):
+    # Key order is not guaranteed: with `traces` first, the collector cannot know the cluster's
+    # own limit while it reads the items.
+    clusters = [make_cluster(i, 10) for i in (0, 1, -1)]
+    clusters = [{"traces": c["traces"], **{k: v for k, v in c.items() if k != "traces"}} for c in clusters]
+    props = make_properties(clusters)
+    policy = ItemPolicy(default=2, per_cluster=((1, None), (-1, 5)))
+    text, fields = DOCUMENTS[document](props)
+    run = read_text(text, policy).runs[0]
+    assert [len(c.items) for c in run.clusters] == [2, 10, 5]
+    _check(read_text(text, policy), props, fields, policy)
