@@ -21,6 +21,7 @@ from llm_clusters.links import (HOST_ENV, LinkBuilder, LinkError, ParsedLink, en
 from llm_clusters.model import Item
 from llm_clusters.run_ids import parse_run_id
 from localposthog.hogql import tokenize
+from payloads import execute_sql, make_cluster, make_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -274,3 +275,215 @@ def test_the_script_runs_as_a_user_runs_it():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "https://eu.posthog.com/llm-analytics/traces/t1?event=g1&timestamp=2026-01-22T15%3A30%3A00Z\n"
+
+
+# --- parse: what a pasted link names, and what loads it -------------------------------------
+
+HOSTILE_RUN_IDS = [
+    "1_trace_20260123_000000_x' OR 1=1 --",
+    "1_trace_20260123_000000_x\\' OR 1=1 --",
+    "1_trace_20260123_000000_x\\\\' UNION SELECT 1 --",
+    "1_trace_20260123_000000_''''",
+    "1_trace_20260123_000000_line\nbreak\ttab\rreturn",
+    "1_trace_20260123_000000_/*comment*/ \"dq\" `bq` \U0001f680",
+    "not a run id at all ' --",
+]
+
+
+def _parse(*argv: str) -> dict:
+    status, out, err = run_cli("parse", *argv, "--format", "json")
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["schema"] == "exploring-llm-clusters/link_builder@1"
+    return document
+
+
+def _clickhouse_literal(token: str) -> str:
+    """What ClickHouse reads from a single-quoted literal."""
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]),
+                  token[1:-1], flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("run_id", HOSTILE_RUN_IDS)
+def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
+    url = LinkBuilder.create("eu", project_id=9).cluster(run_id, 4)
+    document = _parse(url)
+    assert document["link"] == {"host": "https://eu.posthog.com", "project_id": "9",
+                                "route": "llm-analytics", "kind": "cluster", "run_id": run_id,
+                                "cluster_id": 4, "trace_id": None, "generation_id": None,
+                                "timestamp": None}
+    query = document["next"]["arguments"]["query"]
+    assert document["next"]["tool"] == "posthog:execute-sql"
+    assert document["next"]["arguments"]["truncate"] is False
+    assert document["next"]["then"] == "python scripts/print_clusters.py SAVED_FILE --cluster 4"
+    parsed = parse_run_id(run_id)
+    plain = load_run_query("plain", parsed.time_bounds() if parsed else None)
+    tokens = tokenize(query)
+    # The same tokens as with a plain id, but for the one literal that holds the run id.
+    assert [t.kind for t in tokens] == [t.kind for t in tokenize(plain)]
+    literal = [t for t in tokens if t.kind not in ("space", "comment")][-3]  # = '<id>' LIMIT 1
+    assert literal.kind == "string" and _clickhouse_literal(literal.text) == run_id
+
+
+def test_parse_bounds_the_query_by_the_run_ids_time():
+    query = _parse(LinkBuilder.create("us").run(TRACE_RUN_ID))["next"]["arguments"]["query"]
+    start, end = parse_run_id(TRACE_RUN_ID).time_bounds()
+    assert f"timestamp >= toDateTime('{start:%Y-%m-%d %H:%M:%S}', 'UTC')" in query
+    assert f"timestamp < toDateTime('{end:%Y-%m-%d %H:%M:%S}', 'UTC')" in query
+    document = _parse(LinkBuilder.create("us").run("label-only"))
+    assert "INTERVAL 30 DAY" in document["next"]["arguments"]["query"]
+    assert "no known format" in document["notes"][0]
+
+
+def test_sql_string_refuses_what_a_terminal_must_not_see():
+    assert sql_string("a'b\\c\nd") == "'a\\'b\\\\c\\nd'"
+    for bad in ("\x1b[2J", "\u202e", "\x00", "\x7f"):
+        with pytest.raises(LinkError, match="control or invisible"):
+            sql_string(bad)
+    status, out, _ = run_cli("parse", LinkBuilder.create("us").run("1_trace_20260123_000000_\x1b[2J"))
+    assert status == 0 and "\x1b" not in out and "--list-runs" in out
+
+
+@pytest.mark.engine
+def test_the_printed_query_loads_the_run_and_a_hostile_id_loads_nothing(localposthog_engine):
+    run_id = localposthog_engine.runs[-1]["run_id"]
+    query = _parse(LinkBuilder.create("us").run(run_id))["next"]["arguments"]["query"]
+    rows = localposthog_engine.query(query).rows
+    assert len(rows) == 1 and rows[0][0] == run_id
+    for hostile in HOSTILE_RUN_IDS + [run_id + "' OR '1'='1", run_id + "\\"]:
+        query = _parse(LinkBuilder.create("us").run(hostile))["next"]["arguments"]["query"]
+        assert localposthog_engine.query(query).rows == []
+
+
+def test_parse_a_generation_link_gives_the_trace_query():
+    document = _parse("https://us.posthog.com/project/2/ai-observability/traces/t%201"
+                      "?event=g-1&timestamp=2026-01-22T15%3A30%3A00%2B00%3A00&tab=summary")
+    assert document["link"]["kind"] == "generation"
+    assert (document["link"]["trace_id"], document["link"]["generation_id"]) == ("t 1", "g-1")
+    assert document["next"]["tool"] == "posthog:query-llm-trace"
+    assert document["next"]["arguments"] == {"traceId": "t 1", "dateRange": {
+        "date_from": "2026-01-21T15:30:00+00:00", "date_to": "2026-01-23T15:30:00+00:00"}}
+
+
+def test_parse_reads_legacy_and_trailing_slash_links_and_says_so():
+    status, out, _ = run_cli("parse", "https://app.posthog.com/llm-observability/traces/abc/")
+    assert status == 0
+    assert "trace abc" in out and "legacy route" in out and "date_from" in out
+    assert "last 30 days" in out
+    status, out, _ = run_cli("parse", "https://us.posthog.com/llm-analytics/clusters", "--format", "markdown")
+    assert status == 0 and "clusters overview" in out and "SKILL.md section 1" in out
+
+
+def test_parse_markdown_fences_outlast_backticks_in_the_id():
+    status, out, _ = run_cli("parse", LinkBuilder.create("us").run("1_trace_20260123_000000_```x"),
+                             "--format", "markdown")
+    assert status == 0
+    assert "````sql\n" in out and "\n````" in out
+
+
+@pytest.mark.parametrize("url, message", [
+    ("us.posthog.com/llm-analytics/clusters/x", "not an http or https URL"),
+    ("https://us.posthog.com/llm-analytics/clusters/x/y", "cluster id in the link is not a whole number"),
+    ("https://us.posthog.com/llm-analytics/clusters/x/1/extra", "not a PostHog LLM clusters"),
+    ("https://us.posthog.com/project/abc/llm-analytics/clusters", "project id"),
+    ("https://us.posthog.com/llm-observability/clusters/x", "not a PostHog LLM clusters"),
+    ("https://us.posthog.com/llm-analytics//clusters", "not a PostHog LLM clusters"),
+    ("https://us.posthog.com/llm-analytics/clusters/%FF%FE", "not percent-encoded UTF-8"),
+    ("https://us.posthog.com/", "not a PostHog LLM clusters"),
+])
+def test_parse_rejects_what_is_not_a_posthog_link(url, message):
+    with pytest.raises(LinkError, match=message):
+        parse_link(url)
+
+
+# --- from-run: the links of a saved run ------------------------------------------------------
+
+def _from_run(*argv: str, env: dict | None = None) -> dict:
+    status, out, err = run_cli("from-run", *argv, "--format", "json", env=env)
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_from_run_links_the_run_each_cluster_and_its_top_items():
+    document = _from_run(TRACE_RUN, "--host", "eu", "--route", "ai-observability")
+    base = "https://eu.posthog.com/ai-observability"
+    assert document["run"] == {"run_id": TRACE_RUN_ID, "level": "trace",
+                               "url": f"{base}/clusters/{TRACE_RUN_ID}"}
+    clusters = document["clusters"]
+    assert [c["cluster_id"] for c in clusters][-1] == -1 and document["clusters_omitted"] == 0
+    for cluster in clusters:
+        assert cluster["url"] == f"{base}/clusters/{TRACE_RUN_ID}/{cluster['cluster_id']}"
+        assert [i["rank"] for i in cluster["items"]] == [0, 1, 2]
+        assert cluster["items_omitted"] == cluster["size"] - 3
+        for item in cluster["items"]:
+            assert item["url"] == LinkBuilder.create("eu", "ai-observability").trace(
+                item["trace_id"], item["timestamp"])
+            assert "?timestamp=" in item["url"]
+
+
+def test_from_run_at_generation_level_links_each_generation_in_its_trace():
+    document = _from_run(GENERATION_RUN, "--cluster", "1", "--top", "2", "--project-id", "5")
+    (cluster,) = document["clusters"]
+    assert cluster["cluster_id"] == 1 and len(cluster["items"]) == 2
+    for item in cluster["items"]:
+        query = parse_qs(urlsplit(item["url"]).query)
+        assert urlsplit(item["url"]).path == f"/project/5/llm-analytics/traces/{item['trace_id']}"
+        assert query["event"] == [item["generation_id"] or item["key"]]
+        assert query["timestamp"] == [item["timestamp"]]
+
+
+def test_from_run_on_a_legacy_run_links_traces_by_their_key_without_a_timestamp():
+    document = _from_run(LEGACY_RUN, "--top", "1", env={HOST_ENV: "http://localhost:8010"})
+    assert document["host"] == "http://localhost:8010" and document["host_source"] == HOST_ENV
+    item = document["clusters"][0]["items"][0]
+    assert item["url"] == f"http://localhost:8010/llm-analytics/traces/{item['key']}"
+
+
+def test_from_run_text_and_markdown():
+    status, text, _ = run_cli("from-run", TRACE_RUN, "--top", "1")
+    assert status == 0
+    lines = text.splitlines()
+    assert lines[0].startswith(f"Links for run {TRACE_RUN_ID} (trace level, 7 clusters)")
+    assert lines[1] == f"Run: https://us.posthog.com/llm-analytics/clusters/{TRACE_RUN_ID}"
+    assert sum(line.startswith("Cluster ") for line in lines) == 7
+    assert sum("/traces/" in line for line in lines) == 7
+    assert "is the default (US cloud)" in lines[-1]
+    status, md, _ = run_cli("from-run", TRACE_RUN, "--top", "1", "--format", "markdown")
+    assert status == 0
+    links = re.findall(r"\[((?:[^\]\\]|\\.)*)\]\(([^)\s]+)\)", md)
+    assert len(links) == 1 + 7 + 7
+    assert all(url.startswith("https://us.posthog.com/llm-analytics/") for _, url in links)
+
+
+def test_from_run_output_is_bounded_and_cut_with_the_flags_to_see_more():
+    document = _from_run(TRACE_RUN, "--max-clusters", "2", "--top", "0")
+    assert len(document["clusters"]) == 2 and document["clusters_omitted"] == 5
+    assert all(c["items"] == [] for c in document["clusters"])
+    status, out, _ = run_cli("from-run", TRACE_RUN, "--max-clusters", "2")
+    assert status == 0 and "5 more clusters not listed" in out and "--max-clusters 0" in out
+
+
+@pytest.mark.parametrize("argv, stdin, status, message", [
+    ([TRACE_RUN, "--cluster", "99"], None, 5, "has no cluster 99"),
+    (["-"], b"\xff\xfe\xfd", 3, "not UTF-8"),
+    (["-"], b'{"a": [1,', 4, "stops before its end"),
+    (["-"], b"plain words", 5, "no clustering run"),
+    ([TRACE_RUN, "--top", "-1"], None, 2, "expected a number >= 0"),
+    ([TRACE_RUN, "--run-id", "nope"], None, 5, "no run with id 'nope'"),
+])
+def test_from_run_errors_exit_as_the_other_scripts(argv, stdin, status, message):
+    code, out, err = run_cli("from-run", *argv, stdin=stdin)
+    assert code == status and out == "" and message in err
+
+
+def test_from_run_markdown_escapes_hostile_titles_and_ids():
+    hostile = "[click](http://evil) | <b>x</b> \x1b[31m"
+    props = make_properties([make_cluster(0, 2, title=hostile, keys=["k](http://evil)", "k 2"])],
+                            run_id="1_trace_20260123_000000_a)b")
+    status, out, _ = run_cli("from-run", "-", "--format", "markdown", stdin=execute_sql([props]).encode())
+    assert status == 0
+    assert "\x1b" not in out and "<b>" not in out and "[click](http://evil)" not in out
+    assert "\\[click\\](http://evil) \\| \\<b\\>x\\</b\\>" in out
+    links = re.findall(r"\[((?:[^\]\\]|\\.)*)\]\(([^)\s]+)\)", out)
+    assert [urlsplit(url).path.rsplit("/", 1)[-1] for _, url in links] == [
+        "1_trace_20260123_000000_a%29b", "0", "k%5D%28http%3A%2F%2Fevil%29", "k%202"]

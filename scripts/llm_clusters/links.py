@@ -27,10 +27,12 @@ from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 from .errors import ClusterToolError, ExitStatus
 from .model import Item
+from .text import _CONTROLS as UNPRINTABLE  # what `clean` strips: controls, bidi, zero-width
 from .text import clean
 
 HOST_ENV = "POSTHOG_HOST"
-HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com"}
+HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
+         "app": "https://app.posthog.com"}  # app: the legacy US host
 DEFAULT_HOST = "us"
 # SDKs are configured with the ingestion hosts; people often put those in POSTHOG_HOST.
 INGESTION_HOSTS = {"us.i.posthog.com": HOSTS["us"], "eu.i.posthog.com": HOSTS["eu"]}
@@ -369,20 +371,19 @@ WHERE event IN ('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation
     AND JSONExtractString(properties, '$ai_clustering_run_id') = {run_id}
 LIMIT 1"""
 UNKNOWN_FORMAT_LOOKBACK_DAYS = 30
-# Characters a string literal cannot show safely: HogQL has escapes only for \n \r \t (and
-# \a \b \f \v \0, which it decodes inconsistently), and a terminal must never see the rest.
-_UNSAFE_IN_SQL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029"
-                            r"\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def sql_string(value: str) -> str:
     """`value` as one HogQL/ClickHouse string literal: `\\` and `'` escaped (and line breaks and
-    tabs, so the query stays printable). LinkError for other control characters."""
-    if _UNSAFE_IN_SQL.search(value):
+    tabs, so the query stays printable). LinkError for other control or invisible characters:
+    HogQL has no escape for them (its \\a \\b \\f \\v \\0 decode inconsistently) and a
+    terminal must never see them raw."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    if UNPRINTABLE.search(escaped):
         raise LinkError("the value holds control or invisible formatting characters, which "
                         "cannot be written safely in a query")
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return "'" + escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + "'"
+    return f"'{escaped}'"
 
 
 def load_run_query(run_id: str, bounds: tuple[datetime, datetime] | None) -> str:
