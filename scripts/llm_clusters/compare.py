@@ -31,6 +31,7 @@ from typing import Sequence
 
 from .errors import ClusterToolError, ExitStatus
 from .model import Cluster, Run
+from .text import clean
 
 # A label PostHog writes when its labelling agent gave none: it says nothing about the content.
 _PLACEHOLDER_TITLE = re.compile(r"cluster -?\d+", re.IGNORECASE)
@@ -40,6 +41,7 @@ _STOP_WORDS = frozenset(
     "to was were with".split())
 CHANGES = ("grew", "shrank", "no significant change")
 CORRECTIONS = ("holm", "none")
+DOMINANT_TRACE_SHARE = 0.1  # a trace holding this much of a run's items gets a note
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,14 @@ class Sample:
         self._sum_squares = sum(n * n for n in self.unit_sizes.values())
         self._scale = self.total / items if items else 1.0  # sizes without items: one unit each
 
+    def largest_unit(self) -> tuple[str, float]:
+        """The trace holding most of the run's items, and its share of them."""
+        items = sum(self.unit_sizes.values())
+        if not items:
+            return "", 0.0
+        unit, size = min(self.unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+        return unit, size / items
+
     def share(self, cluster: Cluster | None) -> float:
         return (cluster.size / self.total) if cluster is not None and self.total else 0.0
 
@@ -255,7 +265,8 @@ class Pair:
 @dataclass
 class Division:
     """A split (one cluster before, several after) or a merge (several before, one after);
-    `fractions[i]`: the share of the one cluster's shared items found in part i."""
+    `fractions[i]`: the share of the one cluster's shared items found in part i; shared items are
+    those in a regular cluster of both runs."""
 
     kind: str  # "split" | "merge"
     whole: Cluster
@@ -366,12 +377,14 @@ def _score(items: float | None, text: float | None, settings: Settings) -> float
 def _divisions(old: list[Cluster], new: list[Cluster], seen_old: dict, seen_new: dict,
                settings: Settings) -> list[Division]:
     """Splits: a cluster whose shared items now sit in >= 2 clusters, each holding at least
-    `split_fraction` of them and made of them for at least that fraction. Merges: the reverse."""
+    `split_fraction` of them and made of them for at least that fraction. Merges: the reverse.
+    Items that went to (or came from) noise are left out: noise is reported on its own."""
     found = []
     for kind, wholes, others, seen_whole, seen_other in (
             ("split", old, new, seen_old, seen_new), ("merge", new, old, seen_new, seen_old)):
+        clustered = frozenset().union(*(seen_other[other.cluster_id] for other in others))
         for whole in wholes:
-            items = seen_whole[whole.cluster_id]
+            items = seen_whole[whole.cluster_id] & clustered
             if not items:
                 continue
             parts = []
@@ -450,13 +463,24 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
         notes.append(f"the runs come from different clustering jobs ({', '.join(jobs)}); "
                      "their samples may cover different traffic")
     samples = [Sample(run) for run in ordered]
+    dominant: dict[str, list[str]] = {}
+    for number, sample in enumerate(samples, 1):
+        unit, share = sample.largest_unit()
+        if share >= DOMINANT_TRACE_SHARE:
+            dominant.setdefault(unit, []).append(f"{share:.0%} of #{number}")
+    if dominant:
+        held = "; ".join(f"trace {clean(unit, 80)} holds {', '.join(runs_)}"
+                         for unit, runs_ in sorted(dominant.items())[:3])
+        notes.append(f"single traces hold much of some runs' items ({held}): shares move with "
+                     "such a trace, which the share test allows for (traces are its sampling "
+                     "units); look at the trace before reading a trend")
     steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]))
              for i, (a, b) in enumerate(zip(ordered, ordered[1:]))]
     for step in steps:
         if not step.shared_items:
             notes.append(f"runs {step.before.run_id} and {step.after.run_id} share no items "
-                         "(their windows do not overlap): their clusters were matched by text "
-                         "alone, and splits and merges cannot be seen")
+                         "(their windows do not overlap, or they sample different traffic): their "
+                         "clusters were matched by text alone, and splits and merges cannot be seen")
     return Comparison(ordered, levels[0] if levels else None, settings, steps,
                       lineages(ordered, steps, samples, settings), notes)
 

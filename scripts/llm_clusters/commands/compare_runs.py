@@ -1,0 +1,402 @@
+"""compare_runs.py: what changed between two or more clustering runs read from saved results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from ..cli import ArgumentParser, guarded
+from ..compare import CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step, compare_runs, time_order
+from ..errors import ClusterToolError, ExitStatus, NoClustersFound
+from ..model import Cluster, ItemPolicy, Run
+from ..reader import read_runs
+from ..render import Page
+from ..text import clean, count, markdown, percent
+
+SCHEMA = "exploring-llm-clusters/compare_runs@1"
+TITLE_CHARS = 60
+RUN_ID_CHARS = 100
+MAX_ROWS = 20
+MAX_RUNS = 10
+DEFAULTS = Settings()
+
+DESCRIPTION = f"""\
+Compare two or more PostHog LLM clustering runs of one level, each read from a saved tool result
+(any shape print_clusters.py reads; a file holding several runs counts as several runs). The
+runs are put in time order (window end) whatever order they are given in.
+
+Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
+consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
+both runs clustered: trace ids at trace level, generation ids at generation level) weighted
+{DEFAULTS.item_weight} and title+description similarity weighted {DEFAULTS.text_weight} (the
+text alone when the runs share no items, as when their windows do not overlap). Splits and
+merges come from where the shared items went.
+
+Report: matched clusters with size, share and change in share, tested with a two-proportion
+z-test (traces as sampling units, Holm-corrected; only significant changes are called grew or
+shrank); title changes; new, vanished, split and merged clusters; the noise share; and for
+three runs or more a lineage table following each cluster's share across the runs."""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="compare_runs.py", description=DESCRIPTION)
+    parser.add_argument("files", nargs="+", metavar="RUN_FILE",
+                        help="saved results holding the runs (- reads standard input, once)")
+    parser.add_argument("--run-id", action="append", metavar="ID",
+                        help="compare only this run; repeat for each run (default: every run)")
+    parser.add_argument("--item-weight", type=_fraction, default=DEFAULTS.item_weight, metavar="W",
+                        help=f"weight of item overlap in the match score (default {DEFAULTS.item_weight})")
+    parser.add_argument("--text-weight", type=_fraction, default=DEFAULTS.text_weight, metavar="W",
+                        help=f"weight of title+description similarity (default {DEFAULTS.text_weight})")
+    parser.add_argument("--min-score", type=_fraction, default=DEFAULTS.min_score, metavar="S",
+                        help=f"lowest score that matches two clusters (default {DEFAULTS.min_score})")
+    parser.add_argument("--split-fraction", type=_fraction, default=DEFAULTS.split_fraction,
+                        metavar="F", help="a split's parts each hold at least this fraction of the "
+                        f"cluster's shared items, and a merge's the reverse (default {DEFAULTS.split_fraction})")
+    parser.add_argument("--alpha", type=_fraction, default=DEFAULTS.alpha,
+                        help=f"significance level of the share test (default {DEFAULTS.alpha})")
+    parser.add_argument("--correction", choices=CORRECTIONS, default=DEFAULTS.correction,
+                        help="correction for testing many clusters at once (default holm)")
+    parser.add_argument("--steps", action="store_true",
+                        help="with 3 runs or more, show every matched pair of every step, not "
+                        "only the changes (2 runs always show them)")
+    parser.add_argument("--max-rows", type=_non_negative, default=MAX_ROWS, metavar="N",
+                        help=f"rows per table (default {MAX_ROWS}, 0 for all)")
+    parser.add_argument("--max-runs", type=_non_negative, default=MAX_RUNS, metavar="N",
+                        help=f"compare at most the N newest runs (default {MAX_RUNS}, 0 for all)")
+    parser.add_argument("--full", action="store_true",
+                        help="do not cut titles, run ids or tables (--max-rows 0)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="output format (default text)")
+    return parser
+
+
+def _fraction(value: str) -> float:
+    try:
+        number_ = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
+    if not 0 <= number_ <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
+    return number_
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number_ = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number_ < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return number_
+
+
+def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.files.count("-") > 1:
+            raise ClusterToolError("standard input (-) can be read only once; save each result "
+                                   "to its own file.", ExitStatus.USAGE)
+        runs, notes = load_runs(args.files, args.run_id, stdin)
+        runs, cut = newest(runs, args.max_runs)
+        if cut:
+            notes.append(f"compared the {len(runs)} newest of {len(runs) + cut} runs; compare "
+                         "more with --max-runs N (0 for all)")
+        settings = Settings(args.item_weight, args.text_weight, args.min_score,
+                            args.split_fraction, args.alpha, args.correction)
+        comparison = compare_runs(runs, settings)
+        comparison.notes[:0] = notes
+        rows = 0 if args.full else args.max_rows
+        if args.format == "json":
+            stdout.write(json.dumps(to_json(comparison, rows), ensure_ascii=False, indent=1) + "\n")
+        else:
+            stdout.write(Report(comparison, args.format, rows, args.full, args.steps).render() + "\n")
+        return ExitStatus.OK
+
+    return guarded(body, stderr)
+
+
+def load_runs(paths: list[str], run_ids: list[str] | None, stdin=None) -> tuple[list[Run], list[str]]:
+    """Every run in the files (the same run twice only once), or those named by `run_ids`."""
+    runs: list[Run] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for path in paths:
+        result = read_runs(path, ItemPolicy(default=None), stdin)
+        notes += result.notes
+        for run in result.runs:
+            if run.run_id and run.run_id in seen:
+                notes.append(f"run {run.run_id} was given more than once; it is compared once")
+                continue
+            seen.add(run.run_id or "")
+            runs.append(run)
+            notes += run.notes
+    if run_ids:
+        missing = [rid for rid in dict.fromkeys(run_ids) if rid not in seen]
+        if missing:
+            available = ", ".join(repr(r.run_id) for r in runs[:10]) or "none"
+            raise NoClustersFound(
+                f"no run with id {', '.join(map(repr, missing))} in the input; its runs are: "
+                f"{available}{' …' if len(runs) > 10 else ''}. Pass ids from those to --run-id, "
+                "or load the missing runs with a query filtered on their ids.")
+        runs = [run for run in runs if run.run_id in run_ids]
+    empty = [run for run in runs if not run.clusters]
+    if empty:
+        raise NoClustersFound(
+            f"run {empty[0].run_id!r} holds no clusters (a runs listing counts them but does not "
+            "hold them). Load each run with SKILL.md's load query, with `truncate: false`.")
+    return runs, notes
+
+
+def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
+    """The `limit` newest runs (all when 0) and how many older ones were left out."""
+    if not limit or len(runs) <= limit:
+        return runs, 0
+    return time_order(runs)[-limit:], len(runs) - limit
+
+
+# --- wording ---------------------------------------------------------------------------------
+
+def item_unit(level: str | None) -> str:
+    return {"trace": "trace ids", "generation": "generation ids"}.get(level or "", "item keys")
+
+
+def method_text(comparison: Comparison) -> list[str]:
+    s = comparison.settings
+    correction = ("Holm-corrected within each comparison" if s.correction == "holm"
+                  else "not corrected for testing many clusters at once")
+    return [
+        f"Matching: score = {s.item_weight:g} x item overlap + {s.text_weight:g} x text similarity "
+        f"(the text alone where two runs share no items); one-to-one, maximising the total score; "
+        f"pairs scoring below {s.min_score:g} are not matched. Item overlap: Jaccard index of the "
+        f"items both runs clustered ({item_unit(comparison.level)}). Text: title + description, "
+        "mean of word-set and character-trigram Jaccard.",
+        f"Split (merge): one cluster's shared items now in 2+ clusters (from 2+ clusters), each "
+        f"holding at least {s.split_fraction:.0%} of them and made of them for at least "
+        f"{s.split_fraction:.0%}.",
+        f"Share change: two-proportion z-test (unpooled, two-sided; traces are the sampling "
+        f"units), alpha {s.alpha:g}, {correction}; only significant changes are called grew or "
+        "shrank. Consecutive runs share items, which makes the test conservative.",
+    ]
+
+
+def p_text(test: ShareTest | None) -> str:
+    if test is None:
+        return "-"
+    return "<0.001" if test.p_adjusted < 0.001 else f"{test.p_adjusted:.3f}"
+
+
+def points(difference: float) -> str:
+    return f"{100 * difference:+.1f} pp"
+
+
+def change_word(test: ShareTest | None) -> str:
+    return "-" if test is None else ("no sig. change" if test.change.startswith("no ") else test.change)
+
+
+class Report:
+    """The text or Markdown report of a comparison."""
+
+    def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool):
+        self.c = comparison
+        self.fmt = fmt
+        self.max_rows = max_rows
+        self.title_chars = None if full else TITLE_CHARS
+        self.id_chars = None if full else RUN_ID_CHARS
+        self.all_pairs = steps or len(comparison.runs) == 2
+        self.page = Page(fmt)
+
+    def text(self, value: str | None, limit: int | None) -> str:
+        shown = clean(value, limit)
+        return markdown(shown) if self.fmt == "markdown" else shown
+
+    def title(self, cluster: Cluster) -> str:
+        return self.text(cluster.title, self.title_chars)
+
+    def ref(self, cluster: Cluster, total: int) -> str:
+        return f"{cluster.cluster_id} {self.title(cluster)} ({count(cluster.size)}, {percent(cluster.size / total if total else None)})"
+
+    def table(self, headers: list[str], rows: list[list], what: str) -> None:
+        shown = rows if not self.max_rows else rows[: self.max_rows]
+        self.page.table(headers, shown)
+        if len(rows) > len(shown):
+            self.page.line(f"{len(rows) - len(shown)} more {what} not shown; see them with "
+                           "--max-rows 0 or --format json.")
+
+    def render(self) -> str:
+        c, page = self.c, self.page
+        page.heading(f"Comparing {len(c.runs)} {c.level or 'unknown'}-level runs, oldest first")
+        page.table(["run", "run id", "window end", "items", "clusters", "noise"],
+                   [[f"#{i}", self.text(run.run_id or "(no run id)", self.id_chars),
+                     self.text(run.window_end or (run.parsed_id.window_end.isoformat() if run.parsed_id else "-"), 40),
+                     count(sum(cl.size for cl in run.clusters)),
+                     sum(1 for cl in run.clusters if not cl.is_noise), percent(_noise_share(run))]
+                    for i, run in enumerate(c.runs, 1)])
+        page.lines(method_text(c))
+        for number_, step in enumerate(c.steps, 1):
+            self.step(number_, step)
+        if len(c.runs) > 2:
+            self.lineage()
+        page.lines(f"Note: {clean(note, 600)}" for note in c.notes)
+        return page.render(budget=None)
+
+    def step(self, number_: int, step: Step) -> None:
+        page = self.page
+        page.heading(f"#{number_} -> #{number_ + 1}: {count(step.shared_items)} items in both runs", 3)
+        pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
+        if not self.all_pairs:
+            pairs = [p for p in pairs if p.test and not p.test.change.startswith("no ")]
+        label = "Matched clusters" if self.all_pairs else "Significant share changes"
+        page.line(f"{label} (ids before -> after):")
+        self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score"],
+                   [self.pair_row(p) for p in pairs], "pairs")
+        renamed = [p for p in step.pairs if p.title_changed]
+        if renamed:
+            page.line("Title changes:")
+            page.bullets(f"{p.before.cluster_id} -> {p.after.cluster_id}: {self.title(p.before)} -> "
+                         f"{self.title(p.after)}" for p in renamed[: self.max_rows or None])
+        for kind, clusters, total in (("New", step.new, step.total_after),
+                                      ("Vanished", step.vanished, step.total_before)):
+            if clusters:
+                page.line(f"{kind} clusters:")
+                ordered = sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))
+                page.bullets(self.ref(cl, total) for cl in ordered[: self.max_rows or None])
+        for division in step.divisions:
+            page.line(self.division_text(division, step))
+        noise = step.noise_after - step.noise_before
+        page.line(f"Noise (-1): {percent(step.noise_before)} -> {percent(step.noise_after)} "
+                  f"({points(noise)}, p {p_text(step.noise_test)}): {step.noise_test.change}.")
+
+    def pair_row(self, pair: Pair) -> list:
+        return [f"{pair.before.cluster_id} -> {pair.after.cluster_id}", self.title(pair.after),
+                f"{count(pair.before.size)} -> {count(pair.after.size)}",
+                f"{percent(pair.share_before)} -> {percent(pair.share_after)}",
+                points(pair.share_after - pair.share_before), p_text(pair.test),
+                change_word(pair.test), f"{pair.score:.2f}"]
+
+    def division_text(self, division: Division, step: Step) -> str:
+        whole_total, parts_total = ((step.total_before, step.total_after) if division.kind == "split"
+                                    else (step.total_after, step.total_before))
+        parts = ", ".join(f"{self.ref(part, parts_total)} holding {fraction:.0%}"
+                          for part, fraction in zip(division.parts, division.fractions))
+        if division.kind == "split":
+            return (f"Split: {self.ref(division.whole, whole_total)} split into {parts} "
+                    f"(of its {count(division.shared_items)} items in both runs).")
+        return (f"Merge: {self.ref(division.whole, whole_total)} merged from {parts} "
+                f"(of its {count(division.shared_items)} items in both runs).")
+
+    def lineage(self) -> None:
+        c = self.c
+        self.page.heading("Lineage: each cluster's share across the runs", 3)
+        self.page.line("Cells: cluster id: share. Steps: + grew, - shrank, = no significant change. "
+                       "Trend: the first share against the last, tested as above across lineages.")
+        rows = []
+        for lineage in sorted_lineages(c.lineages):
+            first, last = lineage.span
+            cells = [f"{cl.cluster_id}: {percent(share)}" if cl is not None else ""
+                     for cl, share in zip(lineage.clusters, lineage.shares)]
+            steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
+                            for ch in lineage.changes[first:last]).strip() or "-"
+            trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
+                     f"p {p_text(lineage.trend)})" if lineage.trend else "-")
+            story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
+            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story])
+        self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
+                    "trend", "origin / end"], rows, "lineages")
+
+
+def _noise_share(run: Run) -> float | None:
+    total = sum(c.size for c in run.clusters)
+    noise = sum(c.size for c in run.clusters if c.is_noise)
+    return noise / total if total else None
+
+
+def sorted_lineages(lineages: list[Lineage]) -> list[Lineage]:
+    """Those still present in the latest runs first, largest first; then by when they began."""
+    def key(lineage: Lineage):
+        first, last = lineage.span
+        return -last, -(lineage.shares[last] or 0), first, lineage.clusters[last].cluster_id
+    return sorted(lineages, key=key)
+
+
+# --- json ------------------------------------------------------------------------------------
+
+def _cluster_json(cluster: Cluster, total: int) -> dict:
+    return {"cluster_id": cluster.cluster_id, "title": clean(cluster.title), "size": cluster.size,
+            "share": cluster.size / total if total else None}
+
+
+def _test_json(test: ShareTest | None) -> dict | None:
+    if test is None:
+        return None
+    return {"z": test.z, "p_value": test.p_value, "p_adjusted": test.p_adjusted, "change": test.change}
+
+
+def _capped(items: list, rows: int, name: str, convert) -> dict:
+    shown = items if not rows else items[:rows]
+    return {name: [convert(x) for x in shown], f"{name}_omitted": len(items) - len(shown)}
+
+
+def _step_json(number_: int, step: Step, rows: int) -> dict:
+    pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
+
+    def pair(p: Pair) -> dict:
+        return {"before": _cluster_json(p.before, step.total_before),
+                "after": _cluster_json(p.after, step.total_after),
+                "score": p.score, "item_similarity": p.item_similarity,
+                "text_similarity": p.text_similarity, "share_change": p.share_after - p.share_before,
+                "title_changed": p.title_changed, "test": _test_json(p.test)}
+
+    def division(d: Division) -> dict:
+        whole_total, parts_total = ((step.total_before, step.total_after) if d.kind == "split"
+                                    else (step.total_after, step.total_before))
+        return {"cluster": _cluster_json(d.whole, whole_total), "shared_items": d.shared_items,
+                "parts": [{**_cluster_json(part, parts_total), "fraction": fraction}
+                          for part, fraction in zip(d.parts, d.fractions)]}
+
+    by_size = lambda clusters: sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))  # noqa: E731
+    return {
+        "before": number_, "after": number_ + 1, "shared_items": step.shared_items,
+        **_capped(pairs, rows, "pairs", pair),
+        **_capped(by_size(step.new), rows, "new", lambda cl: _cluster_json(cl, step.total_after)),
+        **_capped(by_size(step.vanished), rows, "vanished", lambda cl: _cluster_json(cl, step.total_before)),
+        "splits": [division(d) for d in step.splits],
+        "merges": [division(d) for d in step.merges],
+        "noise": {"share_before": step.noise_before, "share_after": step.noise_after,
+                  "test": _test_json(step.noise_test)},
+    }
+
+
+def _lineage_json(lineage: Lineage) -> dict:
+    return {"title": clean(lineage.clusters[lineage.span[1]].title),
+            "cluster_ids": [cl.cluster_id if cl is not None else None for cl in lineage.clusters],
+            "shares": lineage.shares, "step_changes": lineage.changes, "origin": lineage.origin or None,
+            "end": lineage.end or None, "trend": _test_json(lineage.trend)}
+
+
+def to_json(comparison: Comparison, rows: int) -> dict:
+    s = comparison.settings
+    return {
+        "schema": SCHEMA,
+        "level": comparison.level,
+        "settings": {"item_weight": s.item_weight, "text_weight": s.text_weight,
+                     "min_score": s.min_score, "split_fraction": s.split_fraction,
+                     "alpha": s.alpha, "correction": s.correction,
+                     "item_unit": item_unit(comparison.level), "method": method_text(comparison)},
+        "runs": [{"number": i, "run_id": clean(run.run_id) or None, "level": run.level,
+                  "job_name": clean(run.job_name) or None, "window_start": run.window_start,
+                  "window_end": run.window_end, "total_items_analyzed": run.total_items,
+                  "clustered_items": sum(cl.size for cl in run.clusters),
+                  "clusters": sum(1 for cl in run.clusters if not cl.is_noise),
+                  "noise_share": _noise_share(run)}
+                 for i, run in enumerate(comparison.runs, 1)],
+        "steps": [_step_json(i, step, rows) for i, step in enumerate(comparison.steps, 1)],
+        **_capped(sorted_lineages(comparison.lineages), rows, "lineages", _lineage_json),
+        "notes": [clean(note) for note in comparison.notes],
+    }
