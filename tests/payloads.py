@@ -225,8 +225,10 @@ def expected_run(props: dict, policy: ItemPolicy = ItemPolicy(), *, level: str |
         "level": level,
         "job_id": props.get("$ai_clustering_job_id") or None,
         "job_name": props.get("$ai_clustering_job_name") or None,
+        "window_start": props.get("$ai_window_start"),
         "window_end": props.get("$ai_window_end"),
         "total_items": total,
+        "params": props.get("$ai_clustering_params"),
         "clusters": clusters,
     }
 
@@ -237,8 +239,10 @@ def summary(run: Run) -> dict:
         "level": run.level,
         "job_id": run.job_id,
         "job_name": run.job_name,
+        "window_start": run.window_start,
         "window_end": run.window_end,
         "total_items": run.total_items,
+        "params": run.params,
         "clusters": [{
             "cluster_id": c.cluster_id,
             "size": c.size,

@@ -56,7 +56,8 @@ ENVELOPES = {
 # -------------------------------------------------------------------------- documents
 # Each returns (document text, which expected fields the document can carry).
 
-ALL = ("run_id", "level", "job_id", "job_name", "window_end", "total_items", "clusters")
+ALL = ("run_id", "level", "job_id", "job_name", "window_start", "window_end", "total_items", "params",
+       "clusters")
 
 
 def _doc_pipe(p):
@@ -331,3 +332,27 @@ def test_traces_before_cluster_id_still_follow_the_per_cluster_policy(document):
     run = read_text(text, policy).runs[0]
     assert [len(c.items) for c in run.clusters] == [2, 10, 5]
     _check(read_text(text, policy), props, fields, policy)
+
+
+@pytest.mark.parametrize("document", ["properties", "event", "hogql-properties-string", "pipe-properties-column"])
+def test_clusters_property_stored_as_a_json_string(document):
+    props = standard_props()
+    as_string = dict(props, **{"$ai_clusters": json.dumps(props["$ai_clusters"])})
+    text, fields = DOCUMENTS[document](as_string)
+    _check(read_text(persisted_content(text)), props, fields)
+
+
+@pytest.mark.parametrize("document", ["pipe", "hogql-json-strings"])
+def test_large_run_through_the_bulk_path(document):
+    # 30,000 uniformly shaped items in one cluster, ranks stored in reverse: the bulk path must
+    # keep the three best and count them all; one odd entry (extra key) among them too.
+    big = make_cluster(0, 30_000, ranks=list(range(29_999, -1, -1)), metrics=None)
+    odd = list(big["traces"])[15_000]
+    big["traces"][odd] = dict(big["traces"][odd], extra="x")
+    props = make_properties([big, make_cluster(-1, 3)])
+    text, fields = DOCUMENTS[document](props)
+    result = read_text(persisted_content(text))
+    _check(result, props, fields)
+    cluster = result.runs[0].clusters[0]
+    assert cluster.item_count == 30_000
+    assert [i.rank for i in cluster.items] == [0, 1, 2]
