@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from llm_clusters.commands import link_builder
-from llm_clusters.links import (HOST_ENV, LinkBuilder, LinkError, ParsedLink, encode_query,
+from llm_clusters.links import (HOST_ENV, PROJECT_ENV, LinkBuilder, LinkError, ParsedLink, encode_query,
                                 encode_uri_component, load_run_query, normalise_host, parse_link,
                                 resolve_host, sql_string)
 from llm_clusters.model import Item
@@ -247,6 +247,7 @@ def test_the_cli_honours_posthog_host_and_the_flag_overrides_it():
     (["run", "r1", "--host", "ftp://x"], {}, "--host: host 'ftp://x' is not an http"),
     (["run", "r1"], {HOST_ENV: "https://u:p@x.example"}, "POSTHOG_HOST: the host must not hold credentials"),
     (["overview", "--project-id", "12a"], {}, "project id '12a' is not a number"),
+    (["overview"], {PROJECT_ENV: "my-project"}, "POSTHOG_PROJECT_ID: project id 'my-project'"),
     (["overview", "--route", "llm-observability"], {}, "invalid choice"),
     (["trace", "t1", "--timestamp", "yesterday"], {}, "not an ISO 8601 time"),
     (["cluster", "r1", "three"], {}, "expected a whole number"),
@@ -499,3 +500,24 @@ def test_skill_md_documents_every_subcommand_and_flag_and_no_other():
     assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section)) == flags
     for name in commands.choices:
         assert f"`{name}" in section, name
+
+
+def test_project_id_comes_from_the_flag_then_the_environment():
+    assert run_cli("overview", "--host", "eu", env={PROJECT_ENV: "42"})[1] == \
+        "https://eu.posthog.com/project/42/llm-analytics/clusters\n"
+    assert run_cli("overview", "--host", "eu", "--project-id", "7", env={PROJECT_ENV: "42"})[1] == \
+        "https://eu.posthog.com/project/7/llm-analytics/clusters\n"
+
+
+def test_other_scripts_get_links_flags_beside_live_modes_host_and_project():
+    import argparse
+
+    from llm_clusters.links import add_link_options, builder_from_args
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host")
+    parser.add_argument("--project-id")
+    add_link_options(parser, links_flag=True)
+    args = parser.parse_args(["--links", "--host", "eu", "--project-id", "3", "--route", "ai-observability"])
+    assert args.links
+    assert builder_from_args(args, {}).run("r") == "https://eu.posthog.com/project/3/ai-observability/clusters/r"

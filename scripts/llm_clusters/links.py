@@ -14,6 +14,7 @@ For a script that prints clusters or items and wants a `--links` flag:
     links.cluster(run.run_id, cluster.cluster_id)
     links.item(item, run.level)                # None when the item names no trace
     links.host_note()                          # say when the host was only a default
+    markdown_link(label, url)                  # for --format markdown
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 from .errors import ClusterToolError, ExitStatus
 from .model import Item
 from .text import _CONTROLS as UNPRINTABLE  # what `clean` strips: controls, bidi, zero-width
-from .text import clean
+from .text import clean, markdown
 
 HOST_ENV = "POSTHOG_HOST"
+PROJECT_ENV = "POSTHOG_PROJECT_ID"
 HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
          "app": "https://app.posthog.com"}  # app: the legacy US host
 DEFAULT_HOST = "us"
@@ -223,8 +225,15 @@ class LinkBuilder:
     @classmethod
     def create(cls, host: str | None = None, route: str = DEFAULT_ROUTE,
                project_id: str | int | None = None, env: Mapping[str, str] | None = None) -> "LinkBuilder":
-        """From flag values: `host` None falls back to env POSTHOG_HOST, then to US cloud."""
-        return cls(resolve_host(host, env or {}), route, check_project_id(project_id))
+        """From flag values: `host` None falls back to env POSTHOG_HOST, then to US cloud;
+        `project_id` None to env POSTHOG_PROJECT_ID, then to links without a project."""
+        env = env or {}
+        if project_id is None and env.get(PROJECT_ENV, "").strip():
+            try:
+                project_id = check_project_id(env[PROJECT_ENV])
+            except LinkError as exc:
+                raise LinkError(f"{PROJECT_ENV}: {exc.message}") from None
+        return cls(resolve_host(host, env), route, check_project_id(project_id))
 
     def _base(self) -> str:
         project = f"/project/{self.project_id}" if self.project_id else ""
@@ -271,14 +280,31 @@ class LinkBuilder:
         return self.host.note
 
 
-def add_link_options(parser: argparse.ArgumentParser) -> None:
-    """The flags every script that prints links takes, with the same names and help."""
-    parser.add_argument("--host", metavar="HOST",
-                        help=f"your PostHog: us, eu, or a URL such as https://posthog.example.com "
-                        f"(default: env {HOST_ENV}, else us)")
-    parser.add_argument("--project-id", metavar="ID",
-                        help="write project-scoped links (/project/ID/…); the digits after "
-                        "/project/ in your PostHog URLs")
+def markdown_link(label: str, url: str | None) -> str:
+    """A clickable Markdown link for untrusted `label` text (cleaned by the caller, escaped
+    here); the parentheses encodeURIComponent leaves in a URL are percent-encoded so they cannot
+    end the link early (the UI decodes them back). Without a URL, the escaped label alone."""
+    if url is None:
+        return markdown(label)
+    return f"[{markdown(label)}]({url.replace('(', '%28').replace(')', '%29')})"
+
+
+def add_link_options(parser: argparse.ArgumentParser, links_flag: bool = False) -> None:
+    """The flags every script that prints links takes, with the same names and help; with
+    `links_flag`, also `--links` (print them at all). `--host` and `--project-id` mean the same
+    in live mode, so they are added only when the parser does not have them yet."""
+    if links_flag:
+        parser.add_argument("--links", action="store_true",
+                            help="add PostHog UI links to the run, each cluster and each item shown")
+    present = set(getattr(parser, "_option_string_actions", {}))
+    if "--host" not in present:
+        parser.add_argument("--host", metavar="HOST",
+                            help=f"your PostHog: us, eu, or a URL such as https://posthog.example.com "
+                            f"(default: env {HOST_ENV}, else us)")
+    if "--project-id" not in present:
+        parser.add_argument("--project-id", metavar="ID",
+                            help=f"write project-scoped links (/project/ID/…): the digits after "
+                            f"/project/ in your PostHog URLs (default: env {PROJECT_ENV}, if set)")
     parser.add_argument("--route", choices=ROUTES, default=DEFAULT_ROUTE,
                         help=f"route family of your PostHog's UI (default {DEFAULT_ROUTE}; newer "
                         "PostHog also serves ai-observability)")

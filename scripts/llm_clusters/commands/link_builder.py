@@ -15,7 +15,7 @@ from typing import Mapping, TextIO
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..links import (LEGACY_TRACE_ROUTE, LinkBuilder, LinkError, ParsedLink, add_link_options,
-                     builder_from_args, check_timestamp, load_run_query, parse_link,
+                     builder_from_args, check_timestamp, load_run_query, markdown_link, parse_link,
                      trace_query_arguments)
 from ..model import Cluster, ItemPolicy, Run
 from ..reader import choose_run, read_runs
@@ -189,14 +189,6 @@ def _context(links: LinkBuilder) -> dict:
 def _json(document: dict) -> str:
     # ASCII-only JSON keeps ids exact yet shows no control or bidi character to a terminal.
     return json.dumps(document, ensure_ascii=True, indent=1)
-
-
-def markdown_link(label: str, url: str | None) -> str:
-    """A clickable Markdown link; `label` is escaped, and the parentheses encodeURIComponent
-    leaves in a URL are percent-encoded so they cannot end the link early."""
-    if url is None:
-        return markdown(label)
-    return f"[{markdown(label)}]({url.replace('(', '%28').replace(')', '%29')})"
 
 
 # --- from-run -------------------------------------------------------------------------------
