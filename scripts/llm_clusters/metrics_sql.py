@@ -1,0 +1,260 @@
+"""HogQL that measures a clustering run's clusters inside PostHog: cost, latency, tokens, errors.
+
+The server-side query is constant size whatever the run's size: it reads the run's own
+`$ai_*_clusters` event, explodes `$ai_clusters` with `arrayJoin(JSONExtractArrayRaw(…))` and
+`JSONExtractKeys(…, 'traces')`, and joins the items to their AI events inside the run's window,
+so the item ids never leave ClickHouse. Metrics follow PostHog's own (see posthog-facts §1):
+
+  trace level       events `$ai_generation`, `$ai_embedding` (and `$ai_span`) with `$ai_trace_id`
+                    = the item key; cost, tokens and errors over generations and embeddings;
+                    latency = the SUM of the trace's generation latencies; an item has data when
+                    it has a generation or embedding in the window (a span alone is not data)
+  generation level  the `$ai_generation` event whose `uuid` is the item key
+  error             `$ai_is_error` is boolean true or the string "true"
+  averages          over items whose value is > 0; error rate = error items / items with data
+
+Only functions that both HogQL and plain ClickHouse accept are used (no `properties.$x` sugar,
+no `toFloat`), so the text runs verbatim on PostHog and on the local ClickHouse. Every value
+put into the SQL is a validated integer or level, or a string literal escaped by `sql_string`.
+
+`in_list_queries` is the fallback for tools that cannot run the server-side form: one query per
+chunk of a run file's item ids, each under a stated size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from .errors import ClusterToolError, ExitStatus
+from .run_ids import parse_run_id
+
+LEVELS = ("trace", "generation")
+CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}
+# Events joined to an item, and the expression that names the item they belong to.
+ITEM_EVENTS = {"trace": ("$ai_generation", "$ai_embedding", "$ai_span"), "generation": ("$ai_generation",)}
+ITEM_KEY = {"trace": "JSONExtractString(properties,'$ai_trace_id')", "generation": "toString(uuid)"}
+RUN_EVENT_MARGIN = timedelta(days=1)  # a run's event is written shortly after its window ends
+MAX_CLUSTER_ROWS = 1000
+MAX_ITEM_ROWS = 50_000  # PostHog's ceiling for one query's rows
+DEFAULT_MAX_QUERY_BYTES = 20_000
+
+LATENCY_NOTE = (
+    "Trace latency is the SUM of the trace's generation latencies ($ai_latency), as PostHog "
+    "computes it; span_s is the wall-clock span from the first to the last AI event of the item. "
+    "Averages and percentiles are over items whose value is > 0; error rate = error items / "
+    "items with data; an error is $ai_is_error true (boolean or the string 'true')."
+)
+
+# Per-cluster columns of the server-side query, in order (the `aggregate` reader relies on them).
+CLUSTER_COLUMNS = (
+    "cluster_id", "title", "items", "items_with_data", "total_cost", "cost_items", "avg_cost",
+    "avg_latency", "p50_latency", "p90_latency", "p95_latency", "latency_items", "input_tokens",
+    "output_tokens", "avg_tokens", "error_items", "error_rate", "top_model", "avg_span_s",
+)
+ITEM_COLUMNS = (
+    "cluster_id", "item", "has_data", "cost", "latency", "input_tokens", "output_tokens",
+    "error_events", "model", "span_s",
+)
+
+
+def sql_string(value: str) -> str:
+    """`value` as a string literal that HogQL and ClickHouse read back unchanged: backslash
+    and quote escaped, control characters written as escapes, so no value can end the literal."""
+    escaped = (value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t").replace("\0", "\\0"))
+    return f"'{escaped}'"
+
+
+def _time(value: datetime, up: bool = False) -> str:
+    """A whole-second bound as `toDateTime(<unix seconds>)`: absolute, so no time zone can shift
+    it, and read the same way by HogQL and ClickHouse. `up` rounds up instead of down."""
+    seconds = value.timestamp()
+    whole = int(seconds) + (1 if up and seconds != int(seconds) else 0)
+    return f"toDateTime({whole})"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A run's `$ai_window_*` value (ISO 8601) as an aware datetime, or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What the query needs to know about a run: its id, level and time bounds."""
+
+    run_id: str
+    level: str
+    run_event_bounds: tuple[datetime, datetime]  # where the run's own event lies
+    event_bounds: tuple[datetime, datetime]  # where its items' AI events lie (window or wider)
+
+
+def run_target(run_id: str, level: str | None = None, window_start: str | None = None,
+               window_end: str | None = None) -> RunTarget:
+    """Validate the run id and level and set the time bounds: the run's window when known,
+    else the bounds its id implies. Raises a usage error when neither gives bounds."""
+    if not isinstance(run_id, str) or not run_id:
+        raise ClusterToolError("no run id: pass --run-id ID, or a run file whose run has an id.",
+                               ExitStatus.USAGE)
+    parsed = parse_run_id(run_id)
+    if level and parsed and parsed.level and parsed.level != level:
+        raise ClusterToolError(f"--level {level} contradicts the run id, which says {parsed.level}; "
+                               "drop --level.", ExitStatus.USAGE)
+    level = level or (parsed.level if parsed else None)
+    if level not in LEVELS:
+        raise ClusterToolError(
+            f"the level {level!r} is not one of {', '.join(LEVELS)}; the run id does not say it "
+            "(older run ids carry none), so pass --level trace or --level generation.",
+            ExitStatus.USAGE)
+    start, end = parse_time(window_start), parse_time(window_end)
+    if start and end:
+        events = (start, end)
+    elif parsed:
+        events = parsed.time_bounds()
+        end = end or parsed.window_end
+    else:
+        raise ClusterToolError(
+            f"cannot bound the query in time: the run id {run_id[:80]!r} follows no known format "
+            "and no window is known. Pass --run-file with the saved run (it carries its window).",
+            ExitStatus.USAGE)
+    assert end is not None
+    return RunTarget(run_id, level, (end - RUN_EVENT_MARGIN, end + RUN_EVENT_MARGIN), events)
+
+
+def _run_items(target: RunTarget) -> str:
+    """One row per item of the run: cluster id, title, item key and the run's exact window."""
+    low, high = target.run_event_bounds
+    return (
+        "SELECT JSONExtractInt(c,'cluster_id') AS cluster_id,JSONExtractString(c,'title') AS title,"
+        "arrayJoin(JSONExtractKeys(c,'traces')) AS item,ws,we FROM ("
+        "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,"
+        "parseDateTime64BestEffortOrNull(JSONExtractString(p,'$ai_window_start'),6) AS ws,"
+        "parseDateTime64BestEffortOrNull(JSONExtractString(p,'$ai_window_end'),6) AS we FROM ("
+        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+        f" AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+        f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
+        " ORDER BY timestamp DESC LIMIT 1))"
+    )
+
+
+def _item_events(target: RunTarget, where: str = "") -> str:
+    """The AI events that may belong to the run's items: the right kinds, in the time bounds."""
+    low, high = target.event_bounds
+    names = ",".join(sql_string(name) for name in ITEM_EVENTS[target.level])
+    return (
+        f"SELECT {ITEM_KEY[target.level]} AS item,event,timestamp AS ts,"
+        "JSONExtractFloat(properties,'$ai_total_cost_usd') AS cost,"
+        "JSONExtractFloat(properties,'$ai_latency') AS lat,"
+        "JSONExtractFloat(properties,'$ai_input_tokens') AS tin,"
+        "JSONExtractFloat(properties,'$ai_output_tokens') AS tout,"
+        "JSONExtractRaw(properties,'$ai_is_error') IN ('true','\"true\"') AS err,"
+        "JSONExtractString(properties,'$ai_model') AS model"
+        f" FROM events WHERE event IN ({names}) AND timestamp>={_time(low)}"
+        f" AND timestamp<{_time(high, up=True)}{where}"
+    )
+
+
+# The templates are written compactly (no space after commas) to keep the query under 3 KB.
+# Events joined to the run's items (the small side of the join, on the right); `w` marks the
+# events inside the run's window, and an item no event matched keeps one row with `w` false.
+_JOINED = (
+    "SELECT i.cluster_id AS cluster_id,i.title AS title,i.item AS item,e.event AS event,e.ts AS ts,"
+    "e.cost AS cost,e.lat AS lat,e.tin AS tin,e.tout AS tout,e.err AS err,e.model AS model,"
+    "(e.ts>=i.ws AND e.ts<i.we) AS w\nFROM ({events}) AS e\nRIGHT JOIN ({items}) AS i ON e.item=i.item"
+)
+# One row per item; a span alone is not data (PostHog measures generations and embeddings).
+_PER_ITEM = (
+    "SELECT cluster_id,any(title) AS title,item,countIf(w AND event!='$ai_span')>0 AS d,"
+    "sumIf(cost,w) AS cost,sumIf(lat,w AND event='$ai_generation') AS lat,sumIf(tin,w) AS tin,"
+    "sumIf(tout,w) AS tout,countIf(w AND err) AS errs,"
+    "groupArrayIf(model,w AND event='$ai_generation' AND model!='') AS models,"
+    "(toUnixTimestamp64Milli(maxIf(ts,w))-toUnixTimestamp64Milli(minIf(ts,w)))/1000 AS span"
+    "\nFROM ({joined})\nGROUP BY cluster_id,item"
+)
+# The most frequent model in the array `ms` (ties: alphabetical first), NULL when there is none.
+_MODE = "nullIf(arraySort(x->(-countEqual({ms},x),x),arrayDistinct({ms}))[1],'')"
+_PER_CLUSTER = (
+    "SELECT cluster_id,any(title) AS title,count() AS items,countIf(d) AS items_with_data,"
+    "sumOrNullIf(cost,d AND cost>0) AS total_cost,countIf(d AND cost>0) AS cost_items,"
+    "avgOrNullIf(cost,d AND cost>0) AS avg_cost,avgOrNullIf(lat,d AND lat>0) AS avg_latency,"
+    "quantilesIf(0.5,0.9,0.95)(lat,d AND lat>0) AS q,countIf(d AND lat>0) AS latency_items,"
+    "sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
+    "avgOrNullIf(tin+tout,d AND tin+tout>0) AS avg_tokens,countIf(d AND errs>0) AS error_items,"
+    "arrayFlatten(groupArray(models)) AS ms,avgOrNullIf(span,d) AS avg_span_s"
+    "\nFROM ({per_item})\nGROUP BY cluster_id"
+)
+
+
+def _per_item_select(target: RunTarget) -> str:
+    return _PER_ITEM.format(joined=_JOINED.format(items=_run_items(target), events=_item_events(target)))
+
+
+def server_side_query(target: RunTarget, per_item: bool = False) -> str:
+    """ONE query of constant size: a row per cluster (or, with `per_item`, a row per item)."""
+    per_item_sql = _per_item_select(target)
+    if per_item:
+        return (
+            "SELECT cluster_id,item,d AS has_data,cost,lat AS latency,tin AS input_tokens,"
+            f"tout AS output_tokens,errs AS error_events,{_MODE.format(ms='models')} AS model,span AS span_s"
+            f"\nFROM ({per_item_sql})\nORDER BY cluster_id=-1,cluster_id,item LIMIT {MAX_ITEM_ROWS}")
+    return (
+        "SELECT cluster_id,title,items,items_with_data,total_cost,cost_items,avg_cost,avg_latency,"
+        "if(latency_items>0,q[1],NULL) AS p50_latency,if(latency_items>0,q[2],NULL) AS p90_latency,"
+        "if(latency_items>0,q[3],NULL) AS p95_latency,latency_items,input_tokens,output_tokens,"
+        "avg_tokens,error_items,if(items_with_data>0,error_items/items_with_data,NULL) AS error_rate,"
+        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
+        f"\nORDER BY cluster_id=-1,cluster_id LIMIT {MAX_CLUSTER_ROWS}"
+    )
+
+
+def _exact_time(value: datetime) -> str:
+    stamp = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return f"parseDateTime64BestEffortOrNull({sql_string(stamp)},6)"
+
+
+def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT_MAX_QUERY_BYTES,
+                    window: tuple[datetime, datetime] | None = None) -> list[str]:
+    """Per-item queries naming the items in `IN (…)` lists, each at most `max_bytes` (UTF-8):
+    the fallback where the server-side form cannot run. Items with no event in the window
+    get no row (count them as items without data). `window` is the run's exact window; without
+    it, the time bounds of `target` are used as they are."""
+    low, high = window or target.event_bounds
+    mode = _MODE.format(ms="groupArrayIf(model,event='$ai_generation' AND model!='')")
+    head = (
+        "SELECT item,countIf(event!='$ai_span')>0 AS has_data,sum(cost) AS cost,"
+        "sumIf(lat,event='$ai_generation') AS latency,sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
+        f"countIf(err) AS error_events,{mode} AS model,"
+        "(toUnixTimestamp64Milli(max(ts))-toUnixTimestamp64Milli(min(ts)))/1000 AS span_s\nFROM ("
+    )
+    tail = (f")\nWHERE ts>={_exact_time(low)} AND ts<{_exact_time(high)}\n"
+            f"GROUP BY item ORDER BY item LIMIT {MAX_ITEM_ROWS}")
+    def query(literals: list[str]) -> str:
+        where = f" AND {ITEM_KEY[target.level]} IN ({','.join(literals)})"
+        return head + _item_events(target, where) + tail
+
+    fixed = len(query([]).encode())
+    if fixed >= max_bytes:
+        raise ClusterToolError(f"--max-query-bytes {max_bytes} is too small: a query without any "
+                               f"item already takes {fixed} bytes.", ExitStatus.USAGE)
+    queries, chunk, size = [], [], fixed
+    for key in sorted(set(keys)):
+        literal = sql_string(key)
+        cost = len(literal.encode()) + (1 if chunk else 0)
+        if chunk and size + cost > max_bytes:
+            queries.append(query(chunk))
+            chunk, size = [], fixed
+            cost = len(literal.encode())
+        if fixed + cost > max_bytes:
+            raise ClusterToolError(f"the item id {key[:60]!r}… alone is longer than --max-query-bytes "
+                                   f"{max_bytes} allows; raise it.", ExitStatus.USAGE)
+        chunk.append(literal)
+        size += cost
+    if chunk:
+        queries.append(query(chunk))
+    return queries
