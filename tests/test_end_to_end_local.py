@@ -13,6 +13,7 @@ import pytest
 
 from llm_clusters.commands import print_clusters
 from llm_clusters.model import ItemPolicy
+from llm_clusters.queries import list_runs_sql, load_run_sql
 from llm_clusters.reader import read_runs
 from localposthog.answers import hogql_response, persist_execute_sql
 
@@ -27,6 +28,13 @@ LIST_RUNS_SQL = SQL_BLOCKS[0]
 def _load_run_sql(run: dict) -> str:
     end = run["window_end"][:19].replace("T", " ")
     return LOAD_RUN_SQL.replace("{run_id}", run["run_id"]).replace("{window_end}", end)
+
+
+def test_skill_md_shows_exactly_the_queries_the_scripts_send():
+    run_id = "1_trace_20260122_000016_019ba00d-8800-756b-9007-d44a55c23db7"
+    assert LIST_RUNS_SQL == list_runs_sql() + "\n"
+    shown = LOAD_RUN_SQL.replace("{run_id}", run_id).replace("{window_end}", "2026-01-22 00:00:16")
+    assert shown == load_run_sql(run_id) + "\n"
 
 
 def _generated_clusters(engine, run_id: str) -> list[dict]:

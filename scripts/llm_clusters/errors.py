@@ -13,6 +13,7 @@ class ExitStatus(IntEnum):
     TRUNCATED = 4  # the input was cut somewhere before it reached the file
     NO_CLUSTERS = 5  # the input was read but holds no clustering run
     MISSING_DEPENDENCY = 6  # ijson, tabulate or httpx is not installed
+    LIVE_API = 7  # live mode: PostHog's API refused or failed (key, scope, project, retries)
 
 
 EXIT_CODES_HELP = """\
@@ -24,7 +25,8 @@ exit codes:
   4  truncated input (a cell cut by execute-sql's truncate, a server's length cut,
      or JSON that stops early): rerun the query as the message says
   5  no clusters found (the result holds no $ai_clusters data)
-  6  a dependency is missing (the message gives the install command)"""
+  6  a dependency is missing (the message gives the install command)
+  7  live mode: PostHog's API refused or failed (key, scope, project, server)"""
 
 
 class ClusterToolError(Exception):

@@ -200,6 +200,9 @@ class Interpreter:
             clusters_value = self.parse_json(clusters_value)
         notes: list[str] = []
         clusters = []
+        cluster_count = None
+        if not isinstance(clusters_value, (list, dict)) and _integer(clusters_value) is not None:
+            cluster_count = _integer(clusters_value)  # a runs listing: the count, not the clusters
         for index, raw in enumerate(clusters_value if isinstance(clusters_value, list) else [], 1):
             if is_cluster_dict(raw):
                 clusters.append(_cluster(raw, self.policy))
@@ -221,6 +224,7 @@ class Interpreter:
             event=_clean(fields.get("event")),
             source=where,
             notes=notes,
+            cluster_count=cluster_count,
         )
         run.level = _infer_level(run)
         _complete_item_ids(run)

@@ -186,6 +186,12 @@ class Run:
     event: str | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    # Set when the input only counted the run's clusters (a runs listing), holding none of them.
+    cluster_count: int | None = None
+
+    @property
+    def listed_only(self) -> bool:
+        return self.cluster_count is not None and not self.clusters
 
     @property
     def parsed_id(self) -> RunId | None:

@@ -204,9 +204,19 @@ def choose_run(result: ReadResult, run_id: str | None) -> tuple[Run, str | None]
                 f"no run with id {run_id!r} in the input; its runs are: {available}"
                 f"{' …' if len(runs) > 10 else ''}. Pass one of those to --run-id, or load "
                 "that run with a query filtered on its id.")
-        return matching[0], None
+        return _loaded(matching[0]), None
     if len(runs) == 1:
-        return runs[0], None
+        return _loaded(runs[0]), None
     newest = max(runs, key=lambda run: (run.sort_time, run.run_id or ""))
-    return newest, (f"{PICKED_PREFIX} {len(runs)} runs; showing the newest. "
+    return _loaded(newest), (f"{PICKED_PREFIX} {len(runs)} runs; showing the newest. "
                     "List them with --list-runs, pick one with --run-id.")
+
+
+def _loaded(run: Run) -> Run:
+    if run.listed_only:
+        raise NoClustersFound(
+            f"the input lists run {run.run_id!r} with {run.cluster_count} clusters but holds no "
+            "clusters JSON (it is the answer to a runs-listing query). Load the run itself: "
+            "select JSONExtractRaw(properties, '$ai_clusters') with `truncate: false`, or use "
+            "--live --run-id.")
+    return run

@@ -14,6 +14,9 @@ from tabulate import tabulate
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..model import ItemPolicy, Run
+from ..live import add_live_arguments, live_client, read_live
+from ..model import LEVELS
+from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import PICKED_PREFIX, ReadResult, choose_run, read_runs
 from ..render import Page, describe_params, item_label, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
@@ -40,7 +43,8 @@ noise cluster (-1, "outliers") rank 0 is the MOST anomalous item, not the most t
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="print_clusters.py", description=DESCRIPTION)
-    parser.add_argument("file", help="the saved result file, or - for standard input")
+    parser.add_argument("file", nargs="?",
+                        help="the saved result file, or - for standard input (not with --live)")
     parser.add_argument("--run-id", help="which run to show when the file holds several "
                         "(default: the newest)")
     parser.add_argument("--list-runs", action="store_true",
@@ -63,6 +67,14 @@ def build_parser() -> ArgumentParser:
                         help="do not cut long titles, descriptions or ids, nor the output size")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text); json keeps PostHog's field names")
+    add_live_arguments(parser)
+    live = parser.add_argument_group("live mode only")
+    live.add_argument("--latest", action="store_true",
+                      help="load the newest run of --level (the default without --run-id)")
+    live.add_argument("--level", choices=LEVELS, default=None,
+                      help="level of the run to load with --latest (default trace), or to list")
+    live.add_argument("--list-jobs", action="store_true",
+                      help="list the project's clustering jobs and stop")
     return parser
 
 
@@ -95,20 +107,47 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
         args = parser.parse_args(argv)
         if args.ids and args.cluster is None:
             parser.error("--ids needs --cluster ID (the cluster whose item ids to print)")
-        result = read_runs(args.file, _policy(args), stdin)
-        if args.list_runs:
-            stdout.write(list_runs(result, args.format) + "\n")
-            return ExitStatus.OK
-        run, picked = choose_run(result, args.run_id)
-        notes = ([picked] if picked else []) + result.notes + run.notes
-        if args.cluster is not None:
-            stdout.write(cluster_view(run, args.cluster, args, notes) + "\n")
-        else:
-            options = Options(args.top, args.sort, args.max_clusters, args.full, args.format)
-            stdout.write(run_view(run, options, notes, other_runs(result, run)) + "\n")
+        if args.live:
+            if args.file:
+                parser.error("give a saved file or --live, not both")
+            return _live(args, stdout)
+        if not args.file:
+            parser.error("give the saved result file (or - for standard input), or --live")
+        if args.latest or args.list_jobs:
+            parser.error("--latest and --list-jobs go with --live")
+        _show(read_runs(args.file, _policy(args), stdin), args, stdout)
         return ExitStatus.OK
 
     return guarded(body, stderr)
+
+
+def _show(result: ReadResult, args, stdout: TextIO) -> None:
+    if args.list_runs:
+        stdout.write(list_runs(result, args.format) + "\n")
+        return
+    run, picked = choose_run(result, args.run_id)
+    notes = ([picked] if picked else []) + result.notes + run.notes
+    if args.cluster is not None:
+        stdout.write(cluster_view(run, args.cluster, args, notes) + "\n")
+    else:
+        options = Options(args.top, args.sort, args.max_clusters, args.full, args.format)
+        stdout.write(run_view(run, options, notes, other_runs(result, run)) + "\n")
+
+
+def _live(args, stdout: TextIO) -> int:
+    """The same views, on PostHog's answer to the skill's own queries."""
+    with live_client(args) as client:
+        if args.list_jobs:
+            stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
+            return ExitStatus.OK
+        if args.list_runs:
+            sql = list_runs_sql(args.days, args.level)
+        elif args.run_id:
+            sql = load_run_sql(args.run_id, args.days)
+        else:
+            sql = latest_run_sql(args.level or "trace", args.days)
+        _show(read_live(client, sql, _policy(args)), args, stdout)
+    return ExitStatus.OK
 
 
 def _policy(args) -> ItemPolicy:
@@ -313,13 +352,27 @@ def list_runs(result: ReadResult, fmt: str) -> str:
     runs = sorted(result.runs, key=lambda r: (r.sort_time, r.run_id or ""), reverse=True)
     if fmt == "json":
         return json.dumps({"schema": SCHEMA, "runs": [
-            {**_run_fields_json(r), "clusters": len(r.clusters), "items": r.items_in_clusters}
+            {**_run_fields_json(r), "clusters": r.cluster_count if r.listed_only else len(r.clusters)}
             for r in runs]}, ensure_ascii=False, indent=1)
     page = Page(fmt)
     page.heading(f"{len(runs)} runs, newest first")
     rows = [[clean(r.run_id or "(no id)", RUN_ID_CHARS), r.level or "-", clean(r.window_end) or "-",
-             len(r.clusters), count(r.total_items)] for r in runs[:MAX_RUNS_LISTED]]
+             r.cluster_count if r.listed_only else len(r.clusters), count(r.total_items)]
+            for r in runs[:MAX_RUNS_LISTED]]
     page.table(["run id", "level", "window end", "clusters", "items analysed"], rows)
     if len(runs) > MAX_RUNS_LISTED:
         page.line(f"{len(runs) - MAX_RUNS_LISTED} older runs not listed; use --format json for all.")
     return page.render(budget=None)
+
+
+def jobs_view(jobs: list[dict], fmt: str) -> str:
+    jobs = sorted(jobs, key=lambda j: (str(j.get("analysis_level")), str(j.get("name"))))
+    if fmt == "json":
+        return json.dumps({"schema": SCHEMA, "clustering_jobs": jobs}, ensure_ascii=False, indent=1)
+    page = Page(fmt)
+    page.heading(f"{len(jobs)} clustering jobs")
+    rows = [[clean(j.get("name"), TITLE_CHARS), clean(j.get("analysis_level")) or "-",
+             "yes" if j.get("enabled") else "no", len(j.get("event_filters") or []),
+             clean(j.get("id"), ID_CHARS)] for j in jobs]
+    page.table(["name", "level", "enabled", "filters", "id"], rows)
+    return page.render(budget=DEFAULT_BUDGET)

@@ -1,0 +1,43 @@
+"""The --live flags every script shares, and reading runs straight from PostHog's answer.
+
+Live mode sends the same queries SKILL.md shows and reads the answer with the same reader as
+a saved file, streamed, so its output is the file mode's output on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import NoClustersFound
+from .model import ItemPolicy
+from .posthog_api import HOST_VARIABLE, KEY_VARIABLE, PROJECT_VARIABLE, ApiConfig, PostHogClient
+from .reader import ReadResult, read_runs_from
+from .textsource import TextSource
+
+ANSWER_NAME = "PostHog's answer"
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "live mode", f"query PostHog directly instead of reading a file; needs {KEY_VARIABLE} "
+        f"in the environment (never a flag), {PROJECT_VARIABLE} or --project-id, and "
+        f"{HOST_VARIABLE} or --host (default us)")
+    group.add_argument("--live", action="store_true", help="query PostHog's API directly")
+    group.add_argument("--host", help="us, eu, or your PostHog's base URL")
+    group.add_argument("--project-id", help="the numeric project id")
+    group.add_argument("--days", type=int, default=7,
+                       help="how many days back to look for runs (default 7)")
+
+
+def live_client(args: argparse.Namespace, **client_options) -> PostHogClient:
+    return PostHogClient(ApiConfig.from_env(args.host, args.project_id), **client_options)
+
+
+def read_live(client: PostHogClient, sql: str, policy: ItemPolicy) -> ReadResult:
+    try:
+        return read_runs_from(TextSource(client.query_text(sql)), policy, ANSWER_NAME)
+    except NoClustersFound:
+        raise NoClustersFound(
+            f"PostHog found no clustering run for this query on {client.config.host}, project "
+            f"{client.config.project_id}. Check the run id (list runs with --live --list-runs) "
+            f"or widen --days. The query was:\n{sql}") from None

@@ -1,0 +1,84 @@
+"""The HogQL the skill sends: listing runs and loading one, the same text SKILL.md shows.
+
+Every value put into SQL goes through `sql_string` (or is validated as a number or a level),
+so a hostile run id cannot change a query. Every query bounds `timestamp` and sets its LIMIT.
+"""
+
+from __future__ import annotations
+
+from .errors import ClusterToolError, ExitStatus
+from .model import LEVELS
+from .run_ids import parse_run_id
+
+CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
+
+RUN_COLUMNS_SQL = """\
+    JSONExtractString(properties, '$ai_clustering_run_id') AS run_id,
+    JSONExtractString(properties, '$ai_clustering_level') AS level,
+    JSONExtractString(properties, '$ai_clustering_job_id') AS job_id,
+    JSONExtractString(properties, '$ai_clustering_job_name') AS job_name,
+    JSONExtractString(properties, '$ai_window_start') AS window_start,
+    JSONExtractString(properties, '$ai_window_end') AS window_end,
+    if(JSONHas(properties, '$ai_total_items_analyzed'),
+       JSONExtractInt(properties, '$ai_total_items_analyzed'),
+       JSONExtractInt(properties, '$ai_total_traces_analyzed')) AS total_items,
+    JSONExtractRaw(properties, '$ai_clusters') AS clusters,
+    JSONExtractRaw(properties, '$ai_clustering_params') AS params"""
+
+LIST_COLUMNS_SQL = """\
+    JSONExtractString(properties, '$ai_clustering_run_id') AS run_id,
+    JSONExtractString(properties, '$ai_clustering_level') AS level,
+    JSONExtractString(properties, '$ai_clustering_job_name') AS job_name,
+    JSONExtractString(properties, '$ai_window_end') AS window_end,
+    if(JSONHas(properties, '$ai_total_items_analyzed'),
+       JSONExtractInt(properties, '$ai_total_items_analyzed'),
+       JSONExtractInt(properties, '$ai_total_traces_analyzed')) AS total_items,
+    JSONLength(properties, '$ai_clusters') AS clusters"""
+
+
+def sql_string(value: str) -> str:
+    """`value` as a ClickHouse/HogQL string literal: backslashes and quotes escaped, NUL spelled."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\x00", "\\0")
+    return f"'{escaped}'"
+
+
+def _events(level: str | None) -> str:
+    if level is None:
+        return f"event IN {CLUSTER_EVENTS_SQL}"
+    if level not in LEVELS:
+        raise ClusterToolError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}",
+                               ExitStatus.USAGE)
+    return f"event = '$ai_{level}_clusters'"
+
+
+def _days(days: int) -> int:
+    if not 1 <= days <= 365:
+        raise ClusterToolError(f"--days must be from 1 to 365, got {days}", ExitStatus.USAGE)
+    return days
+
+
+def list_runs_sql(days: int = 7, level: str | None = None, limit: int = 50) -> str:
+    return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
+            f"ORDER BY timestamp DESC\nLIMIT {int(limit)}")
+
+
+def load_run_sql(run_id: str, days: int = 7) -> str:
+    """One run by id, time-bounded by the window end its id carries (else the last `days`):
+    the run's event is written when the clustering job finishes, soon after the window ends."""
+    parsed = parse_run_id(run_id)
+    if parsed:
+        end = parsed.window_end.strftime("%Y-%m-%d %H:%M:%S")
+        bounds = (f"timestamp >= toDateTime('{end}', 'UTC') - INTERVAL 1 DAY\n"
+                  f"    AND timestamp < toDateTime('{end}', 'UTC') + INTERVAL 1 DAY")
+    else:
+        bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n    AND {bounds}\n"
+            f"    AND JSONExtractString(properties, '$ai_clustering_run_id') = {sql_string(run_id)}\n"
+            "LIMIT 1")
+
+
+def latest_run_sql(level: str, days: int = 7) -> str:
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
+            "ORDER BY timestamp DESC\nLIMIT 1")
