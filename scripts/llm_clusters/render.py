@@ -95,7 +95,8 @@ def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str
         parts.append(f"window ends {run.parsed_id.window_end.isoformat()} (from the run id)")
     lines = ["; ".join(parts)]
     max_samples = (run.params or {}).get("max_samples")
-    coverage = f"Items: {count(run.total_items)} analysed"
+    coverage = ("Items: " + (f"{count(run.total_items)} analysed" if run.total_items is not None
+                             else "number analysed not in the input"))
     if isinstance(max_samples, int):
         coverage += f" (sampling cap max_samples={max_samples:,}"
         if run.total_items is not None and run.total_items >= max_samples:
