@@ -154,14 +154,19 @@ def _first_mismatch(column: list, event: str, name: str | None) -> int:
 
 
 class _PushParser:
-    def __init__(self, policy: ItemPolicy):
+    def __init__(self, policy: ItemPolicy, what: str):
         self._events = ijson.sendable_list()
         self._coro = ijson.basic_parse_coro(self._events, use_float=True)
         self.builder = ValueBuilder(policy)
+        self._what = what
 
     def send(self, text: str) -> None:
         try:
-            self._coro.send(text.encode("utf-8", "surrogatepass"))
+            # A lone surrogate (decoded from a lone `\\ud83d` escape of an outer layer) is not
+            # UTF-8: it becomes `?` rather than bytes yajl cannot decode.
+            self._coro.send(text.encode("utf-8", "replace"))
+        except UnicodeDecodeError:
+            raise self._not_unicode() from None
         finally:
             self.builder.feed(self._events)
             del self._events[:]
@@ -169,14 +174,22 @@ class _PushParser:
     def close(self) -> None:
         try:
             self._coro.close()
+        except UnicodeDecodeError:
+            raise self._not_unicode() from None
         finally:
             self.builder.feed(self._events)
             del self._events[:]
 
+    def _not_unicode(self) -> UnreadableInput:
+        # yajl fails this way on a lone low-surrogate escape such as `\\ude00` in a string.
+        return UnreadableInput(
+            f"{self._what} holds a JSON string with a lone surrogate escape (such as \\ude00), "
+            "which is not valid Unicode. Expected the tool result exactly as it was saved.")
+
 
 def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
     """The JSON value that is the whole of `source`."""
-    parser = _PushParser(policy)
+    parser = _PushParser(policy, what)
     ended = False  # all the text was fed: an error now means the JSON stopped early
     try:
         while True:
@@ -215,7 +228,7 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
     Returns (None, None), consuming nothing, when the cell only looked like JSON: a title such
     as "[bug] login fails" is text, and the caller reads it as a plain cell.
     """
-    parser = _PushParser(policy)
+    parser = _PushParser(policy, what)
     fed: list[str] = []  # the cell's text so far, kept while it is short enough to give back
     fed_chars = 0
     piece, start = "", 0
