@@ -155,3 +155,25 @@ def test_plain_table_that_stops_inside_a_json_cell(columns, row, fraction):
     cut = text[: start + max(1, int((end - start) * fraction))]
     with pytest.raises(TruncatedInput):
         read_text(cut)
+
+
+@pytest.mark.parametrize("escape", ["\\ud83d", "\\ude00", "\\ude00\\ud83d"])
+@pytest.mark.parametrize("layer", ["blocks-pipe", "hogql", "blocks-hogql-string"])
+def test_lone_surrogate_escapes_never_crash(escape, layer):
+    # JSON allows a lone surrogate escape; it is not Unicode. Either the run is read (the odd
+    # character replaced) or the reader says why it cannot be; never a UnicodeDecodeError.
+    props = standard_props()
+    props["$ai_clusters"][0]["title"] = "TITLE"
+    whole = {"blocks-pipe": lambda: persisted_content(execute_sql([props])),
+             "hogql": lambda: hogql_response([props]),
+             "blocks-hogql-string": lambda: persisted_content(hogql_response([props], json_as_string=True))}[layer]()
+    assert whole.count("TITLE") == 1
+    text = whole.replace("TITLE", "T" + escape + "E")
+    try:
+        result = read_text(text)
+    except ClusterToolError as exc:
+        assert exc.status == ExitStatus.UNREADABLE and "surrogate" in exc.message
+    else:
+        title = result.runs[0].clusters[0].title
+        assert title.startswith("T") and title.endswith("E")
+        assert summary(result.runs[0])["clusters"][1:] == expected_run(props)["clusters"][1:]
