@@ -1,0 +1,148 @@
+"""compare_runs.py on small hand-made runs: splits and merges, bounds, untrusted titles, the
+thresholds stated, exit codes and messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_clusters.commands import compare_runs
+from payloads import execute_sql, make_cluster, make_properties, run_id_for
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_runs.py"
+HOSTILE = "\x1b[31mRed\x1b[0m | *bold* <script>alert(1)</script> [link](http://x)\u202e"
+
+
+def run_cli(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    stream = io.BytesIO(stdin) if stdin is not None else None
+    status = compare_runs.main(list(argv), stdin=stream, stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def keys(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}-{i:04d}" for i in range(n)]
+
+
+def props(day: int, clusters: list[tuple[str, list[str]]], level: str = "trace") -> dict:
+    """A run ending on 2026-01-<day> with (title, item keys) clusters, ids in the order given."""
+    made = [make_cluster(cid, len(items), level=level, title=title, description="", keys=items,
+                         metrics="absent") for cid, (title, items) in enumerate(clusters)]
+    return make_properties(made, level=level, run_id=run_id_for(level, date=f"202601{day:02d}"),
+                           window_end=f"2026-01-{day:02d}T00:00:00+00:00")
+
+
+def save(tmp_path: Path, name: str, *runs: dict) -> str:
+    path = tmp_path / name
+    path.write_text(execute_sql(list(runs)), encoding="utf-8")
+    return str(path)
+
+
+CODING, PYTHON, SQL, SUPPORT = keys("py", 30) + keys("sql", 30), keys("py", 30), keys("sql", 30), keys("sup", 40)
+
+
+def test_a_split_then_a_merge_and_the_lineage_through_them(tmp_path):
+    files = save(tmp_path, "runs.txt",
+                 props(20, [("Coding help", CODING), ("Order support", SUPPORT)]),
+                 props(21, [("Python debugging", PYTHON), ("SQL writing", SQL), ("Order support", SUPPORT)]),
+                 props(22, [("Coding questions", CODING), ("Order support", SUPPORT)]))
+    status, out, err = run_cli(files, "--format", "json")
+    assert status == 0, err
+    report = json.loads(out)
+    split, merge = report["steps"][0], report["steps"][1]
+    assert [(s["cluster"]["cluster_id"], [p["cluster_id"] for p in s["parts"]], [p["fraction"] for p in s["parts"]])
+            for s in split["splits"]] == [(0, [0, 1], [0.5, 0.5])]
+    assert [(m["cluster"]["cluster_id"], [p["cluster_id"] for p in m["parts"]]) for m in merge["merges"]] == [(0, [0, 1])]
+    for step in (split, merge):
+        assert step["new"] == step["vanished"] == []
+        assert [p["after"]["title"] for p in step["pairs"]] == ["Order support"]
+    stories = {(lin["origin"], lin["end"]) for lin in report["lineages"]}
+    assert stories == {(None, "split into 0+1 of #2"), ("split from 0 of #1", "merged into 0 of #3"),
+                       ("merged from 0+1 of #2", None), (None, None)}
+    status, text, _ = run_cli(files)
+    assert "Split: 0 Coding help (60, 60.0%) split into 0 Python debugging (30, 30.0%) holding 50%" in text
+    assert "Merge: 0 Coding questions (60, 60.0%) merged from" in text
+
+
+def test_a_significant_growth_is_called_and_the_settings_are_stated(tmp_path):
+    before = props(20, [("Refunds", keys("r", 50)), ("Support", keys("s", 450))])
+    after = props(21, [("Refunds", keys("r", 200)), ("Support", keys("s", 300))])
+    path = save(tmp_path, "two.txt", before, after)
+    status, out, _ = run_cli(path, "--alpha", "0.01", "--min-score", "0.5", "--item-weight", "0.6",
+                             "--text-weight", "0.4", "--correction", "none")
+    assert status == 0
+    assert "0.6 x item overlap + 0.4 x text similarity" in out and "below 0.5" in out
+    assert "alpha 0.01, not corrected" in out
+    assert "10.0% -> 40.0%" in out and "+30.0 pp" in out and "grew" in out and "shrank" in out
+    report = json.loads(run_cli(path, "--format", "json")[1])
+    assert report["schema"] == "exploring-llm-clusters/compare_runs@1"
+    assert report["settings"]["alpha"] == 0.05 and report["settings"]["correction"] == "holm"
+    assert [(p["after"]["title"], p["test"]["change"]) for p in report["steps"][0]["pairs"]] == \
+        [("Support", "shrank"), ("Refunds", "grew")]  # largest share first
+
+
+def test_output_is_bounded_and_untrusted_titles_are_made_safe(tmp_path):
+    clusters = [(f"{HOSTILE} {i}", keys(f"c{i}", 5)) for i in range(40)]
+    path = save(tmp_path, "many.txt", props(20, clusters), props(21, clusters))
+    status, text, _ = run_cli(path, "--max-rows", "5")
+    assert status == 0
+    assert "35 more pairs not shown; see them with --max-rows 0" in text
+    assert "\x1b" not in text and "\u202e" not in text
+    status, md, _ = run_cli(path, "--format", "markdown")
+    assert "20 more pairs not shown" in md
+    assert "\\<script\\>" in md and "\\| \\*bold\\*" in md and "[link]" not in md
+    assert len(md) < 10_000
+    report = json.loads(run_cli(path, "--format", "json", "--max-rows", "3")[1])
+    assert len(report["steps"][0]["pairs"]) == 3 and report["steps"][0]["pairs_omitted"] == 37
+    assert "\x1b" not in json.dumps(report)
+    status, full, _ = run_cli(path, "--full")
+    assert "more pairs not shown" not in full and full.count("Red | *bold*") == 40
+
+
+def test_runs_given_in_any_order_and_twice_are_compared_once_in_time_order(tmp_path):
+    runs = [props(day, [("Support", keys("s", 20 + day))]) for day in (23, 20, 22, 21)]
+    files = [save(tmp_path, f"{i}.txt", run) for i, run in enumerate(runs)]
+    status, out, err = run_cli(*files, files[0], "--format", "json")
+    assert status == 0, err
+    report = json.loads(out)
+    assert [r["window_end"][:10] for r in report["runs"]] == [f"2026-01-{d}" for d in (20, 21, 22, 23)]
+    assert any("given more than once" in note for note in report["notes"])
+    status, out, _ = run_cli(*files, "--max-runs", "2", "--format", "json")
+    report = json.loads(out)
+    assert [r["window_end"][:10] for r in report["runs"]] == ["2026-01-22", "2026-01-23"]
+    assert any("2 newest of 4 runs" in note and "--max-runs" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize("argv, status, message", [
+    (["ONE"], 2, "at least two runs"),
+    (["ONE", "ONE"], 2, "at least two runs"),
+    (["TWO", "--run-id", "nope"], 5, "no run with id 'nope'"),
+    (["TWO", "--alpha", "1.5"], 2, "--alpha"),
+    (["TWO", "--split-fraction", "0.9"], 2, "split fraction"),
+    (["TWO", "--item-weight", "0", "--text-weight", "0"], 2, "weights"),
+    (["-", "-"], 2, "only once"),
+    (["missing.txt", "TWO"], 3, "does not exist"),
+])
+def test_exit_codes_and_messages(tmp_path, argv, status, message):
+    one = save(tmp_path, "one.txt", props(20, [("Support", keys("s", 5))]))
+    two = save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]), props(21, [("Support", keys("s", 6))]))
+    argv = [{"ONE": one, "TWO": two}.get(arg, arg) for arg in argv]
+    got, out, err = run_cli(*argv, stdin=b"")
+    assert got == status and out == ""
+    assert message in err
+
+
+def test_standard_input_and_the_script_itself(tmp_path):
+    two = Path(save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]),
+                    props(21, [("Support", keys("s", 6))])))
+    one = save(tmp_path, "one.txt", props(22, [("Support", keys("s", 7))]))
+    status, out, err = run_cli("-", one, stdin=two.read_bytes())
+    assert status == 0, err
+    assert "Comparing 3 trace-level runs" in out
+    done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "exit codes:" in done.stdout and "--split-fraction" in done.stdout
