@@ -16,9 +16,9 @@ import pytest
 
 from llm_clusters.commands import link_builder
 from llm_clusters.links import (HOST_ENV, PROJECT_ENV, LinkBuilder, LinkError, ParsedLink, encode_query,
-                                encode_uri_component, load_run_query, normalise_host, parse_link,
-                                resolve_host, sql_string)
+                                encode_uri_component, normalise_host, parse_link, resolve_host)
 from llm_clusters.model import Item
+from llm_clusters.queries import load_run_sql
 from llm_clusters.run_ids import parse_run_id
 from localposthog.hogql import tokenize
 from payloads import execute_sql, make_cluster, make_properties
@@ -285,7 +285,7 @@ HOSTILE_RUN_IDS = [
     "1_trace_20260123_000000_x\\' OR 1=1 --",
     "1_trace_20260123_000000_x\\\\' UNION SELECT 1 --",
     "1_trace_20260123_000000_''''",
-    "1_trace_20260123_000000_line\nbreak\ttab\rreturn",
+    "1_trace_20260123_000000_line\nbreak\ttab",
     "1_trace_20260123_000000_/*comment*/ \"dq\" `bq` \U0001f680",
     "not a run id at all ' --",
 ]
@@ -317,8 +317,8 @@ def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
     assert document["next"]["tool"] == "posthog:execute-sql"
     assert document["next"]["arguments"]["truncate"] is False
     assert document["next"]["then"] == "python scripts/print_clusters.py SAVED_FILE --cluster 4"
-    parsed = parse_run_id(run_id)
-    plain = load_run_query("plain", parsed.time_bounds() if parsed else None)
+    assert query == load_run_sql(run_id, days=30)  # the query SKILL.md shows, from queries.py
+    plain = load_run_sql("1_trace_20260123_000000" if parse_run_id(run_id) else "plain", days=30)
     tokens = tokenize(query)
     # The same tokens as with a plain id, but for the one literal that holds the run id.
     assert [t.kind for t in tokens] == [t.kind for t in tokenize(plain)]
@@ -328,21 +328,20 @@ def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
 
 def test_parse_bounds_the_query_by_the_run_ids_time():
     query = _parse(LinkBuilder.create("us").run(TRACE_RUN_ID))["next"]["arguments"]["query"]
-    start, end = parse_run_id(TRACE_RUN_ID).time_bounds()
-    assert f"timestamp >= toDateTime('{start:%Y-%m-%d %H:%M:%S}', 'UTC')" in query
-    assert f"timestamp < toDateTime('{end:%Y-%m-%d %H:%M:%S}', 'UTC')" in query
+    assert "toDateTime('2026-01-25 00:00:00', 'UTC') - INTERVAL 1 DAY" in query
+    assert "toDateTime('2026-01-25 00:00:00', 'UTC') + INTERVAL 1 DAY" in query
     document = _parse(LinkBuilder.create("us").run("label-only"))
     assert "INTERVAL 30 DAY" in document["next"]["arguments"]["query"]
     assert "no known format" in document["notes"][0]
 
 
-def test_sql_string_refuses_what_a_terminal_must_not_see():
-    assert sql_string("a'b\\c\nd") == "'a\\'b\\\\c\\nd'"
-    for bad in ("\x1b[2J", "\u202e", "\x00", "\x7f"):
-        with pytest.raises(LinkError, match="control or invisible"):
-            sql_string(bad)
-    status, out, _ = run_cli("parse", LinkBuilder.create("us").run("1_trace_20260123_000000_\x1b[2J"))
-    assert status == 0 and "\x1b" not in out and "--list-runs" in out
+@pytest.mark.parametrize("unprintable", ["\x1b[2J", "\u202e", "\x00", "\r", "\x7f"])
+def test_parse_prints_no_query_for_a_run_id_a_terminal_must_not_see(unprintable):
+    url = LinkBuilder.create("us").run(f"1_trace_20260123_000000_{unprintable}x")
+    status, out, _ = run_cli("parse", url)
+    assert status == 0 and unprintable not in out
+    assert "--list-runs" in out and "SELECT" not in out
+    assert _parse(url)["next"]["tool"] is None
 
 
 @pytest.mark.engine

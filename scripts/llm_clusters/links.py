@@ -28,7 +28,6 @@ from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 from .errors import ClusterToolError, ExitStatus
 from .model import Item
-from .text import _CONTROLS as UNPRINTABLE  # what `clean` strips: controls, bidi, zero-width
 from .text import clean, markdown
 
 HOST_ENV = "POSTHOG_HOST"
@@ -378,53 +377,11 @@ def _parse_path(segments: list[str], host: str, project_id: str | None, query: s
     return None
 
 
-# --- what loads what a link names -----------------------------------------------------------
+# --- what loads what a link names (the run's query is queries.load_run_sql) -------------------
 
-LOAD_RUN_SQL = """\
-SELECT
-    JSONExtractString(properties, '$ai_clustering_run_id') AS run_id,
-    JSONExtractString(properties, '$ai_clustering_level') AS level,
-    JSONExtractString(properties, '$ai_clustering_job_id') AS job_id,
-    JSONExtractString(properties, '$ai_clustering_job_name') AS job_name,
-    JSONExtractString(properties, '$ai_window_start') AS window_start,
-    JSONExtractString(properties, '$ai_window_end') AS window_end,
-    JSONExtractInt(properties, '$ai_total_items_analyzed') AS total_items,
-    JSONExtractRaw(properties, '$ai_clusters') AS clusters,
-    JSONExtractRaw(properties, '$ai_clustering_params') AS params
-FROM events
-WHERE event IN ('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')
-    AND {time_filter}
-    AND JSONExtractString(properties, '$ai_clustering_run_id') = {run_id}
-LIMIT 1"""
-UNKNOWN_FORMAT_LOOKBACK_DAYS = 30
-
-
-def sql_string(value: str) -> str:
-    """`value` as one HogQL/ClickHouse string literal: `\\` and `'` escaped (and line breaks and
-    tabs, so the query stays printable). LinkError for other control or invisible characters:
-    HogQL has no escape for them (its \\a \\b \\f \\v \\0 decode inconsistently) and a
-    terminal must never see them raw."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    if UNPRINTABLE.search(escaped):
-        raise LinkError("the value holds control or invisible formatting characters, which "
-                        "cannot be written safely in a query")
-    return f"'{escaped}'"
-
-
-def load_run_query(run_id: str, bounds: tuple[datetime, datetime] | None) -> str:
-    """The "load one run" query (SKILL.md section 2) for `run_id`, bounded to `bounds` (UTC),
-    or to the last 30 days when the run id gave no time."""
-    if bounds is None:
-        time_filter = f"timestamp >= now() - INTERVAL {UNKNOWN_FORMAT_LOOKBACK_DAYS} DAY"
-    else:
-        start, end = (_sql_time(bound) for bound in bounds)
-        time_filter = f"timestamp >= {start}\n    AND timestamp < {end}"
-    return LOAD_RUN_SQL.format(time_filter=time_filter, run_id=sql_string(run_id))
-
-
-def _sql_time(moment: datetime) -> str:
-    return f"toDateTime('{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}', 'UTC')"
+# How far back to look when a link carries no time (an unknown run id format, a trace link
+# without its timestamp).
+UNKNOWN_TIME_LOOKBACK_DAYS = 30
 
 
 def trace_query_arguments(trace_id: str, timestamp: str | None,
@@ -433,7 +390,7 @@ def trace_query_arguments(trace_id: str, timestamp: str | None,
     timestamp (the trace's first event), or the last 30 days when the link had none."""
     moment = parse_timestamp(timestamp)
     if moment is None:
-        date_range = {"date_from": f"-{UNKNOWN_FORMAT_LOOKBACK_DAYS}d"}
+        date_range = {"date_from": f"-{UNKNOWN_TIME_LOOKBACK_DAYS}d"}
     else:
         date_range = {"date_from": (moment - margin).astimezone(timezone.utc).isoformat(),
                       "date_to": (moment + margin).astimezone(timezone.utc).isoformat()}

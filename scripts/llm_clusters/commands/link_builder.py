@@ -15,12 +15,14 @@ from typing import Mapping, TextIO
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..links import (LEGACY_TRACE_ROUTE, LinkBuilder, LinkError, ParsedLink, add_link_options,
-                     builder_from_args, check_timestamp, load_run_query, markdown_link, parse_link,
-                     trace_query_arguments)
+                     UNKNOWN_TIME_LOOKBACK_DAYS, builder_from_args, check_timestamp, markdown_link,
+                     parse_link, trace_query_arguments)
 from ..model import Cluster, ItemPolicy, Run
+from ..queries import load_run_sql
 from ..reader import choose_run, read_runs
 from ..render import Page, item_label
 from ..run_ids import parse_run_id
+from ..text import _CONTROLS as UNPRINTABLE  # what `clean` strips: controls, bidi, zero-width
 from ..text import clean, count, markdown
 
 SCHEMA = "exploring-llm-clusters/link_builder@1"
@@ -306,25 +308,23 @@ def next_step(link: ParsedLink) -> NextStep:
         return NextStep("list recent runs with the query in SKILL.md section 1 (\"List recent runs\")")
     if link.kind in ("trace", "generation"):
         notes = () if link.timestamp else (
-            "the link has no timestamp, so the date range is the last 30 days; widen it if the "
-            "trace is older",)
+            f"the link has no timestamp, so the date range is the last "
+            f"{UNKNOWN_TIME_LOOKBACK_DAYS} days; widen it if the trace is older",)
         if link.kind == "generation":
             notes += ("the generation is the $ai_generation event whose uuid is the link's "
                       "`event` parameter, inside that trace",)
         return NextStep("read the trace with posthog:query-llm-trace", "posthog:query-llm-trace",
                         trace_query_arguments(link.trace_id, link.timestamp), notes=notes)
-    parsed = parse_run_id(link.run_id)
-    notes = () if parsed else (
-        "the run id follows no known format, so the query looks back 30 days; widen it if the "
-        "run is older",)
     then = PRINT_CLUSTERS + (f" --cluster {link.cluster_id}" if link.kind == "cluster" else "")
-    try:
-        query = load_run_query(link.run_id, parsed.time_bounds() if parsed else None)
-    except LinkError:
+    if UNPRINTABLE.search(link.run_id):
         return NextStep("the run id holds control or invisible characters that a query cannot "
                         "show safely: list the runs around its time with the query in SKILL.md "
                         "section 1, save the full result, and pick the run with "
                         f"`{PRINT_CLUSTERS} --list-runs`", then=then)
+    query = load_run_sql(link.run_id, days=UNKNOWN_TIME_LOOKBACK_DAYS)
+    notes = () if parse_run_id(link.run_id) else (
+        f"the run id follows no known format, so the query looks back "
+        f"{UNKNOWN_TIME_LOOKBACK_DAYS} days; widen it if the run is older",)
     if "\\" in link.run_id:
         notes += ("the run id holds a backslash; HogQL decodes some backslash sequences in "
                   "string literals loosely, so if the query finds nothing, list the runs around "
