@@ -15,6 +15,7 @@ from typing import Any, Callable
 from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
 from .pipetable import Table
 from .run_ids import UUID_PATTERN, parse_run_id
+from .truncation import row_cap_warning
 
 FIELD_NAMES = {
     "run_id": ("run_id", "$ai_clustering_run_id", "clustering_run_id", "run"),
@@ -77,10 +78,12 @@ class Interpreter:
     """Finds runs in whatever a document held. `parse_json` parses a JSON string found inside
     a value (a cell or property holding JSON text) with the same bounded item policy."""
 
-    def __init__(self, policy: ItemPolicy, parse_json: JsonParser):
+    def __init__(self, policy: ItemPolicy, parse_json: JsonParser, query: str | None = None):
         self.policy = policy
+        self.query = query  # the SQL that produced the input, when known (live mode)
         self.parse_json = parse_json
         self.seen: list[str] = []  # column names or keys met, for the "no clusters" message
+        self.warnings: list[str] = []  # signs that the result was cut by a row limit
 
     def runs_from_value(self, value: Any, where: str) -> list[Run]:
         if isinstance(value, str) and _looks_like_json(value):
@@ -89,6 +92,7 @@ class Interpreter:
             return self._runs_from_list(value, where)
         if isinstance(value, dict):
             if isinstance(value.get("results"), list):
+                self._check_row_cap(value, where)
                 columns = value.get("columns")
                 if isinstance(columns, list) and all(isinstance(c, str) for c in columns):
                     return self.runs_from_table(Table([str(c) for c in columns], value["results"]), where)
@@ -98,6 +102,16 @@ class Interpreter:
                 return [run]
             self.seen.extend(str(k) for k in value)
         return []
+
+    def _check_row_cap(self, response: dict, where: str) -> None:
+        """A HogQL API response says whether rows are missing; its `query` is the one sent."""
+        query = response.get("query")
+        if isinstance(query, dict):
+            query = query.get("query")
+        warning = row_cap_warning(len(response["results"]), has_more=response.get("hasMore"),
+                                  query=query if isinstance(query, str) else self.query)
+        if warning:
+            self.warnings.append(f"{where}: {warning}")
 
     def _runs_from_list(self, values: list, where: str) -> list[Run]:
         if values and all(is_cluster_dict(v) for v in values):

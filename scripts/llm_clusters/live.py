@@ -35,7 +35,7 @@ def live_client(args: argparse.Namespace, **client_options) -> PostHogClient:
 
 def read_live(client: PostHogClient, sql: str, policy: ItemPolicy) -> ReadResult:
     try:
-        return read_runs_from(TextSource(client.query_text(sql)), policy, ANSWER_NAME)
+        return read_runs_from(TextSource(client.query_text(sql)), policy, ANSWER_NAME, sql)
     except NoClustersFound:
         raise NoClustersFound(
             f"PostHog found no clustering run for this query on {client.config.host}, project "

@@ -23,7 +23,7 @@ from .jsonparse import parse_json_document
 from .model import ItemPolicy, Run
 from .pipetable import read_pipe_table
 from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
-from .truncation import SERVER_FIX, server_notice_in
+from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 
 # A content block's keys come in any order: `annotations` or `_meta` may come first.
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
@@ -32,7 +32,6 @@ _CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
 _WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
 _JSON_STRING_OF_JSON = re.compile(r'"(?:\s|\\[nrt])*[\[{]')
 WARNING_BLOCK_LIMIT = 1 << 20
-PICKED_PREFIX = "the input holds"
 
 SELECT_HINT = (
     "Select the run's `$ai_clusters` property, for example: SELECT "
@@ -47,6 +46,7 @@ SELECT_HINT = (
 class ReadResult:
     runs: list[Run]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the result may be incomplete
 
 
 def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> ReadResult:
@@ -67,13 +67,16 @@ def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> R
         raise UnreadableInput(f"{path} cannot be read (permission denied).") from None
 
 
-def read_runs_from(source: TextSource, policy: ItemPolicy, name: str) -> ReadResult:
+def read_runs_from(source: TextSource, policy: ItemPolicy, name: str,
+                   query: str | None = None) -> ReadResult:
+    """All runs in `source`; `query` is the SQL that produced it, when known."""
     interpreter = Interpreter(policy, lambda text: parse_json_document(
-        text_from_str(text), policy, f"a JSON value inside {name}"))
+        text_from_str(text), policy, f"a JSON value inside {name}"), query)
     result = ReadResult(runs=[])
     for document, where in _documents(source, name):
         result.runs.extend(_read_document(document, where, interpreter, result.notes))
         document.drain()
+    result.warnings.extend(interpreter.warnings)
     if not result.runs:
         seen = ", ".join(repr(s[:60]) for s in dict.fromkeys(interpreter.seen)) or "nothing"
         raise NoClustersFound(
@@ -190,6 +193,9 @@ def _read_document(source: TextSource, where: str, interpreter: Interpreter,
         return interpreter.runs_from_value(value, where)
     table = read_pipe_table(source, interpreter.policy, where)
     notes.extend(f"{where}: {note}" for note in table.notes)
+    warning = row_cap_warning(len(table.rows), query=interpreter.query)
+    if warning:
+        interpreter.warnings.append(f"{where}: {warning}")
     return interpreter.runs_from_table(table, where)
 
 
@@ -208,7 +214,7 @@ def choose_run(result: ReadResult, run_id: str | None) -> tuple[Run, str | None]
     if len(runs) == 1:
         return _loaded(runs[0]), None
     newest = max(runs, key=lambda run: (run.sort_time, run.run_id or ""))
-    return _loaded(newest), (f"{PICKED_PREFIX} {len(runs)} runs; showing the newest. "
+    return _loaded(newest), (f"the input holds {len(runs)} runs; showing the newest. "
                     "List them with --list-runs, pick one with --run-id.")
 
 

@@ -7,6 +7,8 @@ a file can simply stop. The first two leave marks, looked for here when parsing 
 
 from __future__ import annotations
 
+import re
+
 from .errors import TruncatedInput
 from .textsource import TextSource
 
@@ -39,3 +41,23 @@ def explain_truncation(source: TextSource, what: str) -> None:
     if CELL_MARKER in around:
         raise TruncatedInput(f"{what} holds a cell cut to 500 characters and marked "
                              f"'{CELL_MARKER}'. {CELL_FIX}")
+
+
+DEFAULT_ROW_LIMIT = 100  # PostHog's rows for a query without LIMIT
+MAX_ROW_LIMIT = 50_000  # PostHog's cap even with a LIMIT
+_EXPLICIT_LIMIT = re.compile(r"\bLIMIT\s+\d+", re.IGNORECASE)
+
+
+def row_cap_warning(rows: int, *, has_more: object = None, query: str | None = None) -> str | None:
+    """A warning when PostHog's row limits probably cut a result that looks complete."""
+    if has_more is True:
+        return (f"PostHog marked the result as cut (hasMore) after {rows:,} rows. Add an explicit "
+                f"LIMIT (up to {MAX_ROW_LIMIT:,}) or narrow the query, and run it again.")
+    if rows >= MAX_ROW_LIMIT:
+        return (f"the result has {rows:,} rows, PostHog's maximum: more rows probably exist. "
+                "Narrow the query (a shorter time range, one run, one cluster).")
+    if rows == DEFAULT_ROW_LIMIT and not (query and _EXPLICIT_LIMIT.search(query)):
+        return (f"the result has exactly {DEFAULT_ROW_LIMIT} rows and no explicit LIMIT is known: "
+                f"PostHog's default row limit probably cut it. Add LIMIT N (up to "
+                f"{MAX_ROW_LIMIT:,}) to the query and run it again.")
+    return None

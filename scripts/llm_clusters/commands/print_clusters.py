@@ -17,7 +17,7 @@ from ..model import ItemPolicy, Run
 from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
-from ..reader import PICKED_PREFIX, ReadResult, choose_run, read_runs
+from ..reader import ReadResult, choose_run, read_runs
 from ..render import Page, describe_params, item_label, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
 
@@ -89,6 +89,19 @@ def _non_negative(value: str) -> int:
 
 
 @dataclass
+class Report:
+    """What the output says besides the data: warnings and the run picked go on top, notes
+    (skipped blocks or rows) at the end."""
+
+    headline: list[str]
+    notes: list[str]
+
+    def json(self) -> dict:
+        return {"warnings": [clean(line, 600) for line in self.headline],
+                "notes": [clean(note, 600) for note in self.notes]}
+
+
+@dataclass
 class Options:
     top: int
     sort: str
@@ -126,12 +139,14 @@ def _show(result: ReadResult, args, stdout: TextIO) -> None:
         stdout.write(list_runs(result, args.format) + "\n")
         return
     run, picked = choose_run(result, args.run_id)
-    notes = ([picked] if picked else []) + result.notes + run.notes
+    report = Report(headline=[f"Warning: {w}" for w in result.warnings]
+                    + ([f"Note: {picked}"] if picked else []),
+                    notes=result.notes + run.notes)
     if args.cluster is not None:
-        stdout.write(cluster_view(run, args.cluster, args, notes) + "\n")
+        stdout.write(cluster_view(run, args.cluster, args, report) + "\n")
     else:
         options = Options(args.top, args.sort, args.max_clusters, args.full, args.format)
-        stdout.write(run_view(run, options, notes, other_runs(result, run)) + "\n")
+        stdout.write(run_view(run, options, report, other_runs(result, run)) + "\n")
 
 
 def _live(args, stdout: TextIO) -> int:
@@ -159,11 +174,6 @@ def _policy(args) -> ItemPolicy:
     return ItemPolicy(default=args.top)
 
 
-def picked_note(note: str) -> bool:
-    """Whether a note is the one saying which of several runs is shown (it goes on top)."""
-    return note.startswith(PICKED_PREFIX)
-
-
 def other_runs(result: ReadResult, shown: Run) -> list[Run]:
     return [run for run in result.runs if run is not shown]
 
@@ -182,19 +192,19 @@ def _share(size: int, total: int) -> float | None:
     return size / total if total else None
 
 
-def run_view(run: Run, options: Options, notes: list[str], others: list[Run]) -> str:
+def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> str:
     clusters = _ordered(run, options.sort)
     total = sum(c.size for c in run.clusters)
     shown = clusters if options.max_clusters == 0 else clusters[: options.max_clusters]
     if options.fmt == "json":
-        return json.dumps(_run_json(run, shown, total, notes, others, len(clusters)),
+        return json.dumps(_run_json(run, shown, total, report, others, len(clusters)),
                           ensure_ascii=False, indent=1)
     limit = None if options.full else TITLE_CHARS
     id_limit = None if options.full else ID_CHARS
     page = Page(options.fmt)
     page.heading(f"Run {clean(run.run_id or '(no run id)', None if options.full else RUN_ID_CHARS)}")
     page.lines(run_header_lines(run, total, id_limit))
-    page.lines(f"Note: {clean(note, 300)}" for note in notes[:1] if picked_note(note))
+    page.lines(clean(line, 600) for line in report.headline)
     has_metrics = any(c.metrics for c in clusters)
     rows = []
     for cluster in shown:
@@ -226,7 +236,7 @@ def run_view(run: Run, options: Options, notes: list[str], others: list[Run]) ->
     if omitted:
         page.line(f"{omitted} more clusters not shown (smallest first cut); see them with "
                   "--max-clusters 0.")
-    _others_and_notes(page, others, notes, id_limit)
+    _others_and_notes(page, others, report.notes, id_limit)
     return page.render(budget=None if options.full else DEFAULT_BUDGET)
 
 
@@ -235,8 +245,7 @@ def _others_and_notes(page: Page, others: list[Run], notes: list[str], id_limit:
         names = ", ".join(clean(r.run_id or "(no id)", id_limit) for r in others[:5])
         page.line(f"Other runs in this file: {names}{' …' if len(others) > 5 else ''}")
     for note in notes:
-        if not picked_note(note):
-            page.line(f"Note: {clean(note, 300)}")
+        page.line(f"Note: {clean(note, 300)}")
 
 
 def _item_json(item) -> dict:
@@ -271,7 +280,7 @@ def _run_fields_json(run: Run) -> dict:
     }
 
 
-def _run_json(run: Run, shown: list, total: int, notes: list[str], others: list[Run],
+def _run_json(run: Run, shown: list, total: int, report: Report, others: list[Run],
               cluster_total: int) -> dict:
     return {
         "schema": SCHEMA,
@@ -279,11 +288,11 @@ def _run_json(run: Run, shown: list, total: int, notes: list[str], others: list[
         "clusters": [_cluster_json(c, total, c.items) for c in shown],
         "clusters_omitted": cluster_total - len(shown),
         "other_runs": [clean(r.run_id) or None for r in others],
-        "notes": [clean(n) for n in notes],
+        **report.json(),
     }
 
 
-def cluster_view(run: Run, cluster_id: int, args, notes: list[str]) -> str:
+def cluster_view(run: Run, cluster_id: int, args, report: Report) -> str:
     matching = [c for c in run.clusters if c.cluster_id == cluster_id]
     if not matching:
         ids = ", ".join(str(c.cluster_id) for c in run.clusters)
@@ -298,12 +307,13 @@ def cluster_view(run: Run, cluster_id: int, args, notes: list[str]) -> str:
     total = sum(c.size for c in run.clusters)
     if args.format == "json":
         document = {"schema": SCHEMA, "run": _run_fields_json(run),
-                    "cluster": _cluster_json(cluster, total, items), "notes": [clean(n) for n in notes]}
+                    "cluster": _cluster_json(cluster, total, items), **report.json()}
         return json.dumps(document, ensure_ascii=False, indent=1)
     id_limit = None if args.full else ID_CHARS
     page = Page(args.format)
     title = clean(cluster.title, None if args.full else TITLE_CHARS * 2)
     page.heading(f"Cluster {cluster.cluster_id}: {markdown(title) if args.format == 'markdown' else title}")
+    page.lines(clean(line, 600) for line in report.headline)
     page.line(f"Run {clean(run.run_id, None if args.full else RUN_ID_CHARS)} ({run.level or 'unknown'} level); "
               f"{count(cluster.size)} items, {percent(_share(cluster.size, total))} of the run.")
     if cluster.is_noise:
@@ -330,7 +340,7 @@ def cluster_view(run: Run, cluster_id: int, args, notes: list[str]) -> str:
     if cluster.item_count > len(items):
         page.line(f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
                   "(0 for all) or --ids for the bare ids.")
-    _others_and_notes(page, [], notes, id_limit)
+    _others_and_notes(page, [], report.notes, id_limit)
     return page.render(budget=None if args.full else DEFAULT_BUDGET * 2)
 
 
@@ -350,12 +360,14 @@ def _metric(key: str, value) -> str:
 
 def list_runs(result: ReadResult, fmt: str) -> str:
     runs = sorted(result.runs, key=lambda r: (r.sort_time, r.run_id or ""), reverse=True)
+    warnings = [f"Warning: {clean(w, 600)}" for w in result.warnings]
     if fmt == "json":
-        return json.dumps({"schema": SCHEMA, "runs": [
+        return json.dumps({"schema": SCHEMA, "warnings": warnings, "runs": [
             {**_run_fields_json(r), "clusters": r.cluster_count if r.listed_only else len(r.clusters)}
             for r in runs]}, ensure_ascii=False, indent=1)
     page = Page(fmt)
     page.heading(f"{len(runs)} runs, newest first")
+    page.lines(warnings)
     rows = [[clean(r.run_id or "(no id)", RUN_ID_CHARS), r.level or "-", clean(r.window_end) or "-",
              r.cluster_count if r.listed_only else len(r.clusters), count(r.total_items)]
             for r in runs[:MAX_RUNS_LISTED]]
