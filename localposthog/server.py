@@ -121,7 +121,10 @@ class LocalPostHog:
 
     def _bind(self, port: int) -> ThreadingHTTPServer:
         self._httpd = ThreadingHTTPServer((HOST, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        # Requests still being answered (a slow one a test stopped waiting for) finish before
+        # stop() returns, so none outlives the engine it queries.
+        self._httpd.daemon_threads = False
+        self._httpd.block_on_close = True
         return self._httpd
 
     def stop(self) -> None:
