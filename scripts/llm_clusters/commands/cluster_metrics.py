@@ -8,17 +8,26 @@ intervals and tests.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
-from ..metrics_sql import (DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries, parse_time,
-                           run_target, server_side_query)
-from ..model import ItemPolicy, Run
+from ..compare import holm
+from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
+                           parse_time, run_target, server_side_query)
+from ..model import Cluster, ItemPolicy, Run
+from ..pipetable import Table
 from ..reader import choose_run, read_runs
-from ..text import clean
+from ..render import Page, run_header_lines
+from ..stats import Sample, TestResult, two_proportion_z, welch_t, wilson
+from ..tables import cell_bool, cell_number, read_table
+from ..text import clean, count, markdown, money, percent, seconds
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -53,6 +62,11 @@ def build_parser() -> ArgumentParser:
                      "the item ids in IN (...), chunked; for tools that cannot run the server-side form")
     sql.add_argument("--max-query-bytes", type=_positive, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
                      help=f"with --in-list: the size limit of each query (default {DEFAULT_MAX_QUERY_BYTES:,})")
+    add_aggregate_arguments(commands.add_parser(
+        "aggregate", prog="cluster_metrics.py aggregate",
+        help="the per-cluster table from a saved run and saved metrics results",
+        description="Print cost, latency, tokens and errors per cluster, each rate with its n "
+        "and 95%% Wilson interval, and flag clusters significantly above the rest of the run."))
     return parser
 
 
@@ -73,7 +87,8 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
 
     def body() -> int:
         args = build_parser().parse_args(argv)
-        stdout.write(sql_command(args, stdin) + "\n")
+        command = sql_command if args.command == "sql" else aggregate_command
+        stdout.write(command(args, stdin) + "\n")
         return ExitStatus.OK
 
     return guarded(body, stderr)
@@ -130,3 +145,400 @@ def _comment_safe(text: str) -> str:
 
 def _wrap(text: str, width: int = 96) -> list[str]:
     return textwrap.wrap(text, width)
+
+
+# --- aggregate -------------------------------------------------------------------------------
+
+SCHEMA = "exploring-llm-clusters/cluster_metrics@1"
+SORTS = ("cost", "latency", "errors", "size")
+MAX_CLUSTERS = 30
+TITLE_CHARS = 60
+DEFAULT_BUDGET = 25_000
+ALPHA = 0.05
+ITEM_KEY_COLUMNS = ("item", "item_id", "trace_id", "generation_id", "key")
+EMBEDDED_NOTE = ("These are PostHog's own metrics embedded in the run: averages over items with "
+                 "data (values > 0). They carry no per-item values, so only the error rate can be "
+                 "tested; for costs and latencies you can test, run `cluster_metrics.py sql "
+                 "--per-item` and pass its saved result.")
+
+
+@dataclass
+class ItemValues:
+    """One item's measurements, as the per-item query returns them."""
+
+    has_data: bool
+    cost: float | None = None
+    latency: float | None = None
+    tokens: float | None = None
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    errors: float | None = None
+    model: str | None = None
+
+
+@dataclass
+class ClusterRow:
+    """A cluster's measurements, however they were obtained, and its tests."""
+
+    cluster: Cluster
+    items: int
+    items_with_data: int | None
+    total_cost: float | None = None
+    avg_cost: float | None = None
+    cost_n: int | None = None
+    avg_latency: float | None = None
+    p50_latency: float | None = None
+    p90_latency: float | None = None
+    p95_latency: float | None = None
+    latency_n: int | None = None
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    avg_tokens: float | None = None
+    error_items: int | None = None
+    top_model: str | None = None
+    costs: list[float] = field(default_factory=list, repr=False)
+    latencies: list[float] = field(default_factory=list, repr=False)
+    tests: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def error_rate(self) -> float | None:
+        if not self.items_with_data or self.error_items is None:
+            return None
+        return self.error_items / self.items_with_data
+
+    @property
+    def error_interval(self) -> tuple[float, float] | None:
+        if self.error_items is None or not self.items_with_data:
+            return None
+        return wilson(self.error_items, self.items_with_data)
+
+
+def add_aggregate_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("run_file", metavar="RUN_FILE", help="the saved run (any shape print_clusters.py "
+                        "reads), - for standard input")
+    parser.add_argument("metrics_files", metavar="METRICS_FILE", nargs="*",
+                        help="saved results of `sql --per-item` (or of the per-cluster query, or of "
+                        "every `--in-list` query); none: show PostHog's embedded metrics")
+    parser.add_argument("--run-id", help="which run of RUN_FILE (default: the newest)")
+    parser.add_argument("--sort", choices=SORTS, default="cost",
+                        help="order and one-line answer: cost (total), latency (mean), errors "
+                        "(error rate) or size (default cost)")
+    parser.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+                        help=f"clusters shown (default {MAX_CLUSTERS}, 0 for all)")
+    parser.add_argument("--full", action="store_true", help="do not cut titles nor the output size")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="output format (default text); json has a stable schema")
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return number
+
+
+def aggregate_command(args, stdin=None) -> str:
+    if [args.run_file, *args.metrics_files].count("-") > 1:
+        raise ClusterToolError("only one of the files can be - (standard input).", ExitStatus.USAGE)
+    run, notes = load_run(args.run_file, args.run_id, stdin, items=bool(args.metrics_files))
+    if args.metrics_files:
+        tables = [(path, read_table(path, stdin)) for path in args.metrics_files]
+        rows, source, more = rows_from_tables(run, tables)
+        notes += more
+    else:
+        rows, source = rows_from_embedded(run), "embedded"
+    add_tests(rows)
+    return render_aggregate(run, rows, source, args, notes)
+
+
+def _column(columns: list[str], *names: str) -> int | None:
+    lowered = [c.strip().strip('"`').lower() for c in columns]
+    for name in names:
+        if name in lowered:
+            return lowered.index(name)
+    return None
+
+
+def rows_from_tables(run: Run, tables: list[tuple[str, Table]]) -> tuple[list[ClusterRow], str, list[str]]:
+    """Cluster rows from per-item tables (merged) or one per-cluster table."""
+    notes: list[str] = []
+    per_item: dict[str, ItemValues] = {}
+    for path, table in tables:
+        notes += [f"{path}: {note}" for note in table.notes]
+        if _column(table.columns, *ITEM_KEY_COLUMNS) is None:
+            if _column(table.columns, "cluster_id") is not None and len(tables) == 1:
+                return rows_from_cluster_table(run, table), "per-cluster", notes
+            raise ClusterToolError(
+                f"{path} has neither an item column nor cluster_id (columns: "
+                f"{', '.join(clean(c, 40) for c in table.columns[:12])}). Pass the saved result of "
+                "`cluster_metrics.py sql --per-item` (or of the per-cluster query).", ExitStatus.UNREADABLE)
+        per_item.update(_item_values(table))
+    return rows_from_items(run, per_item, notes), "per-item", notes
+
+
+def _item_values(table: Table) -> dict[str, ItemValues]:
+    index = {name: _column(table.columns, *names) for name, names in {
+        "item": ITEM_KEY_COLUMNS, "has_data": ("has_data",), "cost": ("cost",), "latency": ("latency",),
+        "input_tokens": ("input_tokens",), "output_tokens": ("output_tokens",),
+        "errors": ("error_events", "errors", "error_count"), "model": ("model",)}.items()}
+
+    def cell(row: list, name: str):
+        position = index[name]
+        return row[position] if position is not None and position < len(row) else None
+
+    values = {}
+    for row in table.rows:
+        key = cell(row, "item")
+        if key is None:
+            continue
+        has_data = cell_bool(cell(row, "has_data"))
+        tin, tout = cell_number(cell(row, "input_tokens")), cell_number(cell(row, "output_tokens"))
+        values[str(key)] = ItemValues(
+            has_data=True if has_data is None else has_data, cost=cell_number(cell(row, "cost")),
+            latency=cell_number(cell(row, "latency")), tokens=(tin or 0) + (tout or 0),
+            input_tokens=tin, output_tokens=tout, errors=cell_number(cell(row, "errors")),
+            model=None if cell(row, "model") in (None, "") else str(cell(row, "model")))
+    return values
+
+
+def _quantile(ordered: list[float], level: float) -> float | None:
+    """Linear interpolation between order statistics, as ClickHouse's `quantile` does."""
+    if not ordered:
+        return None
+    position = level * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _mean(values: list[float]) -> float | None:
+    return math.fsum(values) / len(values) if values else None
+
+
+def rows_from_items(run: Run, values: dict[str, ItemValues], notes: list[str]) -> list[ClusterRow]:
+    """PostHog's aggregation over per-item values: averages over values > 0, error rate over
+    items with data. An item of the run with no row has no data."""
+    rows, seen, missing = [], set(), 0
+    for cluster in run.clusters:
+        with_data = []
+        for item in cluster.items:
+            seen.add(item.key)
+            value = values.get(item.key)
+            missing += value is None
+            if value is not None and value.has_data:
+                with_data.append(value)
+        costs = [v.cost for v in with_data if v.cost is not None and v.cost > 0]
+        latencies = sorted(v.latency for v in with_data if v.latency is not None and v.latency > 0)
+        tokens = [v.tokens for v in with_data if v.tokens and v.tokens > 0]
+        models = Counter(v.model for v in with_data if v.model)
+        rows.append(ClusterRow(
+            cluster=cluster, items=max(cluster.size, cluster.item_count), items_with_data=len(with_data),
+            total_cost=math.fsum(costs) if costs else None, avg_cost=_mean(costs), cost_n=len(costs),
+            avg_latency=_mean(latencies), p50_latency=_quantile(latencies, 0.5),
+            p90_latency=_quantile(latencies, 0.9), p95_latency=_quantile(latencies, 0.95),
+            latency_n=len(latencies),
+            input_tokens=math.fsum(v.input_tokens or 0 for v in with_data),
+            output_tokens=math.fsum(v.output_tokens or 0 for v in with_data), avg_tokens=_mean(tokens),
+            error_items=sum(1 for v in with_data if v.errors and v.errors > 0),
+            top_model=min(models, key=lambda m: (-models[m], m)) if models else None,
+            costs=costs, latencies=latencies))
+    if missing:
+        notes.append(f"{missing:,} items of the run have no row in the metrics: counted as items "
+                     "without data (the IN-list queries return no row for them; a per-item result "
+                     "cut short does too)")
+    extra = len(set(values) - seen)
+    if extra:
+        notes.append(f"{extra:,} rows of the metrics name items that are not in this run; ignored")
+    return rows
+
+
+def rows_from_cluster_table(run: Run, table: Table) -> list[ClusterRow]:
+    """Cluster rows from the per-cluster query's result (its own counts, no per-item values)."""
+    columns = {name: _column(table.columns, name) for name in CLUSTER_COLUMNS}
+    by_id = {}
+    for row in table.rows:
+        cells = {name: row[i] if i is not None and i < len(row) else None for name, i in columns.items()}
+        cluster_id = cell_number(cells["cluster_id"])
+        if cluster_id is not None:
+            by_id[int(cluster_id)] = cells
+    rows = []
+    for cluster in run.clusters:
+        cells = by_id.get(cluster.cluster_id, {})
+        number = lambda name: cell_number(cells.get(name))  # noqa: E731
+        count = lambda name: None if number(name) is None else int(number(name))  # noqa: E731
+        rows.append(ClusterRow(
+            cluster=cluster, items=count("items") or cluster.size, items_with_data=count("items_with_data") or 0,
+            total_cost=number("total_cost"), avg_cost=number("avg_cost"), cost_n=count("cost_items"),
+            avg_latency=number("avg_latency"), p50_latency=number("p50_latency"),
+            p90_latency=number("p90_latency"), p95_latency=number("p95_latency"), latency_n=count("latency_items"),
+            input_tokens=number("input_tokens"), output_tokens=number("output_tokens"),
+            avg_tokens=number("avg_tokens"), error_items=count("error_items") or 0,
+            top_model=None if cells.get("top_model") in (None, "") else str(cells["top_model"])))
+    return rows
+
+
+def rows_from_embedded(run: Run) -> list[ClusterRow]:
+    if not any(c.metrics for c in run.clusters):
+        raise ClusterToolError(
+            f"run {clean(run.run_id, 160)!r} carries no embedded metrics (older runs have none). "
+            "Measure it: run `cluster_metrics.py sql --per-item --run-id <id>` with execute-sql "
+            "(truncate: false), then `cluster_metrics.py aggregate RUN_FILE <saved result>`.",
+            ExitStatus.NO_CLUSTERS)
+    rows = []
+    for cluster in run.clusters:
+        m = cluster.metrics or {}
+        number = lambda key: cell_number(m.get(key))  # noqa: E731
+        with_data, errors = number("item_count"), number("error_count")
+        rows.append(ClusterRow(
+            cluster=cluster, items=cluster.size, items_with_data=None if with_data is None else int(with_data),
+            total_cost=number("total_cost"), avg_cost=number("avg_cost"), avg_latency=number("avg_latency"),
+            avg_tokens=number("avg_tokens"), error_items=None if errors is None else int(errors)))
+    return rows
+
+
+def add_tests(rows: list[ClusterRow]) -> None:
+    """Flag clusters above the rest of the run: error rate (two-proportion z-test), mean cost and
+    mean latency (Welch t-test); one-sided, Holm-corrected across the clusters of each test."""
+    tested: dict[str, list[tuple[ClusterRow, TestResult]]] = {"error_rate": [], "avg_cost": [], "avg_latency": []}
+    total_errors = sum(r.error_items or 0 for r in rows)
+    total_with_data = sum(r.items_with_data or 0 for r in rows)
+    for row in rows:
+        if row.error_items is not None and row.items_with_data:
+            result = two_proportion_z(row.error_items, row.items_with_data, total_errors - row.error_items,
+                                      total_with_data - row.items_with_data)
+            if result:
+                tested["error_rate"].append((row, result))
+        for key, attribute in (("avg_cost", "costs"), ("avg_latency", "latencies")):
+            rest = [v for other in rows if other is not row for v in getattr(other, attribute)]
+            result = welch_t(Sample.of(getattr(row, attribute)), Sample.of(rest))
+            if result:
+                tested[key].append((row, result))
+    for key, pairs in tested.items():
+        adjusted = holm([result.p_value for _, result in pairs])
+        for (row, result), p_adjusted in zip(pairs, adjusted):
+            row.tests[key] = {"test": result.test, "statistic": result.statistic, "p_value": result.p_value,
+                              "p_adjusted": p_adjusted, "significant": p_adjusted < ALPHA and result.statistic > 0}
+
+
+SORT_KEYS = {
+    "cost": lambda r: (r.total_cost is None, -(r.total_cost or 0)),
+    "latency": lambda r: (r.avg_latency is None, -(r.avg_latency or 0)),
+    "errors": lambda r: (r.error_rate is None, -(r.error_rate or 0), -(r.error_items or 0)),
+    "size": lambda r: (-r.items,),
+}
+
+
+def _sorted(rows: list[ClusterRow], sort: str) -> list[ClusterRow]:
+    return sorted(rows, key=lambda r: (*SORT_KEYS[sort](r), r.cluster.cluster_id))
+
+
+def answer_line(rows: list[ClusterRow], sort: str, unit: str, total_items: int) -> str:
+    """The one-line answer to the question the sort asks, about the top regular cluster."""
+    ordered = [r for r in _sorted(rows, sort) if not r.cluster.is_noise] or _sorted(rows, sort)
+    top = ordered[0] if ordered else None
+    if top is None or SORT_KEYS[sort](top)[0] is True:
+        return f"No cluster has {'data' if sort != 'size' else 'items'} for this question."
+    name = f"cluster {top.cluster.cluster_id} '{clean(top.cluster.title, TITLE_CHARS)}'"
+    if sort == "cost":
+        n = f", n={count(top.cost_n)}" if top.cost_n is not None else ""
+        line = f"Most expensive: {name}, {money(top.total_cost)} total, {money(top.avg_cost)} per {unit}{n}"
+    elif sort == "latency":
+        extra = f", p95 {seconds(top.p95_latency)}" if top.p95_latency is not None else ""
+        n = f", n={count(top.latency_n)}" if top.latency_n is not None else ""
+        line = f"Slowest: {name}, {seconds(top.avg_latency)} mean latency per {unit}{extra}{n}"
+    elif sort == "errors":
+        line = (f"Most errors: {name}, {percent(top.error_rate)} of {unit}s with data had an error "
+                f"({_interval(top.error_interval)}, n={count(top.items_with_data)})")
+    else:
+        line = f"Largest: {name}, {count(top.items)} {unit}s ({percent(top.items / total_items if total_items else None)} of the run)"
+    key = {"cost": "avg_cost", "latency": "avg_latency", "errors": "error_rate"}.get(sort)
+    test = top.tests.get(key) if key else None
+    if test and test["significant"]:
+        line += f"; significantly above the rest of the run ({test['test']}, adjusted p={test['p_adjusted']:.2g})"
+    if top.cost_n is None and sort in ("cost", "latency"):
+        line += " (PostHog's embedded averages)"
+    first = _sorted(rows, sort)[0]
+    if first.cluster.is_noise and first is not top:
+        line += " (the noise cluster -1 ranks higher)"
+    return line + "."
+
+
+def _interval(interval: tuple[float, float] | None) -> str:
+    return "95% CI -" if interval is None else f"95% CI {percent(interval[0])}–{percent(interval[1])}"
+
+
+def _flags(row: ClusterRow) -> str:
+    names = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}
+    return ", ".join(f"{names[key]}↑ p={test['p_adjusted']:.2g}" for key, test in row.tests.items()
+                     if test["significant"]) or ""
+
+
+def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str]) -> str:
+    unit = "generation" if run.level == "generation" else "trace"
+    ordered = _sorted(rows, args.sort)
+    shown = ordered if args.max_clusters == 0 else ordered[: args.max_clusters]
+    total_items = sum(r.items for r in rows)
+    answer = answer_line(rows, args.sort, unit, total_items)
+    without = sum(r.items - r.items_with_data for r in rows if r.items_with_data is not None)
+    if args.format == "json":
+        return json.dumps({
+            "schema": SCHEMA, "run": {"run_id": clean(run.run_id) or None, "level": run.level,
+                                      "window_start": run.window_start, "window_end": run.window_end},
+            "source": source, "sort": args.sort, "answer": answer, "items": total_items,
+            "items_without_data": without if source != "embedded" else None,
+            "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
+            "clusters": [_row_json(r) for r in shown], "clusters_omitted": len(ordered) - len(shown),
+            "notes": [clean(n) for n in notes],
+        }, ensure_ascii=False, indent=1)
+    limit = None if args.full else TITLE_CHARS
+    page = Page(args.format)
+    page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")
+    page.line(answer)
+    page.lines(run_header_lines(run, total_items, None if args.full else 64)[:1])
+    headers = ["id", "title", f"{unit}s", "with data", "total cost", "avg cost (n)", "avg latency (n)",
+               "p95 latency", "error rate (95% CI; n = with data)", "above the rest"]
+    table = []
+    for row in shown:
+        title = clean(row.cluster.title, limit)
+        title = f"[noise] {title}" if row.cluster.is_noise else title
+        rate = "-" if row.error_rate is None else f"{percent(row.error_rate)} ({_interval(row.error_interval)[7:]})"
+        table.append([row.cluster.cluster_id, markdown(title) if args.format == "markdown" else title,
+                      count(row.items), count(row.items_with_data), money(row.total_cost),
+                      _with_n(money(row.avg_cost), row.cost_n), _with_n(seconds(row.avg_latency), row.latency_n),
+                      seconds(row.p95_latency), rate, _flags(row)])
+    page.table(headers, table)
+    if source == "embedded":
+        page.line(EMBEDDED_NOTE)
+    else:
+        page.line(f"Computed from {source} metrics the way PostHog computes its own: {LATENCY_NOTE}")
+        page.line(f"Items without data (no AI event in the window): {count(without)} of {count(total_items)}; "
+                  "counted in the item column, not in the rates.")
+    page.line("Above the rest: one-sided tests against the run's other clusters, Holm-corrected, "
+              f"p < {ALPHA}: error rate by two-proportion z-test, mean cost and latency by Welch t-test."
+              + (" At generation level a trace's generations are not independent: treat p-values "
+                 "as optimistic." if run.level == "generation" else ""))
+    if len(ordered) > len(shown):
+        page.line(f"{len(ordered) - len(shown)} more clusters not shown; see them with --max-clusters 0.")
+    page.lines(f"Note: {clean(note, 300)}" for note in notes)
+    return page.render(budget=None if args.full else DEFAULT_BUDGET)
+
+
+def _with_n(value: str, n: int | None) -> str:
+    return value if n is None or value == "-" else f"{value} ({count(n)})"
+
+
+def _row_json(row: ClusterRow) -> dict:
+    return {
+        "cluster_id": row.cluster.cluster_id, "title": clean(row.cluster.title), "is_noise": row.cluster.is_noise,
+        "items": row.items, "items_with_data": row.items_with_data,
+        "items_without_data": None if row.items_with_data is None else row.items - row.items_with_data,
+        "total_cost": row.total_cost, "avg_cost": row.avg_cost, "cost_n": row.cost_n,
+        "avg_latency": row.avg_latency, "p50_latency": row.p50_latency, "p90_latency": row.p90_latency,
+        "p95_latency": row.p95_latency, "latency_n": row.latency_n, "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens, "avg_tokens": row.avg_tokens, "error_items": row.error_items,
+        "error_rate": row.error_rate, "error_rate_ci95": list(row.error_interval) if row.error_interval else None,
+        "top_model": clean(row.top_model) or None, "tests": row.tests,
+    }

@@ -1,0 +1,118 @@
+"""Read any query result (not only clustering runs) as a `Table`: columns and rows.
+
+The same saved shapes as `reader.read_runs` (content blocks, `{"result": …}`, plain text; warning
+blocks; execute-sql's pipe table, a HogQL response, compact JSON rows, a list of objects), read
+with the same layers: `reader._documents` for the envelope, `read_pipe_table` and
+`parse_json_document` for the document. Cells keep the type the shape gave them: the pipe table
+gives text (NULL as None), JSON gives numbers; `cell_number`/`cell_bool` read either.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import TruncatedInput, UnreadableInput
+from .jsonparse import parse_json_document
+from .model import ItemPolicy
+from .pipetable import Table, read_pipe_table
+from .reader import _WARNING_BLOCK, WARNING_BLOCK_LIMIT, _documents, _JSON_STRING_OF_JSON
+from .textsource import TextSource, json_string_source, text_from_binary
+from .truncation import SERVER_FIX, server_notice_in
+
+_POLICY = ItemPolicy(default=0)  # a metrics table holds no `traces`; keep none if one does
+
+
+def read_table(path: str, stdin: BinaryIO | None = None) -> Table:
+    """The first table in the file at `path` ("-" reads `stdin`); its notes say what was skipped."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        return read_table_from(text_from_binary(stream, "standard input"), "standard input")
+    try:
+        with Path(path).open("rb") as stream:
+            return read_table_from(text_from_binary(stream, path), path)
+    except FileNotFoundError:
+        raise UnreadableInput(f"{path} does not exist. Pass the path of the saved query result, "
+                              "or - to read standard input.") from None
+    except IsADirectoryError:
+        raise UnreadableInput(f"{path} is a folder. Pass the saved result file inside it.") from None
+    except PermissionError:
+        raise UnreadableInput(f"{path} cannot be read (permission denied).") from None
+
+
+def read_table_from(source: TextSource, name: str) -> Table:
+    for document, where in _documents(source, name):
+        table = _table_from_document(document, where)
+        if table is not None:
+            return table
+    raise UnreadableInput(f"{name} holds no table: expected execute-sql's pipe table or a HogQL "
+                          "response with columns and results.")
+
+
+def _table_from_document(source: TextSource, where: str) -> Table | None:
+    notes = []
+    while source.skip_whitespace() == "<":
+        tag = _WARNING_BLOCK.match(source.peek(200))
+        if not tag or source.read_until(f"</{tag.group(1)}>", WARNING_BLOCK_LIMIT) is None:
+            break
+        notes.append(f"{where} began with a <{tag.group(1)}> block, which was skipped")
+    head = source.peek(200)
+    if not head:
+        return None
+    notice = server_notice_in(head)
+    if notice and head.startswith(notice):
+        raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
+    if _JSON_STRING_OF_JSON.match(head):
+        source.consume(1)
+        return _table_from_document(json_string_source(source, f"the JSON string in {where}"), where)
+    if head[0] in ("[", "{"):
+        table = table_from_value(parse_json_document(source, _POLICY, where), where)
+    else:
+        table = read_pipe_table(source, _POLICY, where)
+    table.notes[:0] = notes
+    return table
+
+
+def table_from_value(value: Any, where: str) -> Table:
+    """A table from a parsed JSON value: a HogQL response (`columns` + `results`), a list of
+    objects (keys become columns), or a list of rows (columns named by position)."""
+    if isinstance(value, dict) and isinstance(value.get("results"), list):
+        columns = value.get("columns")
+        rows = value["results"]
+        if isinstance(columns, list) and all(isinstance(c, str) for c in columns):
+            return Table([str(c) for c in columns], [list(r) for r in rows if isinstance(r, list)])
+        value = rows
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        columns = list(dict.fromkeys(key for row in value for key in row))
+        return Table(columns, [[row.get(c) for c in columns] for row in value])
+    if isinstance(value, list) and all(isinstance(v, list) for v in value):
+        width = max((len(v) for v in value), default=0)
+        return Table([f"column_{i + 1}" for i in range(width)], value)
+    raise UnreadableInput(f"{where} is JSON but not a table: expected a HogQL response "
+                          "({\"columns\": …, \"results\": …}), a list of rows or a list of objects.")
+
+
+def cell_number(value: Any) -> float | None:
+    """A numeric cell as a float; None for NULL, empty text, NaN or anything not a number."""
+    if value is None or isinstance(value, bool):
+        return float(value) if isinstance(value, bool) else None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def cell_bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "yes"):
+        return True
+    if text in ("0", "false", "f", "no", ""):
+        return False
+    number = cell_number(value)
+    return None if number is None else number != 0
