@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -273,7 +275,8 @@ def test_markdown_links_are_clickable_and_escaped():
 def test_the_script_runs_as_a_user_runs_it():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "link_builder.py"), "generation",
                              "t1", "g1", "--timestamp", "2026-01-22T15:30:00Z", "--host", "eu"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60,
+                            env={k: v for k, v in os.environ.items() if k not in (HOST_ENV, PROJECT_ENV)})
     assert result.returncode == 0, result.stderr
     assert result.stdout == "https://eu.posthog.com/llm-analytics/traces/t1?event=g1&timestamp=2026-01-22T15%3A30%3A00Z\n"
 
@@ -317,6 +320,9 @@ def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
     assert document["next"]["tool"] == "posthog:execute-sql"
     assert document["next"]["arguments"]["truncate"] is False
     assert document["next"]["then"] == "python scripts/print_clusters.py SAVED_FILE --cluster 4"
+    assert shlex.split(document["next"]["live"]) == [
+        "python", "scripts/print_clusters.py", "--live", f"--run-id={run_id}", "--cluster", "4",
+        "--host", "https://eu.posthog.com", "--project-id", "9"]
     assert query == load_run_sql(run_id, days=30)  # the query SKILL.md shows, from queries.py
     plain = load_run_sql("1_trace_20260123_000000" if parse_run_id(run_id) else "plain", days=30)
     tokens = tokenize(query)
@@ -520,3 +526,17 @@ def test_other_scripts_get_links_flags_beside_live_modes_host_and_project():
     args = parser.parse_args(["--links", "--host", "eu", "--project-id", "3", "--route", "ai-observability"])
     assert args.links
     assert builder_from_args(args, {}).run("r") == "https://eu.posthog.com/project/3/ai-observability/clusters/r"
+
+
+@pytest.mark.engine
+def test_a_parsed_cluster_link_loads_its_run_through_the_live_command(local_posthog, monkeypatch):
+    from llm_clusters.commands import print_clusters
+
+    run_id = local_posthog.engine.runs[-1]["run_id"]
+    url = LinkBuilder.create(local_posthog.url, project_id=local_posthog.project_id).cluster(run_id, 0)
+    command = shlex.split(_parse(url)["next"]["live"])
+    assert command[:3] == ["python", "scripts/print_clusters.py", "--live"]
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
+    out, err = io.StringIO(), io.StringIO()
+    assert print_clusters.main(command[2:], stdout=out, stderr=err) == 0, err.getvalue()
+    assert out.getvalue().startswith("Cluster 0: ") and run_id in out.getvalue()

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import Mapping, TextIO
@@ -32,6 +33,7 @@ TITLE_CHARS = 80
 MAX_CLUSTERS = 30
 DEFAULT_BUDGET = 25_000
 PRINT_CLUSTERS = "python scripts/print_clusters.py SAVED_FILE"
+KEY_VARIABLE = "POSTHOG_PERSONAL_API_KEY"  # live mode's (posthog_api), named without importing httpx
 
 DESCRIPTION = """\
 Links into PostHog's UI that a user can click to check what the agent says: the clusters
@@ -301,6 +303,7 @@ class NextStep:
     arguments: dict | None = None
     then: str | None = None
     notes: tuple[str, ...] = ()
+    live: str | None = None  # the same without the MCP server: print_clusters --live
 
 
 def next_step(link: ParsedLink) -> NextStep:
@@ -322,6 +325,11 @@ def next_step(link: ParsedLink) -> NextStep:
                         "section 1, save the full result, and pick the run with "
                         f"`{PRINT_CLUSTERS} --list-runs`", then=then)
     query = load_run_sql(link.run_id, days=UNKNOWN_TIME_LOOKBACK_DAYS)
+    live = " ".join([PRINT_CLUSTERS.replace(" SAVED_FILE", " --live"),
+                     shlex.quote(f"--run-id={link.run_id}"),
+                     *([f"--cluster {link.cluster_id}"] if link.kind == "cluster" else []),
+                     f"--host {shlex.quote(link.host)}",
+                     *([f"--project-id {link.project_id}"] if link.project_id else [])])
     notes = () if parse_run_id(link.run_id) else (
         f"the run id follows no known format, so the query looks back "
         f"{UNKNOWN_TIME_LOOKBACK_DAYS} days; widen it if the run is older",)
@@ -331,7 +339,7 @@ def next_step(link: ParsedLink) -> NextStep:
                   "its time (SKILL.md section 1) instead",)
     return NextStep("load the run with posthog:execute-sql, passing truncate: false (the "
                     "default truncate: true cuts the clusters), then summarise the saved result",
-                    "posthog:execute-sql", {"query": query, "truncate": False}, then, notes)
+                    "posthog:execute-sql", {"query": query, "truncate": False}, then, notes, live)
 
 
 def _names(link: ParsedLink) -> str:
@@ -354,7 +362,7 @@ def parse_view(link: ParsedLink, fmt: str) -> str:
     if fmt == "json":
         return _json({"schema": SCHEMA, "link": link.to_json(), "next": {
             "summary": step.summary, "tool": step.tool, "arguments": step.arguments,
-            "then": step.then}, "notes": notes})
+            "then": step.then, "live": step.live}, "notes": notes})
     page = Page(fmt)
     markdown_out = fmt == "markdown"
     names = _names(link)
@@ -372,6 +380,10 @@ def parse_view(link: ParsedLink, fmt: str) -> str:
         page.line(_code(json.dumps(step.arguments, ensure_ascii=True), "json", markdown_out))
     if step.then:
         page.line(_code(step.then, "sh", markdown_out))
+    if step.live:
+        page.line(f"Or, without the MCP server ({KEY_VARIABLE} set, and --project-id if the link "
+                  "has no project):")
+        page.line(_code(step.live, "sh", markdown_out))
     page.lines(f"Note: {clean(note, 300)}" for note in notes)
     return page.render(budget=None)
 
