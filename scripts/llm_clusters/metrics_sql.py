@@ -161,6 +161,8 @@ def _item_events(target: RunTarget, where: str = "") -> str:
 
 
 # The templates are written compactly (no space after commas) to keep the query under 3 KB.
+# HogQL checks aggregations' parameters: `quantilesIf` takes one, so the percentiles use
+# `quantiles` over NULL-outside-the-condition values (aggregations skip NULLs).
 # Events joined to the run's items (the small side of the join, on the right); `w` marks the
 # events inside the run's window, and an item no event matched keeps one row with `w` false.
 _JOINED = (
@@ -170,24 +172,24 @@ _JOINED = (
 )
 # One row per item; a span alone is not data (PostHog measures generations and embeddings).
 _PER_ITEM = (
-    "SELECT cluster_id,any(title) AS title,item,countIf(w AND event!='$ai_span')>0 AS d,"
+    "SELECT cluster_id,title,item,countIf(w AND event!='$ai_span')>0 AS d,"
     "sumIf(cost,w) AS cost,sumIf(lat,w AND event='$ai_generation') AS lat,sumIf(tin,w) AS tin,"
     "sumIf(tout,w) AS tout,countIf(w AND err) AS errs,"
     "groupArrayIf(model,w AND event='$ai_generation' AND model!='') AS models,"
-    "(toUnixTimestamp64Milli(maxIf(ts,w))-toUnixTimestamp64Milli(minIf(ts,w)))/1000 AS span"
-    "\nFROM ({joined})\nGROUP BY cluster_id,item"
+    "dateDiff('ms',minIf(ts,w),maxIf(ts,w))/1000 AS span"
+    "\nFROM ({joined})\nGROUP BY cluster_id,title,item"
 )
 # The most frequent model in the array `ms` (ties: alphabetical first), NULL when there is none.
 _MODE = "nullIf(arraySort(x->(-countEqual({ms},x),x),arrayDistinct({ms}))[1],'')"
 _PER_CLUSTER = (
-    "SELECT cluster_id,any(title) AS title,count() AS items,countIf(d) AS items_with_data,"
+    "SELECT cluster_id,title,count() AS items,countIf(d) AS items_with_data,"
     "sumOrNullIf(cost,d AND cost>0) AS total_cost,countIf(d AND cost>0) AS cost_items,"
     "avgOrNullIf(cost,d AND cost>0) AS avg_cost,avgOrNullIf(lat,d AND lat>0) AS avg_latency,"
-    "quantilesIf(0.5,0.9,0.95)(lat,d AND lat>0) AS q,countIf(d AND lat>0) AS latency_items,"
+    "quantiles(0.5,0.9,0.95)(if(d AND lat>0,lat,NULL)) AS q,countIf(d AND lat>0) AS latency_items,"
     "sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
     "avgOrNullIf(tin+tout,d AND tin+tout>0) AS avg_tokens,countIf(d AND errs>0) AS error_items,"
     "arrayFlatten(groupArray(models)) AS ms,avgOrNullIf(span,d) AS avg_span_s"
-    "\nFROM ({per_item})\nGROUP BY cluster_id"
+    "\nFROM ({per_item})\nGROUP BY cluster_id,title"
 )
 
 
@@ -230,7 +232,7 @@ def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT
         "SELECT item,countIf(event!='$ai_span')>0 AS has_data,sum(cost) AS cost,"
         "sumIf(lat,event='$ai_generation') AS latency,sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
         f"countIf(err) AS error_events,{mode} AS model,"
-        "(toUnixTimestamp64Milli(max(ts))-toUnixTimestamp64Milli(min(ts)))/1000 AS span_s\nFROM ("
+        "dateDiff('ms',min(ts),max(ts))/1000 AS span_s\nFROM ("
     )
     tail = (f")\nWHERE ts>={_exact_time(low)} AND ts<{_exact_time(high)}\n"
             f"GROUP BY item ORDER BY item LIMIT {MAX_ITEM_ROWS}")
