@@ -28,7 +28,8 @@ from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 # A content block's keys come in any order: `annotations` or `_meta` may come first.
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
-_CALL_RESULT = re.compile(r'\{\s*"content"\s*:\s*\[')
+# An MCP CallToolResult; `content` need not be its first key.
+_CALL_RESULT = re.compile(r'\{\s*"(?:content|isError|structuredContent|_meta)"\s*:')
 _WARNING_BLOCK = re.compile(r"<([A-Za-z_][\w-]*)>")
 _JSON_STRING_OF_JSON = re.compile(r'"(?:\s|\\[nrt])*[\[{]')
 WARNING_BLOCK_LIMIT = 1 << 20
@@ -94,10 +95,24 @@ def _documents(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]
         source.consume(head.index('"', head.index(":")) + 1)
         yield json_string_source(source, f"the result text in {name}"), name
     elif _CALL_RESULT.match(head):
-        source.consume(head.index("[", head.index(":")))
-        yield from _content_blocks(source, name)
+        yield from _call_result(source, name)
     else:
         yield source, name
+
+
+def _call_result(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
+    """The documents of `{"content": [blocks], "isError": …}`, whatever the key order."""
+    _expect(source, "{", name)
+    while source.skip_whitespace() not in ("}", ""):
+        key = _small_string(source, name)
+        _expect(source, ":", name)
+        if key == "content" and source.skip_whitespace() == "[":
+            yield from _content_blocks(source, name)
+        else:
+            _skip_value(source, name)
+        if source.skip_whitespace() == ",":
+            source.consume(1)
+    _expect(source, "}", name)
 
 
 def _content_blocks(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
