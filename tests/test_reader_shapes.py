@@ -42,7 +42,14 @@ def _pretty_blocks(text):
     return json.dumps([{"type": "text", "text": text}], indent=2)
 
 
+def _call_result_content_later(text):
+    return json.dumps({"isError": False, "_meta": {"k": [1, "]}"]},
+                       "structuredContent": {"results": [["not", "this"]]},
+                       "content": [{"type": "text", "text": text}]})
+
+
 ENVELOPES = {
+    "call-result-content-later": _call_result_content_later,
     "content-blocks": lambda t: persisted_content(t, "content-blocks"),
     "content-blocks-text-first": _blocks_type_last,
     "content-blocks-annotated": _blocks_annotated,

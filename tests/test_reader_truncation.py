@@ -100,7 +100,7 @@ def test_notice_alone():
 
 @pytest.mark.parametrize("fraction", [0.001, 0.1, 0.37, 0.5, 0.9, 0.999])
 @pytest.mark.parametrize("kind", ["blocks-pipe", "blocks-hogql", "result-pipe", "hogql", "properties",
-                                  "blocks-pipe-several"])
+                                  "blocks-pipe-several", "call-result"])
 def test_json_that_simply_stops(kind, fraction):
     runs = _props(2)
     whole = {
@@ -110,6 +110,7 @@ def test_json_that_simply_stops(kind, fraction):
         "hogql": lambda: hogql_response(runs),
         "properties": lambda: json.dumps(runs[0]),
         "blocks-pipe-several": lambda: content_blocks(execute_sql(runs[:1]), execute_sql(runs[1:])),
+        "call-result": lambda: json.dumps({"isError": False, "content": [{"type": "text", "text": execute_sql(runs)}]}),
     }[kind]()
     cut = whole[: max(1, int(len(whole) * fraction))]
     with pytest.raises(TruncatedInput) as info:
