@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -146,3 +147,24 @@ def test_standard_input_and_the_script_itself(tmp_path):
     assert "Comparing 3 trace-level runs" in out
     done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "exit codes:" in done.stdout and "--split-fraction" in done.stdout
+
+
+def test_links_to_runs_and_clusters_for_the_users_posthog(tmp_path, monkeypatch):
+    monkeypatch.delenv("POSTHOG_HOST", raising=False)
+    monkeypatch.delenv("POSTHOG_PROJECT_ID", raising=False)
+    before = props(20, [("Coding help", CODING), ("Order support", SUPPORT)])
+    after = props(21, [("Python debugging", PYTHON), ("SQL writing", SQL), ("Order support", SUPPORT)])
+    after["$ai_clustering_run_id"] += "_label with space/slash#hash"
+    path = save(tmp_path, "runs.txt", before, after)
+    report = json.loads(run_cli(path, "--links", "--host", "eu", "--project-id", "7",
+                                "--format", "json")[1])
+    base = "https://eu.posthog.com/project/7/llm-analytics/clusters/"
+    assert report["runs"][1]["link"] == base + quote(after["$ai_clustering_run_id"], safe="")
+    (split,) = report["steps"][0]["splits"]
+    assert split["cluster"]["link"] == base + before["$ai_clustering_run_id"] + "/0"
+    assert [part["link"] for part in split["parts"]] == [report["runs"][1]["link"] + f"/{i}" for i in (0, 1)]
+    assert json.loads(run_cli(path, "--format", "json")[1])["runs"][0]["link"] is None
+    status, md, err = run_cli(path, "--links", "--format", "markdown", "--route", "ai-observability")
+    assert status == 0, err
+    assert "[0 Coding help](https://us.posthog.com/ai-observability/clusters/" in md
+    assert "us" in md.split("Note:")[-1]  # the host was a default: the output says so

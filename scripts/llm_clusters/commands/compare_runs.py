@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded
 from ..compare import CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step, compare_runs, time_order
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
+from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..model import Cluster, ItemPolicy, Run
 from ..reader import read_runs
 from ..render import Page
 from ..text import clean, count, markdown, percent
+from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
 TITLE_CHARS = 60
@@ -70,6 +73,7 @@ def build_parser() -> ArgumentParser:
                         help="do not cut titles, run ids or tables (--max-rows 0)")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text)")
+    add_link_options(parser, links_flag=True)
     return parser
 
 
@@ -80,16 +84,6 @@ def _fraction(value: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
     if not 0 <= number_ <= 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
-    return number_
-
-
-def _non_negative(value: str) -> int:
-    try:
-        number_ = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number_ < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return number_
 
 
@@ -113,10 +107,15 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
         comparison = compare_runs(runs, settings)
         comparison.notes[:0] = notes
         rows = 0 if args.full else args.max_rows
+        links = builder_from_args(args, os.environ) if args.links else None
+        if links and links.host_note():
+            comparison.notes.append(links.host_note())
         if args.format == "json":
-            stdout.write(json.dumps(to_json(comparison, rows), ensure_ascii=False, indent=1) + "\n")
+            document = to_json(comparison, rows, links)
+            stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
         else:
-            stdout.write(Report(comparison, args.format, rows, args.full, args.steps).render() + "\n")
+            report = Report(comparison, args.format, rows, args.full, args.steps, links)
+            stdout.write(report.render() + "\n")
         return ExitStatus.OK
 
     return guarded(body, stderr)
@@ -186,6 +185,11 @@ def method_text(comparison: Comparison) -> list[str]:
     ]
 
 
+def cluster_link(links: LinkBuilder | None, run: Run, cluster: Cluster) -> str | None:
+    """The cluster's page in PostHog's UI, when links were asked for and the run has an id."""
+    return links.cluster(run.run_id, cluster.cluster_id) if links and run.run_id else None
+
+
 def p_text(test: ShareTest | None) -> str:
     if test is None:
         return "-"
@@ -203,8 +207,10 @@ def change_word(test: ShareTest | None) -> str:
 class Report:
     """The text or Markdown report of a comparison."""
 
-    def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool):
+    def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool,
+                 links: LinkBuilder | None = None):
         self.c = comparison
+        self.links = links
         self.fmt = fmt
         self.max_rows = max_rows
         self.title_chars = None if full else TITLE_CHARS
@@ -219,8 +225,21 @@ class Report:
     def title(self, cluster: Cluster) -> str:
         return self.text(cluster.title, self.title_chars)
 
-    def ref(self, cluster: Cluster, total: int) -> str:
-        return f"{cluster.cluster_id} {self.title(cluster)} ({count(cluster.size)}, {percent(cluster.size / total if total else None)})"
+    def ref(self, cluster: Cluster, run: Run, total: int) -> str:
+        """`id title (size, share)`, with the cluster's link when links were asked for."""
+        size = f"({count(cluster.size)}, {percent(cluster.size / total if total else None)})"
+        url = cluster_link(self.links, run, cluster)
+        if url and self.fmt == "markdown":
+            label = f"{cluster.cluster_id} {clean(cluster.title, self.title_chars)}"
+            return f"{markdown_link(label, url)} {size}"
+        return f"{cluster.cluster_id} {self.title(cluster)} {size}{f' {url}' if url else ''}"
+
+    def bullets(self, texts: list[str], what: str) -> None:
+        shown = texts if not self.max_rows else texts[: self.max_rows]
+        self.page.bullets(shown)
+        if len(texts) > len(shown):
+            self.page.line(f"{len(texts) - len(shown)} more {what} not shown; see them with "
+                           "--max-rows 0 or --format json.")
 
     def table(self, headers: list[str], rows: list[list], what: str) -> None:
         shown = rows if not self.max_rows else rows[: self.max_rows]
@@ -238,6 +257,10 @@ class Report:
                      count(sum(cl.size for cl in run.clusters)),
                      sum(1 for cl in run.clusters if not cl.is_noise), percent(_noise_share(run))]
                     for i, run in enumerate(c.runs, 1)])
+        if self.links:
+            page.bullets(f"#{i}: {markdown_link(f'run #{i}', url) if self.fmt == 'markdown' else url}"
+                         for i, url in enumerate((self.links.run(run.run_id) if run.run_id else "-"
+                                                  for run in c.runs), 1))
         page.lines(method_text(c))
         for number_, step in enumerate(c.steps, 1):
             self.step(number_, step)
@@ -259,14 +282,14 @@ class Report:
         renamed = [p for p in step.pairs if p.title_changed]
         if renamed:
             page.line("Title changes:")
-            page.bullets(f"{p.before.cluster_id} -> {p.after.cluster_id}: {self.title(p.before)} -> "
-                         f"{self.title(p.after)}" for p in renamed[: self.max_rows or None])
-        for kind, clusters, total in (("New", step.new, step.total_after),
-                                      ("Vanished", step.vanished, step.total_before)):
+            self.bullets([f"{p.before.cluster_id} -> {p.after.cluster_id}: {self.title(p.before)} "
+                          f"-> {self.title(p.after)}" for p in renamed], "title changes")
+        for kind, clusters, run, total in (("New", step.new, step.after, step.total_after),
+                                           ("Vanished", step.vanished, step.before, step.total_before)):
             if clusters:
                 page.line(f"{kind} clusters:")
-                ordered = sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))
-                page.bullets(self.ref(cl, total) for cl in ordered[: self.max_rows or None])
+                self.bullets([self.ref(cl, run, total) for cl in _by_size(clusters)],
+                             f"{kind.lower()} clusters")
         for division in step.divisions:
             page.line(self.division_text(division, step))
         noise = step.noise_after - step.noise_before
@@ -281,15 +304,12 @@ class Report:
                 change_word(pair.test), f"{pair.score:.2f}"]
 
     def division_text(self, division: Division, step: Step) -> str:
-        whole_total, parts_total = ((step.total_before, step.total_after) if division.kind == "split"
-                                    else (step.total_after, step.total_before))
-        parts = ", ".join(f"{self.ref(part, parts_total)} holding {fraction:.0%}"
+        (whole_run, whole_total), (parts_run, parts_total) = _division_sides(division, step)
+        parts = ", ".join(f"{self.ref(part, parts_run, parts_total)} holding {fraction:.0%}"
                           for part, fraction in zip(division.parts, division.fractions))
-        if division.kind == "split":
-            return (f"Split: {self.ref(division.whole, whole_total)} split into {parts} "
-                    f"(of its {count(division.shared_items)} items in both runs).")
-        return (f"Merge: {self.ref(division.whole, whole_total)} merged from {parts} "
-                f"(of its {count(division.shared_items)} items in both runs).")
+        verb = "split into" if division.kind == "split" else "merged from"
+        return (f"{division.kind.capitalize()}: {self.ref(division.whole, whole_run, whole_total)} "
+                f"{verb} {parts} (of its {count(division.shared_items)} items clustered in both runs).")
 
     def lineage(self) -> None:
         c = self.c
@@ -311,6 +331,16 @@ class Report:
                     "trend", "origin / end"], rows, "lineages")
 
 
+def _by_size(clusters: list[Cluster]) -> list[Cluster]:
+    return sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))
+
+
+def _division_sides(division: Division, step: Step) -> tuple[tuple[Run, int], tuple[Run, int]]:
+    """(run, items) of the one cluster's run, then of the parts' run."""
+    before, after = (step.before, step.total_before), (step.after, step.total_after)
+    return (before, after) if division.kind == "split" else (after, before)
+
+
 def _noise_share(run: Run) -> float | None:
     total = sum(c.size for c in run.clusters)
     noise = sum(c.size for c in run.clusters if c.is_noise)
@@ -327,9 +357,10 @@ def sorted_lineages(lineages: list[Lineage]) -> list[Lineage]:
 
 # --- json ------------------------------------------------------------------------------------
 
-def _cluster_json(cluster: Cluster, total: int) -> dict:
+def _cluster_json(cluster: Cluster, run: Run, total: int, links: LinkBuilder | None) -> dict:
     return {"cluster_id": cluster.cluster_id, "title": clean(cluster.title), "size": cluster.size,
-            "share": cluster.size / total if total else None}
+            "share": cluster.size / total if total else None,
+            "link": cluster_link(links, run, cluster)}
 
 
 def _test_json(test: ShareTest | None) -> dict | None:
@@ -343,29 +374,32 @@ def _capped(items: list, rows: int, name: str, convert) -> dict:
     return {name: [convert(x) for x in shown], f"{name}_omitted": len(items) - len(shown)}
 
 
-def _step_json(number_: int, step: Step, rows: int) -> dict:
+def _step_json(number_: int, step: Step, rows: int, links: LinkBuilder | None) -> dict:
     pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
 
+    def before(cluster: Cluster) -> dict:
+        return _cluster_json(cluster, step.before, step.total_before, links)
+
+    def after(cluster: Cluster) -> dict:
+        return _cluster_json(cluster, step.after, step.total_after, links)
+
     def pair(p: Pair) -> dict:
-        return {"before": _cluster_json(p.before, step.total_before),
-                "after": _cluster_json(p.after, step.total_after),
+        return {"before": before(p.before), "after": after(p.after),
                 "score": p.score, "item_similarity": p.item_similarity,
                 "text_similarity": p.text_similarity, "share_change": p.share_after - p.share_before,
                 "title_changed": p.title_changed, "test": _test_json(p.test)}
 
     def division(d: Division) -> dict:
-        whole_total, parts_total = ((step.total_before, step.total_after) if d.kind == "split"
-                                    else (step.total_after, step.total_before))
-        return {"cluster": _cluster_json(d.whole, whole_total), "shared_items": d.shared_items,
-                "parts": [{**_cluster_json(part, parts_total), "fraction": fraction}
+        whole, parts = (before, after) if d.kind == "split" else (after, before)
+        return {"cluster": whole(d.whole), "shared_items": d.shared_items,
+                "parts": [{**parts(part), "fraction": fraction}
                           for part, fraction in zip(d.parts, d.fractions)]}
 
-    by_size = lambda clusters: sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))  # noqa: E731
     return {
         "before": number_, "after": number_ + 1, "shared_items": step.shared_items,
         **_capped(pairs, rows, "pairs", pair),
-        **_capped(by_size(step.new), rows, "new", lambda cl: _cluster_json(cl, step.total_after)),
-        **_capped(by_size(step.vanished), rows, "vanished", lambda cl: _cluster_json(cl, step.total_before)),
+        **_capped(_by_size(step.new), rows, "new", after),
+        **_capped(_by_size(step.vanished), rows, "vanished", before),
         "splits": [division(d) for d in step.splits],
         "merges": [division(d) for d in step.merges],
         "noise": {"share_before": step.noise_before, "share_after": step.noise_after,
@@ -380,7 +414,7 @@ def _lineage_json(lineage: Lineage) -> dict:
             "end": lineage.end or None, "trend": _test_json(lineage.trend)}
 
 
-def to_json(comparison: Comparison, rows: int) -> dict:
+def to_json(comparison: Comparison, rows: int, links: LinkBuilder | None = None) -> dict:
     s = comparison.settings
     return {
         "schema": SCHEMA,
@@ -394,9 +428,10 @@ def to_json(comparison: Comparison, rows: int) -> dict:
                   "window_end": run.window_end, "total_items_analyzed": run.total_items,
                   "clustered_items": sum(cl.size for cl in run.clusters),
                   "clusters": sum(1 for cl in run.clusters if not cl.is_noise),
-                  "noise_share": _noise_share(run)}
+                  "noise_share": _noise_share(run),
+                  "link": links.run(run.run_id) if links and run.run_id else None}
                  for i, run in enumerate(comparison.runs, 1)],
-        "steps": [_step_json(i, step, rows) for i, step in enumerate(comparison.steps, 1)],
+        "steps": [_step_json(i, step, rows, links) for i, step in enumerate(comparison.steps, 1)],
         **_capped(sorted_lineages(comparison.lineages), rows, "lineages", _lineage_json),
         "notes": [clean(note) for note in comparison.notes],
     }
