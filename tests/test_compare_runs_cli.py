@@ -44,7 +44,14 @@ def save(tmp_path: Path, name: str, *runs: dict) -> str:
     return str(path)
 
 
-CODING, PYTHON, SQL, SUPPORT = keys("py", 30) + keys("sql", 30), keys("py", 30), keys("sql", 30), keys("sup", 40)
+PYTHON, SQL, SUPPORT = keys("py", 30), keys("sql", 30), keys("sup", 40)
+CODING = PYTHON + SQL
+
+
+def division(found: dict) -> tuple:
+    """(the one cluster's id, the parts' ids, the fractions) of a split or merge in json."""
+    return (found["cluster"]["cluster_id"], [p["cluster_id"] for p in found["parts"]],
+            [p["fraction"] for p in found["parts"]])
 
 
 def test_a_split_then_a_merge_and_the_lineage_through_them(tmp_path):
@@ -56,9 +63,8 @@ def test_a_split_then_a_merge_and_the_lineage_through_them(tmp_path):
     assert status == 0, err
     report = json.loads(out)
     split, merge = report["steps"][0], report["steps"][1]
-    assert [(s["cluster"]["cluster_id"], [p["cluster_id"] for p in s["parts"]], [p["fraction"] for p in s["parts"]])
-            for s in split["splits"]] == [(0, [0, 1], [0.5, 0.5])]
-    assert [(m["cluster"]["cluster_id"], [p["cluster_id"] for p in m["parts"]]) for m in merge["merges"]] == [(0, [0, 1])]
+    assert [division(s) for s in split["splits"]] == [(0, [0, 1], [0.5, 0.5])]
+    assert [division(m) for m in merge["merges"]] == [(0, [0, 1], [0.5, 0.5])]
     for step in (split, merge):
         assert step["new"] == step["vanished"] == []
         assert [p["after"]["title"] for p in step["pairs"]] == ["Order support"]

@@ -196,9 +196,9 @@ class Sample:
     def share(self, cluster: Cluster | None) -> float:
         return (cluster.size / self.total) if cluster is not None and self.total else 0.0
 
-    def variance(self, cluster: Cluster) -> float:
+    def variance(self, cluster: Cluster | None) -> float:
         """Cluster-robust variance of the share: sum over traces of (y_t - p m_t)^2 / M^2."""
-        if not self.total:
+        if not self.total or cluster is None:
             return 0.0
         p = self.share(cluster)
         units = self.by_cluster.get(cluster.cluster_id) or Counter()
@@ -220,6 +220,13 @@ def z_test(share_a: float, var_a: float, share_b: float, var_b: float) -> tuple[
     return z, _p_two_sided(z)
 
 
+def _difference(sample_a: Sample, a: Cluster | None, sample_b: Sample, b: Cluster | None
+                ) -> tuple[float | None, float, float]:
+    """(z, p-value, share of b - share of a) for a cluster of one run and one of another."""
+    share_a, share_b = sample_a.share(a), sample_b.share(b)
+    return (*z_test(share_a, sample_a.variance(a), share_b, sample_b.variance(b)), share_b - share_a)
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the order given."""
     order = sorted(range(len(p_values)), key=lambda i: (p_values[i], i))
@@ -231,7 +238,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def _tests(raw: list[tuple[float | None, float, float]], settings: Settings) -> list[ShareTest]:
+def _share_tests(raw: list[tuple[float | None, float, float]], settings: Settings) -> list[ShareTest]:
     """ShareTests for (z, p, difference) triples tested together."""
     p_values = [p for _, p, _ in raw]
     adjusted = holm(p_values) if settings.correction == "holm" else p_values
@@ -347,20 +354,17 @@ def compare_pair(before: Run, after: Run, settings: Settings,
     matched_new = {id(p.after) for p in pairs} | divided_new
 
     noise_old, noise_new = _noise(before), _noise(after)
-    raw = [z_test(p.share_before, sample_old.variance(p.before), p.share_after,
-                  sample_new.variance(p.after)) + (p.share_after - p.share_before,) for p in pairs]
-    noise_shares = sample_old.share(noise_old), sample_new.share(noise_new)
-    raw.append(z_test(noise_shares[0], sample_old.variance(noise_old) if noise_old else 0.0,
-                      noise_shares[1], sample_new.variance(noise_new) if noise_new else 0.0)
-               + (noise_shares[1] - noise_shares[0],))
-    tests = _tests(raw, settings)
+    raw = [_difference(sample_old, p.before, sample_new, p.after) for p in pairs]
+    raw.append(_difference(sample_old, noise_old, sample_new, noise_new))
+    tests = _share_tests(raw, settings)
     for pair, test in zip(pairs, tests):
         pair.test = test
     return Step(
         before=before, after=after, shared_items=len(shared), pairs=pairs,
         new=[c for c in new if id(c) not in matched_new],
         vanished=[c for c in old if id(c) not in matched_old],
-        divisions=divisions, noise_before=noise_shares[0], noise_after=noise_shares[1],
+        divisions=divisions, noise_before=sample_old.share(noise_old),
+        noise_after=sample_new.share(noise_new),
         noise_test=tests[-1],
         total_before=sample_old.total, total_after=sample_new.total,
     )
@@ -449,7 +453,7 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
     ordered = time_order(runs)
     levels = sorted({level for level in map(run_level, ordered) if level})
     if len(levels) > 1:
-        listing = "; ".join(f"{run.run_id or '(no run id)'}: {run_level(run) or 'unknown'}"
+        listing = "; ".join(f"{clean(run.run_id, 100) or '(no run id)'}: {run_level(run) or 'unknown'}"
                             for run in ordered[:10])
         raise ClusterToolError(
             f"the runs are of different levels ({', '.join(levels)}): {listing}. Clusters of "
@@ -463,17 +467,7 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
         notes.append(f"the runs come from different clustering jobs ({', '.join(jobs)}); "
                      "their samples may cover different traffic")
     samples = [Sample(run) for run in ordered]
-    dominant: dict[str, list[str]] = {}
-    for number, sample in enumerate(samples, 1):
-        unit, share = sample.largest_unit()
-        if share >= DOMINANT_TRACE_SHARE:
-            dominant.setdefault(unit, []).append(f"{share:.0%} of #{number}")
-    if dominant:
-        held = "; ".join(f"trace {clean(unit, 80)} holds {', '.join(runs_)}"
-                         for unit, runs_ in sorted(dominant.items())[:3])
-        notes.append(f"single traces hold much of some runs' items ({held}): shares move with "
-                     "such a trace, which the share test allows for (traces are its sampling "
-                     "units); look at the trace before reading a trend")
+    notes += _dominant_traces(samples)
     steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]))
              for i, (a, b) in enumerate(zip(ordered, ordered[1:]))]
     for step in steps:
@@ -483,6 +477,24 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
                          "clusters were matched by text alone, and splits and merges cannot be seen")
     return Comparison(ordered, levels[0] if levels else None, settings, steps,
                       lineages(ordered, steps, samples, settings), notes)
+
+
+def _dominant_traces(samples: list[Sample]) -> list[str]:
+    """A note naming the traces that hold much of a run's items (long agent traces at generation
+    level): every share of that run moves with such a trace."""
+    dominant: dict[str, list[str]] = {}
+    for number, sample in enumerate(samples, 1):
+        unit, share = sample.largest_unit()
+        if share >= DOMINANT_TRACE_SHARE:
+            dominant.setdefault(unit, []).append(f"{share:.0%} of #{number}")
+    if not dominant:
+        return []
+    held = "; ".join(f"trace {clean(unit, 80)} holds {', '.join(runs)}"
+                     for unit, runs in sorted(dominant.items())[:3])
+    more = f"; {len(dominant) - 3} more traces" if len(dominant) > 3 else ""
+    return [f"single traces hold much of some runs' items ({held}{more}): shares move with such "
+            "a trace, which the share test allows for (traces are its sampling units); look at "
+            "the trace before reading a trend"]
 
 
 def lineages(runs: list[Run], steps: list[Step], samples: list[Sample],
@@ -511,7 +523,7 @@ def lineages(runs: list[Run], steps: list[Step], samples: list[Sample],
                 found.append(lineage)
                 following[id(cluster)] = lineage
             else:
-                lineage.changes[index - 1] = successor_test(step, cluster)
+                lineage.changes[index - 1] = _step_change(step, cluster)
             lineage.clusters[index] = cluster
             lineage.shares[index] = samples[index].share(cluster)
         current = following
@@ -519,16 +531,14 @@ def lineages(runs: list[Run], steps: list[Step], samples: list[Sample],
     raw = []
     for lineage in spanning:
         first, last = lineage.span
-        a, b = lineage.clusters[first], lineage.clusters[last]
-        share_a, share_b = samples[first].share(a), samples[last].share(b)
-        raw.append(z_test(share_a, samples[first].variance(a), share_b, samples[last].variance(b))
-                   + (share_b - share_a,))
-    for lineage, test in zip(spanning, _tests(raw, settings)):
+        raw.append(_difference(samples[first], lineage.clusters[first],
+                               samples[last], lineage.clusters[last]))
+    for lineage, test in zip(spanning, _share_tests(raw, settings)):
         lineage.trend = test
     return found
 
 
-def successor_test(step: Step, cluster: Cluster) -> str | None:
+def _step_change(step: Step, cluster: Cluster) -> str | None:
     pair = next((p for p in step.pairs if p.after is cluster), None)
     return pair.test.change if pair and pair.test else None
 

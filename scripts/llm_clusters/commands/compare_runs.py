@@ -9,7 +9,8 @@ import sys
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded
-from ..compare import CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step, compare_runs, time_order
+from ..compare import (CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step,
+                       compare_runs, time_order)
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..model import Cluster, ItemPolicy, Run
@@ -57,7 +58,8 @@ def build_parser() -> ArgumentParser:
                         help=f"lowest score that matches two clusters (default {DEFAULTS.min_score})")
     parser.add_argument("--split-fraction", type=_fraction, default=DEFAULTS.split_fraction,
                         metavar="F", help="a split's parts each hold at least this fraction of the "
-                        f"cluster's shared items, and a merge's the reverse (default {DEFAULTS.split_fraction})")
+                        "cluster's shared items, and a merge's the reverse "
+                        f"(default {DEFAULTS.split_fraction})")
     parser.add_argument("--alpha", type=_fraction, default=DEFAULTS.alpha,
                         help=f"significance level of the share test (default {DEFAULTS.alpha})")
     parser.add_argument("--correction", choices=CORRECTIONS, default=DEFAULTS.correction,
@@ -253,7 +255,7 @@ class Report:
         page.heading(f"Comparing {len(c.runs)} {c.level or 'unknown'}-level runs, oldest first")
         page.table(["run", "run id", "window end", "items", "clusters", "noise"],
                    [[f"#{i}", self.text(run.run_id or "(no run id)", self.id_chars),
-                     self.text(run.window_end or (run.parsed_id.window_end.isoformat() if run.parsed_id else "-"), 40),
+                     self.text(_window_end(run), 40),
                      count(sum(cl.size for cl in run.clusters)),
                      sum(1 for cl in run.clusters if not cl.is_noise), percent(_noise_share(run))]
                     for i, run in enumerate(c.runs, 1)])
@@ -339,6 +341,11 @@ def _division_sides(division: Division, step: Step) -> tuple[tuple[Run, int], tu
     """(run, items) of the one cluster's run, then of the parts' run."""
     before, after = (step.before, step.total_before), (step.after, step.total_after)
     return (before, after) if division.kind == "split" else (after, before)
+
+
+def _window_end(run: Run) -> str:
+    parsed = run.parsed_id
+    return run.window_end or (parsed.window_end.isoformat() if parsed else "-")
 
 
 def _noise_share(run: Run) -> float | None:
