@@ -174,3 +174,31 @@ def test_links_to_runs_and_clusters_for_the_users_posthog(tmp_path, monkeypatch)
     assert status == 0, err
     assert "[0 Coding help](https://us.posthog.com/ai-observability/clusters/" in md
     assert "us" in md.split("Note:")[-1]  # the host was a default: the output says so
+
+
+def test_a_renamed_cluster_is_matched_by_its_items_and_its_title_change_reported(tmp_path):
+    before = props(20, [("Order status questions", SUPPORT), ("Refunds", keys("r", 20))])
+    after = props(21, [("Refunds", keys("r", 21)), ("Where is my parcel", SUPPORT)])
+    path = save(tmp_path, "renamed.txt", before, after)
+    status, out, _ = run_cli(path)
+    assert status == 0
+    assert "Title changes:\n    0 -> 1: Order status questions -> Where is my parcel" in out
+    assert "New clusters" not in out and "Vanished clusters" not in out
+    pairs = json.loads(run_cli(path, "--format", "json")[1])["steps"][0]["pairs"]
+    assert [(p["before"]["cluster_id"], p["after"]["cluster_id"], p["title_changed"]) for p in pairs] == \
+        [(0, 1, True), (1, 0, False)]
+    assert pairs[0]["item_similarity"] == 1.0 and pairs[0]["text_similarity"] < 0.2
+
+
+def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(tmp_path):
+    def with_noise(day: int, regular: int, noise: int) -> dict:
+        run = props(day, [("Support", keys("s", regular))])
+        run["$ai_clusters"].append(make_cluster(-1, noise, keys=keys("n", noise), metrics="absent"))
+        return run
+
+    path = save(tmp_path, "noise.txt", with_noise(20, 490, 10), with_noise(21, 350, 150))
+    status, out, _ = run_cli(path)
+    assert status == 0
+    assert "Noise (-1): 2.0% -> 30.0% (+28.0 pp, p <0.001): grew." in out
+    (pair,) = json.loads(run_cli(path, "--format", "json")[1])["steps"][0]["pairs"]
+    assert pair["before"]["cluster_id"] == pair["after"]["cluster_id"] == 0
