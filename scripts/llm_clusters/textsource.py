@@ -20,6 +20,7 @@ TAIL_CHARS = 4096
 # Everything up to the first unescaped quote (or a lone backslash that ends the buffer).
 _NON_SPACE = re.compile(r"\S")
 _HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # pairs are decoded together, so any left is lone
 
 
 class TextSource:
@@ -222,6 +223,10 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
                     "Expected the file exactly as the coding agent saved it."
                 ) from None
             if decoded:
+                # A lone `\\ud83d` escape is valid JSON but not text: no later layer could
+                # parse, print or encode it.
+                if _LONE_SURROGATE.search(decoded):
+                    decoded = _LONE_SURROGATE.sub("\ufffd", decoded)
                 yield decoded
             if end <= cut:
                 source.unread(buffer[end:])
