@@ -178,3 +178,11 @@ def test_lone_surrogate_escapes_never_crash(escape, layer):
         title = result.runs[0].clusters[0].title
         assert title.startswith("T") and title.endswith("E")
         assert summary(result.runs[0])["clusters"][1:] == expected_run(props)["clusters"][1:]
+
+
+def test_lone_surrogate_in_a_plain_text_cell_becomes_a_replacement_character():
+    props = standard_props(job_name="X")
+    text = persisted_content(execute_sql([props])).replace("X", "A\\ud83dB", 1)
+    run = read_text(text).runs[0]
+    assert run.job_name == "A\ufffdB"
+    run.job_name.encode("utf-8")  # printable
