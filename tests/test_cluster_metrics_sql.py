@@ -136,9 +136,11 @@ def test_run_target_validates_level_and_bounds():
 
 
 def test_cli_prints_the_latency_definition_and_exit_codes():
-    status, out, err = run_cli("sql", "--run-id", "1_generation_20260120_000014_x")
+    status, out, err = run_cli("sql", "--run-id", "1_trace_20260120_000014_x")
     assert status == 0 and err == ""
     assert "SUM of the trace's generation latencies" in out and "as PostHog" in out
+    status, out, err = run_cli("sql", "--run-id", "1_generation_20260120_000014_x")
+    assert status == 0 and "generation's own $ai_latency" in out
     assert run_cli("sql")[0] == 2
     assert run_cli("sql", "--in-list", "--run-id", "1_trace_20260120_000014")[0] == 2
     assert run_cli("sql", "--run-id", "1_20260120_000014")[0] == 2

@@ -39,12 +39,22 @@ MAX_CLUSTER_ROWS = 1000
 MAX_ITEM_ROWS = 50_000  # PostHog's ceiling for one query's rows
 DEFAULT_MAX_QUERY_BYTES = 20_000
 
-LATENCY_NOTE = (
+_TRACE_LATENCY = (
     "Trace latency is the SUM of the trace's generation latencies ($ai_latency), as PostHog "
-    "computes it; span_s is the wall-clock span from the first to the last AI event of the item. "
+    "computes it; span_s is the wall-clock span from the first to the last AI event of the item."
+)
+_GENERATION_LATENCY = "Latency is the generation's own $ai_latency, as PostHog uses it."
+_AVERAGES = (
     "Averages and percentiles are over items whose value is > 0; error rate = error items / "
     "items with data; an error is $ai_is_error true (boolean or the string 'true')."
 )
+LATENCY_NOTE = f"{_TRACE_LATENCY} {_AVERAGES}"
+
+
+def metric_definitions(level: str | None) -> str:
+    """How the numbers are defined, for the run's level."""
+    return f"{_GENERATION_LATENCY if level == 'generation' else _TRACE_LATENCY} {_AVERAGES}"
+
 
 # Per-cluster columns of the server-side query, in order (the `aggregate` reader relies on them).
 CLUSTER_COLUMNS = (

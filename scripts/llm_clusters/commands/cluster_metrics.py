@@ -20,7 +20,7 @@ from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..compare import holm
 from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
-                           parse_time, run_target, server_side_query)
+                           metric_definitions, parse_time, run_target, server_side_query)
 from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
 from ..reader import choose_run, read_runs
@@ -118,7 +118,7 @@ def sql_command(args, stdin=None) -> str:
         run, notes = None, []
         target = run_target(args.run_id, args.level)
     comment = [f"-- {target.level}-level metrics for run {_comment_safe(target.run_id)}",
-               *(f"-- {line}" for line in _wrap(LATENCY_NOTE)),
+               *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
                *(f"-- note: {_comment_safe(note)}" for note in notes)]
     if not args.in_list:
         if not run or not (parse_time(run.window_start) and parse_time(run.window_end)):
@@ -456,8 +456,9 @@ def answer_line(rows: list[ClusterRow], sort: str, unit: str, total_items: int) 
         line = f"Largest: {name}, {count(top.items)} {unit}s ({percent(top.items / total_items if total_items else None)} of the run)"
     key = {"cost": "avg_cost", "latency": "avg_latency", "errors": "error_rate"}.get(sort)
     test = top.tests.get(key) if key else None
-    if test and test["significant"]:
-        line += f"; significantly above the rest of the run ({test['test']}, adjusted p={test['p_adjusted']:.2g})"
+    if test:
+        verdict = "significantly" if test["significant"] else "not significantly"
+        line += f"; {verdict} above the rest of the run ({test['test']}, adjusted p={test['p_adjusted']:.2g})"
     if top.cost_n is None and sort in ("cost", "latency"):
         line += " (PostHog's embedded averages)"
     first = _sorted(rows, sort)[0]
@@ -496,7 +497,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     limit = None if args.full else TITLE_CHARS
     page = Page(args.format)
     page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")
-    page.line(answer)
+    page.line(markdown(answer) if args.format == "markdown" else answer)
     page.lines(run_header_lines(run, total_items, None if args.full else 64)[:1])
     headers = ["id", "title", f"{unit}s", "with data", "total cost", "avg cost (n)", "avg latency (n)",
                "p95 latency", "error rate (95% CI; n = with data)", "above the rest"]
@@ -513,7 +514,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     if source == "embedded":
         page.line(EMBEDDED_NOTE)
     else:
-        page.line(f"Computed from {source} metrics the way PostHog computes its own: {LATENCY_NOTE}")
+        page.line(f"Computed from {source} metrics the way PostHog computes its own. {metric_definitions(run.level)}")
         page.line(f"Items without data (no AI event in the window): {count(without)} of {count(total_items)}; "
                   "counted in the item column, not in the rates.")
     page.line("Above the rest: one-sided tests against the run's other clusters, Holm-corrected, "
