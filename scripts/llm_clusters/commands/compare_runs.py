@@ -33,10 +33,10 @@ runs are put in time order (window end) whatever order they are given in.
 
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
-both runs clustered: trace ids at trace level, generation ids at generation level) weighted
-{DEFAULTS.item_weight} and title+description similarity weighted {DEFAULTS.text_weight} (the
-text alone when the runs share no items, as when their windows do not overlap). Splits and
-merges come from where the shared items went.
+both runs clustered: trace ids at trace level, generation ids at generation level), weight
+{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; the text alone when the runs
+share no items (windows that do not overlap). Splits and merges come from where the shared
+items went.
 
 Report: matched clusters with size, share and change in share, tested with a two-proportion
 z-test (traces as sampling units, Holm-corrected; only significant changes are called grew or
