@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.metrics_sql import in_list_queries, parse_time, run_target, server_side_query
+from llm_clusters.links import parse_timestamp
+from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.stats import (Sample, regularized_beta, student_t_upper_tail, two_proportion_z,
                                 welch_t, wilson)
 from localposthog.mcp_format import format_execute_sql, persisted_content
@@ -105,7 +106,7 @@ def saved(localposthog_engine, tmp_path_factory):
         target = run_target(run["run_id"])
         base = 10 * number
         keys = [key for cluster in run["clusters"] for key in cluster["items"]]
-        window = (parse_time(run["window_start"]), parse_time(run["window_end"]))
+        window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))
         files[level] = {
             "truth": run,
             "run": _save(localposthog_engine, _run_query(run), folder, base + 1),

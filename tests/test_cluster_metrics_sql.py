@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.metrics_sql import (CLUSTER_COLUMNS, ITEM_COLUMNS, in_list_queries, parse_time,
+from llm_clusters.links import parse_timestamp
+from llm_clusters.metrics_sql import (CLUSTER_COLUMNS, ITEM_COLUMNS, in_list_queries,
                                       run_target, server_side_query, sql_string)
 from localposthog import dataset
 from localposthog.hogql import rewrite
@@ -129,9 +130,9 @@ def test_run_target_validates_level_and_bounds():
     with pytest.raises(Exception, match="cannot bound"):
         run_target("not a run id", "trace")
     target = run_target("weird id", "trace", "2026-01-13T00:00:14.345678+00:00", "2026-01-20T00:00:14.345678+00:00")
-    assert target.event_bounds == (parse_time("2026-01-13T00:00:14.345678+00:00"),
-                                   parse_time("2026-01-20T00:00:14.345678+00:00"))
-    end = parse_time("2026-01-20T00:00:14+00:00")
+    assert target.event_bounds == (parse_timestamp("2026-01-13T00:00:14.345678+00:00"),
+                                   parse_timestamp("2026-01-20T00:00:14.345678+00:00"))
+    end = parse_timestamp("2026-01-20T00:00:14+00:00")
     assert run_target("1_trace_20260120_000014").event_bounds == (end - timedelta(days=8), end + timedelta(days=1))
 
 
@@ -179,7 +180,7 @@ def test_per_item_query_and_in_list_fallback_equal_ground_truth(localposthog_eng
     assert result.columns == list(ITEM_COLUMNS)
     assert_items_match(rows_by(result, "item"), run)
     keys = [key for cluster in run["clusters"] for key in cluster["items"]]
-    window = (parse_time(run["window_start"]), parse_time(run["window_end"]))
+    window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))
     rows = {}
     for query in in_list_queries(target, keys, max_bytes=12_000, window=window):
         rows.update(rows_by(localposthog_engine.query(query), "item"))
@@ -255,7 +256,7 @@ def test_hostile_run_and_item_ids_end_to_end(localposthog_engine, localposthog_d
                 assert len(hostile_items) == len(truth_run["clusters"])
                 assert all(row[2] for row in hostile_items)  # their events were found
                 keys = [row[1] for row in result.rows]
-                window = (parse_time(truth_run["window_start"]), parse_time(truth_run["window_end"]))
+                window = (parse_timestamp(truth_run["window_start"]), parse_timestamp(truth_run["window_end"]))
                 found = set()
                 for query in in_list_queries(run_target(hostile_id), keys, 8000, window):
                     found.update(rows_by(engine.query(query), "item"))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import ClusterToolError, ExitStatus
+from .links import parse_timestamp
 from .run_ids import parse_run_id
 
 LEVELS = ("trace", "generation")
@@ -84,17 +85,6 @@ def _time(value: datetime, up: bool = False) -> str:
     return f"toDateTime({whole})"
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """A run's `$ai_window_*` value (ISO 8601) as an aware datetime, or None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 @dataclass(frozen=True)
 class RunTarget:
     """What the query needs to know about a run: its id, level and time bounds."""
@@ -122,7 +112,7 @@ def run_target(run_id: str, level: str | None = None, window_start: str | None =
             f"the level {level!r} is not one of {', '.join(LEVELS)}; the run id does not say it "
             "(older run ids carry none), so pass --level trace or --level generation.",
             ExitStatus.USAGE)
-    start, end = parse_time(window_start), parse_time(window_end)
+    start, end = parse_timestamp(window_start), parse_timestamp(window_end)
     if start and end:
         events = (start, end)
     elif parsed:

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded
+from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
 from ..errors import ClusterToolError, ExitStatus
 from ..compare import holm
 from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
-                           metric_definitions, parse_time, run_target, server_side_query)
+                           metric_definitions, run_target, server_side_query)
+from ..links import parse_timestamp
 from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
 from ..reader import choose_run, read_runs
@@ -71,12 +73,9 @@ def build_parser() -> ArgumentParser:
 
 
 def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    number = _non_negative(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
     return number
 
 
@@ -121,13 +120,13 @@ def sql_command(args, stdin=None) -> str:
                *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
                *(f"-- note: {_comment_safe(note)}" for note in notes)]
     if not args.in_list:
-        if not run or not (parse_time(run.window_start) and parse_time(run.window_end)):
+        if not run or not (parse_timestamp(run.window_start) and parse_timestamp(run.window_end)):
             comment.append("-- time bounds: the window the run id implies (7 days before its end, "
                            "1 day margin); the run's exact window is applied inside the query")
         return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
     assert run is not None
     keys = [item.key for cluster in run.clusters for item in cluster.items]
-    start, end = parse_time(run.window_start), parse_time(run.window_end)
+    start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
     queries = in_list_queries(target, keys, args.max_query_bytes, (start, end) if start and end else None)
     comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
                    f"{args.max_query_bytes:,} bytes; items with no row had no data. Save each "
@@ -228,16 +227,6 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="do not cut titles nor the output size")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text); json has a stable schema")
-
-
-def _non_negative(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return number
 
 
 def aggregate_command(args, stdin=None) -> str:
