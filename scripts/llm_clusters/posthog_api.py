@@ -1,6 +1,6 @@
 """PostHog's query API, for the scripts' --live mode: one small httpx client.
 
-Configured from the environment (`POSTHOG_HOST` or `us`/`eu`, `POSTHOG_PROJECT_ID`,
+Configured from the environment (`POSTHOG_HOST`: `us`, `eu` or a URL, as for links; `POSTHOG_PROJECT_ID`,
 `POSTHOG_PERSONAL_API_KEY`); flags may override host and project, never the key, so the key
 never appears in a command line, a log or a message. Connection errors, timeouts, 5xx and 429
 are retried a bounded number of times (429 and 503 waiting out `Retry-After`, capped); other
@@ -16,17 +16,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Callable, Iterator, Mapping
-from urllib.parse import urlsplit
 
 import httpx
 
 from .errors import ClusterToolError, ExitStatus
+from .links import HOST_ENV as HOST_VARIABLE
+from .links import PROJECT_ENV as PROJECT_VARIABLE
+from .links import resolve_host
 
-HOST_SHORTHANDS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
-                   "app": "https://app.posthog.com"}
 KEY_VARIABLE = "POSTHOG_PERSONAL_API_KEY"
-HOST_VARIABLE = "POSTHOG_HOST"
-PROJECT_VARIABLE = "POSTHOG_PROJECT_ID"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ROWS = 50_000  # PostHog's cap on a HogQL query with an explicit LIMIT
 
@@ -57,19 +55,7 @@ class ApiConfig:
                 f"--live needs the numeric project id, from --project-id or {PROJECT_VARIABLE} "
                 f"(got {project!r}); it is the number in your PostHog URLs after /project/.",
                 ExitStatus.USAGE)
-        return cls(resolve_host(host or env.get(HOST_VARIABLE) or "us"), project, key)
-
-
-def resolve_host(value: str) -> str:
-    """A PostHog base URL from `us`, `eu`, `app` or any http(s) URL."""
-    url = HOST_SHORTHANDS.get(value.strip().lower(), value.strip()).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
-            or parts.password or parts.query or parts.fragment or parts.path not in ("",):
-        raise ClusterToolError(
-            f"{value!r} is not a PostHog host: expected `us`, `eu`, or a base URL such as "
-            "https://posthog.example.com (scheme and host only).", ExitStatus.USAGE)
-    return url
+        return cls(resolve_host(host, env).url, project, key)
 
 
 def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import TextIO
@@ -14,6 +15,7 @@ from tabulate import tabulate
 from ..cli import ArgumentParser, guarded
 from ..errors import ClusterToolError, ExitStatus
 from ..model import ItemPolicy, Run
+from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
@@ -68,6 +70,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text); json keeps PostHog's field names")
     add_live_arguments(parser)
+    add_link_options(parser, links_flag=True)
     live = parser.add_argument_group("live mode only")
     live.add_argument("--latest", action="store_true",
                       help="load the newest run of --level (the default without --run-id)")
@@ -108,6 +111,13 @@ class Options:
     max_clusters: int
     full: bool
     fmt: str
+    links: LinkBuilder | None = None
+
+    def link(self, label: str, url: str | None) -> str:
+        """A link after its label: clickable in Markdown, plain in text."""
+        if self.fmt == "markdown":
+            return markdown_link(label.strip().rstrip(":"), url)
+        return f"{label} {url}" if url else label
 
 
 def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
@@ -139,13 +149,15 @@ def _show(result: ReadResult, args, stdout: TextIO) -> None:
         stdout.write(list_runs(result, args.format) + "\n")
         return
     run, picked = choose_run(result, args.run_id)
+    links = builder_from_args(args, os.environ) if args.links else None
     report = Report(headline=[f"Warning: {w}" for w in result.warnings]
                     + ([f"Note: {picked}"] if picked else []),
-                    notes=result.notes + run.notes)
+                    notes=result.notes + run.notes
+                    + ([links.host_note()] if links and links.host_note() else []))
+    options = Options(args.top, args.sort, args.max_clusters, args.full, args.format, links)
     if args.cluster is not None:
-        stdout.write(cluster_view(run, args.cluster, args, report) + "\n")
+        stdout.write(cluster_view(run, args.cluster, args, options, report) + "\n")
     else:
-        options = Options(args.top, args.sort, args.max_clusters, args.full, args.format)
         stdout.write(run_view(run, options, report, other_runs(result, run)) + "\n")
 
 
@@ -197,7 +209,7 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
     total = sum(c.size for c in run.clusters)
     shown = clusters if options.max_clusters == 0 else clusters[: options.max_clusters]
     if options.fmt == "json":
-        return json.dumps(_run_json(run, shown, total, report, others, len(clusters)),
+        return json.dumps(_run_json(run, shown, total, report, others, len(clusters), options.links),
                           ensure_ascii=False, indent=1)
     limit = None if options.full else TITLE_CHARS
     id_limit = None if options.full else ID_CHARS
@@ -205,6 +217,8 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
     page.heading(f"Run {clean(run.run_id or '(no run id)', None if options.full else RUN_ID_CHARS)}")
     page.lines(run_header_lines(run, total, id_limit))
     page.lines(clean(line, 600) for line in report.headline)
+    if options.links and run.run_id:
+        page.line(options.link("Run page:", options.links.run(run.run_id)))
     has_metrics = any(c.metrics for c in clusters)
     rows = []
     for cluster in shown:
@@ -226,12 +240,16 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
         page.line("Metrics are PostHog's own, embedded in the run: averages over items with data.")
     if any(c.is_noise for c in shown):
         page.line("Noise (-1) holds items that fit no cluster; its rank 0 is the MOST anomalous item.")
-    if options.top:
+    if options.top or options.links:
         page.heading("Best-ranked items per cluster", level=3)
         for cluster in shown:
             page.line(f"cluster {cluster.cluster_id} ({count(cluster.item_count)} "
                       f"item{'' if cluster.item_count == 1 else 's'}):")
-            page.bullets(item_label(item, run.level, id_limit) for item in cluster.items[: options.top])
+            if options.links and run.run_id:
+                page.line(options.link("  cluster page:", options.links.cluster(run.run_id, cluster.cluster_id)))
+            page.bullets(options.link(item_label(item, run.level, id_limit),
+                                      options.links.item(item, run.level) if options.links else None)
+                         for item in cluster.items[: options.top])
     omitted = len(clusters) - len(shown)
     if omitted:
         page.line(f"{omitted} more clusters not shown (smallest first cut); see them with "
@@ -248,13 +266,17 @@ def _others_and_notes(page: Page, others: list[Run], notes: list[str], id_limit:
         page.line(f"Note: {clean(note, 300)}")
 
 
-def _item_json(item) -> dict:
-    return {"key": clean(item.key), "rank": item.rank, "distance_to_centroid": item.distance,
-            "timestamp": item.timestamp, "trace_id": clean(item.trace_id) or None,
-            "generation_id": clean(item.generation_id) or None, "x": item.x, "y": item.y}
+def _item_json(item, level: str | None, links: LinkBuilder | None) -> dict:
+    fields = {"key": clean(item.key), "rank": item.rank, "distance_to_centroid": item.distance,
+              "timestamp": item.timestamp, "trace_id": clean(item.trace_id) or None,
+              "generation_id": clean(item.generation_id) or None, "x": item.x, "y": item.y}
+    if links:
+        fields["url"] = links.item(item, level)
+    return fields
 
 
-def _cluster_json(cluster, total: int, items: list) -> dict:
+def _cluster_json(cluster, total: int, items: list, run: Run, links: LinkBuilder | None) -> dict:
+    url = {"url": links.cluster(run.run_id, cluster.cluster_id)} if links and run.run_id else {}
     return {
         "cluster_id": cluster.cluster_id,
         "is_noise": cluster.is_noise,
@@ -266,33 +288,35 @@ def _cluster_json(cluster, total: int, items: list) -> dict:
         "centroid_x": cluster.centroid_x,
         "centroid_y": cluster.centroid_y,
         "item_count": cluster.item_count,
-        "items": [_item_json(i) for i in items],
+        "items": [_item_json(i, run.level, links) for i in items],
         "items_omitted": cluster.item_count - len(items),
+        **url,
     }
 
 
-def _run_fields_json(run: Run) -> dict:
+def _run_fields_json(run: Run, links: LinkBuilder | None = None) -> dict:
+    url = {"url": links.run(run.run_id)} if links and run.run_id else {}
     return {
         "run_id": clean(run.run_id) or None, "level": run.level, "job_id": clean(run.job_id) or None,
         "job_name": clean(run.job_name) or None, "window_start": run.window_start,
         "window_end": run.window_end, "total_items_analyzed": run.total_items,
-        "params": run.params, "event": run.event, "source": run.source,
+        "params": run.params, "event": run.event, "source": run.source, **url,
     }
 
 
 def _run_json(run: Run, shown: list, total: int, report: Report, others: list[Run],
-              cluster_total: int) -> dict:
+              cluster_total: int, links: LinkBuilder | None) -> dict:
     return {
         "schema": SCHEMA,
-        "run": _run_fields_json(run),
-        "clusters": [_cluster_json(c, total, c.items) for c in shown],
+        "run": _run_fields_json(run, links),
+        "clusters": [_cluster_json(c, total, c.items, run, links) for c in shown],
         "clusters_omitted": cluster_total - len(shown),
         "other_runs": [clean(r.run_id) or None for r in others],
         **report.json(),
     }
 
 
-def cluster_view(run: Run, cluster_id: int, args, report: Report) -> str:
+def cluster_view(run: Run, cluster_id: int, args, options: Options, report: Report) -> str:
     matching = [c for c in run.clusters if c.cluster_id == cluster_id]
     if not matching:
         ids = ", ".join(str(c.cluster_id) for c in run.clusters)
@@ -306,8 +330,9 @@ def cluster_view(run: Run, cluster_id: int, args, report: Report) -> str:
         return "\n".join(ids)
     total = sum(c.size for c in run.clusters)
     if args.format == "json":
-        document = {"schema": SCHEMA, "run": _run_fields_json(run),
-                    "cluster": _cluster_json(cluster, total, items), **report.json()}
+        document = {"schema": SCHEMA, "run": _run_fields_json(run, options.links),
+                    "cluster": _cluster_json(cluster, total, items, run, options.links),
+                    **report.json()}
         return json.dumps(document, ensure_ascii=False, indent=1)
     id_limit = None if args.full else ID_CHARS
     page = Page(args.format)
@@ -316,6 +341,8 @@ def cluster_view(run: Run, cluster_id: int, args, report: Report) -> str:
     page.lines(clean(line, 600) for line in report.headline)
     page.line(f"Run {clean(run.run_id, None if args.full else RUN_ID_CHARS)} ({run.level or 'unknown'} level); "
               f"{count(cluster.size)} items, {percent(_share(cluster.size, total))} of the run.")
+    if options.links and run.run_id:
+        page.line(options.link("Cluster page:", options.links.cluster(run.run_id, cluster.cluster_id)))
     if cluster.is_noise:
         page.line("This is the noise cluster: items that fit no cluster. Rank 0 is the MOST "
                   "anomalous item (ranked by distance to the nearest centroid, descending).")
@@ -329,12 +356,17 @@ def cluster_view(run: Run, cluster_id: int, args, report: Report) -> str:
     headers = ["rank", "distance", "timestamp", "trace id"]
     if run.level == "generation":
         headers.append("generation id")
+    if options.links:
+        headers.append("link")
     rows = []
     for item in items:
         row = [item.rank if item.rank is not None else "-", number(item.distance),
                clean(item.timestamp) or "-", clean(item.trace_id or item.key, id_limit)]
         if run.level == "generation":
             row.append(clean(item.generation_id or item.key, id_limit))
+        if options.links:
+            url = options.links.item(item, run.level)
+            row.append(markdown_link("open", url) if args.format == "markdown" else url or "-")
         rows.append(row)
     page.table(headers, rows)
     if cluster.item_count > len(items):
