@@ -140,6 +140,7 @@ def test_aggregate_of_the_per_item_result_equals_ground_truth(saved, level):
     files = saved[level]
     document = aggregate_json(files["run"], files["per_item"])
     assert document["schema"] == "exploring-llm-clusters/cluster_metrics@1" and document["source"] == "per-item"
+    assert all(set(c["tests"]) == {"error_rate", "avg_cost", "avg_latency"} for c in document["clusters"])
     assert_equals_truth(document, files["truth"])
     assert document["items_without_data"] == sum(c["size"] - c["items_with_data"] for c in files["truth"]["clusters"])
 
@@ -153,6 +154,21 @@ def test_aggregate_of_the_per_cluster_and_in_list_results_equals_ground_truth(sa
     assert_equals_truth(document, files["truth"])
     document = aggregate_json(files["run"], *files["in_list"])
     assert_equals_truth(document, files["truth"])
+
+
+@pytest.mark.engine
+def test_the_cli_from_a_saved_run_to_the_table(localposthog_engine, saved, tmp_path):
+    """sql --run-file and sql --in-list --run-file, run on the engine, saved, aggregated."""
+    files = saved["trace"]
+    status, out, err = run_cli("sql", "--run-file", files["run"])
+    assert status == 0, err
+    assert len(localposthog_engine.query(out).rows) == len(files["truth"]["clusters"])
+    status, out, err = run_cli("sql", "--in-list", "--run-file", files["run"], "--max-query-bytes", "9000")
+    assert status == 0, err
+    chunks = [part.split("\n", 1)[1].strip() for part in out.split("\n-- query ")[1:]]
+    assert len(chunks) > 1 and all(len(chunk.encode()) <= 9000 for chunk in chunks)
+    saved_chunks = [_save(localposthog_engine, chunk, tmp_path, n) for n, chunk in enumerate(chunks)]
+    assert_equals_truth(aggregate_json(files["run"], *saved_chunks), files["truth"])
 
 
 @pytest.mark.engine

@@ -388,10 +388,15 @@ def rows_from_embedded(run: Run) -> list[ClusterRow]:
     return rows
 
 
+TESTED = ("error_rate", "avg_cost", "avg_latency")
+
+
 def add_tests(rows: list[ClusterRow]) -> None:
     """Flag clusters above the rest of the run: error rate (two-proportion z-test), mean cost and
     mean latency (Welch t-test); one-sided, Holm-corrected across the clusters of each test."""
-    tested: dict[str, list[tuple[ClusterRow, TestResult]]] = {"error_rate": [], "avg_cost": [], "avg_latency": []}
+    tested: dict[str, list[tuple[ClusterRow, TestResult]]] = {key: [] for key in TESTED}
+    for row in rows:
+        row.tests = dict.fromkeys(TESTED)  # a stable shape: None where a test could not run
     total_errors = sum(r.error_items or 0 for r in rows)
     total_with_data = sum(r.items_with_data or 0 for r in rows)
     for row in rows:
@@ -444,7 +449,7 @@ def answer_line(rows: list[ClusterRow], sort: str, unit: str, total_items: int) 
     else:
         line = f"Largest: {name}, {count(top.items)} {unit}s ({percent(top.items / total_items if total_items else None)} of the run)"
     key = {"cost": "avg_cost", "latency": "avg_latency", "errors": "error_rate"}.get(sort)
-    test = top.tests.get(key) if key else None
+    test = top.tests.get(key) if key else None  # None: not tested (too few values, or no variation)
     if test:
         verdict = "significantly" if test["significant"] else "not significantly"
         line += f"; {verdict} above the rest of the run ({test['test']}, adjusted p={test['p_adjusted']:.2g})"
@@ -463,7 +468,7 @@ def _interval(interval: tuple[float, float] | None) -> str:
 def _flags(row: ClusterRow) -> str:
     names = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}
     return ", ".join(f"{names[key]}↑ p={test['p_adjusted']:.2g}" for key, test in row.tests.items()
-                     if test["significant"]) or ""
+                     if test and test["significant"])
 
 
 def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str]) -> str:
