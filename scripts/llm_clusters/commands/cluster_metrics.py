@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded
-from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
-from ..errors import ClusterToolError, ExitStatus
 from ..compare import holm
+from ..errors import ClusterToolError, ExitStatus
 from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
                            metric_definitions, run_target, server_side_query)
 from ..links import parse_timestamp
@@ -30,6 +29,7 @@ from ..render import Page, run_header_lines
 from ..stats import Sample, TestResult, two_proportion_z, welch_t, wilson
 from ..tables import cell_bool, cell_number, read_table
 from ..text import clean, count, markdown, money, percent, seconds
+from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -44,7 +44,8 @@ Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
 
 SQL_HELP = """\
 Print the HogQL for a run given by its id (--run-id) or by a saved run (--run-file).
-Time bounds always come from the run's window or, failing that, from its id.""" + "\n\n" + LATENCY_NOTE
+Time bounds always come from the run's window or, failing that, from its id.""" + "\n\n" + LATENCY_NOTE + (
+    " At generation level, latency is the generation's own $ai_latency.")
 
 
 def build_parser() -> ArgumentParser:
@@ -128,6 +129,9 @@ def sql_command(args, stdin=None) -> str:
     keys = [item.key for cluster in run.clusters for item in cluster.items]
     start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
     queries = in_list_queries(target, keys, args.max_query_bytes, (start, end) if start and end else None)
+    if not (start and end):
+        comment.append("-- time bounds: the run file has no window, so the queries use the window "
+                       "its id implies (7 days before its end, 1 day margin), wider than the run's")
     comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
                    f"{args.max_query_bytes:,} bytes; items with no row had no data. Save each "
                    "result and pass them all to `aggregate`.")
