@@ -25,3 +25,13 @@ def test_skill_md_documents_every_subcommand_and_flag_and_no_other():
 def test_the_section_follows_summarise_the_run():
     headings = re.findall(r"^## (.+)$", SKILL, re.MULTILINE)
     assert headings[headings.index("3. Summarise the run") + 1] == "Metrics per cluster"
+
+
+def test_the_entry_script_runs_from_the_skill_folder():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "scripts/cluster_metrics.py", "sql", "--run-id",
+                           "1_trace_20260120_000014"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "SELECT cluster_id," in done.stdout and done.stderr == ""
