@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_clusters.compare import Sample, holm, jaccard, max_assignment, text_similarity, z_test
+from llm_clusters.compare import Sample, jaccard, max_assignment, text_similarity, z_test
+from llm_clusters.stats import holm
 from llm_clusters.model import Cluster, Item, Run
 
 

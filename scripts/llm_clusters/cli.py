@@ -49,6 +49,25 @@ class ArgumentParser(argparse.ArgumentParser):
         raise _Exit(status)
 
 
+def whole_number(value: str) -> int:
+    """argparse type for counts and limits: a whole number >= 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return number
+
+
+def positive_number(value: str) -> int:
+    """argparse type: a whole number > 0."""
+    number = whole_number(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    return number
+
+
 class _Exit(Exception):
     def __init__(self, status: int):
         self.status = status

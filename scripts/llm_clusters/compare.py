@@ -31,6 +31,7 @@ from typing import Sequence
 
 from .errors import ClusterToolError, ExitStatus
 from .model import Cluster, Run
+from .stats import holm, normal_two_sided
 from .text import clean
 
 # A label PostHog writes when its labelling agent gave none: it says nothing about the content.
@@ -166,10 +167,6 @@ class ShareTest:
     change: str  # one of CHANGES
 
 
-def _p_two_sided(z: float) -> float:
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
 class Sample:
     """A run's items grouped by sampling unit (the trace), to give each share its variance."""
 
@@ -217,7 +214,7 @@ def z_test(share_a: float, var_a: float, share_b: float, var_b: float) -> tuple[
     if spread == 0:
         return None, 1.0 if share_a == share_b else 0.0
     z = (share_b - share_a) / spread
-    return z, _p_two_sided(z)
+    return z, normal_two_sided(z)
 
 
 def _difference(sample_a: Sample, a: Cluster | None, sample_b: Sample, b: Cluster | None
@@ -225,17 +222,6 @@ def _difference(sample_a: Sample, a: Cluster | None, sample_b: Sample, b: Cluste
     """(z, p-value, share of b - share of a) for a cluster of one run and one of another."""
     share_a, share_b = sample_a.share(a), sample_b.share(b)
     return (*z_test(share_a, sample_a.variance(a), share_b, sample_b.variance(b)), share_b - share_a)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the order given."""
-    order = sorted(range(len(p_values)), key=lambda i: (p_values[i], i))
-    adjusted = [1.0] * len(p_values)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def _share_tests(raw: list[tuple[float | None, float, float]], settings: Settings) -> list[ShareTest]:

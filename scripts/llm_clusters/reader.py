@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator, TypeVar
 
 from .errors import NoClustersFound, TruncatedInput, UnreadableInput
 from .interpret import Interpreter
@@ -26,6 +26,7 @@ from .textsource import TextSource, json_string_source, text_from_binary, text_f
 from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 
 # A content block's keys come in any order: `annotations` or `_meta` may come first.
+T = TypeVar("T")
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 # An MCP CallToolResult; `content` need not be its first key.
@@ -50,15 +51,15 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)  # the result may be incomplete
 
 
-def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> ReadResult:
-    """All runs in the file at `path` ("-" reads `stdin`)."""
+def read_input(path: str, stdin: BinaryIO | None, read: Callable[[TextSource, str], T]) -> T:
+    """`read(source, name)` over the file at `path` ("-" reads `stdin`), with a message for a
+    path that cannot be opened."""
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return read_runs_from(text_from_binary(stream, "standard input"), policy, "standard input")
-    file = Path(path)
+        return read(text_from_binary(stream, "standard input"), "standard input")
     try:
-        with file.open("rb") as stream:
-            return read_runs_from(text_from_binary(stream, str(file)), policy, str(file))
+        with Path(path).open("rb") as stream:
+            return read(text_from_binary(stream, path), path)
     except FileNotFoundError:
         raise UnreadableInput(f"{path} does not exist. Pass the path the coding agent gave for "
                               "the saved tool result, or - to read standard input.") from None
@@ -68,13 +69,18 @@ def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> R
         raise UnreadableInput(f"{path} cannot be read (permission denied).") from None
 
 
+def read_runs(path: str, policy: ItemPolicy, stdin: BinaryIO | None = None) -> ReadResult:
+    """All runs in the file at `path` ("-" reads `stdin`)."""
+    return read_input(path, stdin, lambda source, name: read_runs_from(source, policy, name))
+
+
 def read_runs_from(source: TextSource, policy: ItemPolicy, name: str,
                    query: str | None = None) -> ReadResult:
     """All runs in `source`; `query` is the SQL that produced it, when known."""
     interpreter = Interpreter(policy, lambda text: parse_json_document(
         text_from_str(text), policy, f"a JSON value inside {name}"), query)
     result = ReadResult(runs=[])
-    for document, where in _documents(source, name):
+    for document, where in documents(source, name):
         result.runs.extend(_read_document(document, where, interpreter, result.notes))
         document.drain()
     result.warnings.extend(interpreter.warnings)
@@ -86,7 +92,7 @@ def read_runs_from(source: TextSource, policy: ItemPolicy, name: str,
     return result
 
 
-def _documents(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
+def documents(source: TextSource, name: str) -> Iterator[tuple[TextSource, str]]:
     source.skip_whitespace()
     head = source.peek(256)
     if _CONTENT_BLOCKS.match(head):
@@ -184,25 +190,30 @@ def _skip_value(source: TextSource, name: str) -> None:
             return
 
 
-def _read_document(source: TextSource, where: str, interpreter: Interpreter,
-                   notes: list[str]) -> list[Run]:
+def document_body(source: TextSource, where: str, notes: list[str]) -> tuple[TextSource, str]:
+    """The document past its warning blocks (each noted), unwrapped when it is a JSON string
+    holding JSON, and its first characters ("" when empty). A document that is only a
+    server's truncation notice is refused."""
     while source.skip_whitespace() == "<":
         tag = _WARNING_BLOCK.match(source.peek(200))
         if not tag or source.read_until(f"</{tag.group(1)}>", WARNING_BLOCK_LIMIT) is None:
             break
         notes.append(f"{where} began with a <{tag.group(1)}> block, which was skipped")
     head = source.peek(200)
-    if not head:
-        return []
     notice = server_notice_in(head)
     if notice and head.startswith(notice):
         raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
     if _JSON_STRING_OF_JSON.match(head):  # a JSON string holding JSON: `"[{\"cluster_id\"…"`
         source.consume(1)
-        inner = json_string_source(source, f"the JSON string in {where}")
-        runs = _read_document(inner, where, interpreter, notes)
-        inner.drain()
-        return runs
+        return document_body(json_string_source(source, f"the JSON string in {where}"), where, notes)
+    return source, head
+
+
+def _read_document(source: TextSource, where: str, interpreter: Interpreter,
+                   notes: list[str]) -> list[Run]:
+    source, head = document_body(source, where, notes)
+    if not head:
+        return []
     if head[0] in ("[", "{"):
         value = parse_json_document(source, interpreter.policy, where)
         return interpreter.runs_from_value(value, where)

@@ -2,24 +2,21 @@
 
 The same saved shapes as `reader.read_runs` (content blocks, `{"result": …}`, plain text; warning
 blocks; execute-sql's pipe table, a HogQL response, compact JSON rows, a list of objects), read
-with the same layers: `reader._documents` for the envelope, `read_pipe_table` and
+with the same layers: `reader.documents` for the envelope, `read_pipe_table` and
 `parse_json_document` for the document. Cells keep the type the shape gave them: the pipe table
 gives text (NULL as None), JSON gives numbers; `cell_number`/`cell_bool` read either.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import TruncatedInput, UnreadableInput
+from .errors import UnreadableInput
 from .jsonparse import parse_json_document
 from .model import ItemPolicy
 from .pipetable import Table, _scalar, read_pipe_table
-from .reader import _WARNING_BLOCK, WARNING_BLOCK_LIMIT, _documents, _JSON_STRING_OF_JSON
-from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
-from .truncation import SERVER_FIX, server_notice_in
+from .reader import documents, document_body, read_input
+from .textsource import TextSource, text_from_str
 
 _POLICY = ItemPolicy(default=0)  # a metrics table holds no `traces`; keep none if one does
 FAST_PATH_CHARS = 64 << 20  # a larger table is streamed
@@ -27,23 +24,11 @@ FAST_PATH_CHARS = 64 << 20  # a larger table is streamed
 
 def read_table(path: str, stdin: BinaryIO | None = None) -> Table:
     """The first table in the file at `path` ("-" reads `stdin`); its notes say what was skipped."""
-    if path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        return read_table_from(text_from_binary(stream, "standard input"), "standard input")
-    try:
-        with Path(path).open("rb") as stream:
-            return read_table_from(text_from_binary(stream, path), path)
-    except FileNotFoundError:
-        raise UnreadableInput(f"{path} does not exist. Pass the path of the saved query result, "
-                              "or - to read standard input.") from None
-    except IsADirectoryError:
-        raise UnreadableInput(f"{path} is a folder. Pass the saved result file inside it.") from None
-    except PermissionError:
-        raise UnreadableInput(f"{path} cannot be read (permission denied).") from None
+    return read_input(path, stdin, read_table_from)
 
 
 def read_table_from(source: TextSource, name: str) -> Table:
-    for document, where in _documents(source, name):
+    for document, where in documents(source, name):
         table = _table_from_document(document, where)
         if table is not None:
             return table
@@ -52,21 +37,10 @@ def read_table_from(source: TextSource, name: str) -> Table:
 
 
 def _table_from_document(source: TextSource, where: str) -> Table | None:
-    notes = []
-    while source.skip_whitespace() == "<":
-        tag = _WARNING_BLOCK.match(source.peek(200))
-        if not tag or source.read_until(f"</{tag.group(1)}>", WARNING_BLOCK_LIMIT) is None:
-            break
-        notes.append(f"{where} began with a <{tag.group(1)}> block, which was skipped")
-    head = source.peek(200)
+    notes: list[str] = []
+    source, head = document_body(source, where, notes)
     if not head:
         return None
-    notice = server_notice_in(head)
-    if notice and head.startswith(notice):
-        raise TruncatedInput(f"{where} holds only the notice '{notice} …'. {SERVER_FIX}")
-    if _JSON_STRING_OF_JSON.match(head):
-        source.consume(1)
-        return _table_from_document(json_string_source(source, f"the JSON string in {where}"), where)
     if head[0] in ("[", "{"):
         table = table_from_value(parse_json_document(source, _POLICY, where), where)
     else:

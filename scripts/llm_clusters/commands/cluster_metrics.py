@@ -16,8 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ..cli import ArgumentParser, guarded
-from ..compare import holm
+from ..cli import ArgumentParser, guarded, positive_number, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
                            metric_definitions, run_target, server_side_query)
@@ -26,10 +25,9 @@ from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
 from ..reader import choose_run, read_runs
 from ..render import Page, run_header_lines
-from ..stats import Sample, TestResult, two_proportion_z, welch_t, wilson
+from ..stats import Sample, TestResult, holm, two_proportion_z, welch_t, wilson
 from ..tables import cell_bool, cell_number, read_table
 from ..text import clean, count, markdown, money, percent, seconds
-from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -63,7 +61,7 @@ def build_parser() -> ArgumentParser:
                      "(feed its saved result to `aggregate`)")
     sql.add_argument("--in-list", action="store_true", help="with --run-file: per-item queries listing "
                      "the item ids in IN (...), chunked; for tools that cannot run the server-side form")
-    sql.add_argument("--max-query-bytes", type=_positive, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
+    sql.add_argument("--max-query-bytes", type=positive_number, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
                      help=f"with --in-list: the size limit of each query (default {DEFAULT_MAX_QUERY_BYTES:,})")
     add_aggregate_arguments(commands.add_parser(
         "aggregate", prog="cluster_metrics.py aggregate",
@@ -71,13 +69,6 @@ def build_parser() -> ArgumentParser:
         description="Print cost, latency, tokens and errors per cluster, each rate with its n "
         "and 95%% Wilson interval, and flag clusters significantly above the rest of the run."))
     return parser
-
-
-def _positive(value: str) -> int:
-    number = _non_negative(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
-    return number
 
 
 def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
@@ -226,7 +217,7 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--sort", choices=SORTS, default="cost",
                         help="order and one-line answer: cost (total), latency (mean), errors "
                         "(error rate) or size (default cost)")
-    parser.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+    parser.add_argument("--max-clusters", type=whole_number, default=MAX_CLUSTERS, metavar="N",
                         help=f"clusters shown (default {MAX_CLUSTERS}, 0 for all)")
     parser.add_argument("--full", action="store_true", help="do not cut titles nor the output size")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TextIO
 
-from ..cli import ArgumentParser, guarded
+from ..cli import ArgumentParser, guarded, whole_number
 from ..compare import (CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step,
                        compare_runs, time_order)
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
@@ -17,7 +17,6 @@ from ..model import Cluster, ItemPolicy, Run
 from ..reader import read_runs
 from ..render import Page
 from ..text import clean, count, markdown, percent
-from .print_clusters import _non_negative  # the same whole-number flags as print_clusters
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
 TITLE_CHARS = 60
@@ -67,9 +66,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--steps", action="store_true",
                         help="with 3 runs or more, show every matched pair of every step, not "
                         "only the changes (2 runs always show them)")
-    parser.add_argument("--max-rows", type=_non_negative, default=MAX_ROWS, metavar="N",
+    parser.add_argument("--max-rows", type=whole_number, default=MAX_ROWS, metavar="N",
                         help=f"rows per table (default {MAX_ROWS}, 0 for all)")
-    parser.add_argument("--max-runs", type=_non_negative, default=MAX_RUNS, metavar="N",
+    parser.add_argument("--max-runs", type=whole_number, default=MAX_RUNS, metavar="N",
                         help=f"compare at most the N newest runs (default {MAX_RUNS}, 0 for all)")
     parser.add_argument("--full", action="store_true",
                         help="do not cut titles, run ids or tables (--max-rows 0)")

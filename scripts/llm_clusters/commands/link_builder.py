@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping, TextIO
 
-from ..cli import ArgumentParser, guarded
+from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..links import (LEGACY_TRACE_ROUTE, LinkBuilder, LinkError, ParsedLink, add_link_options,
                      UNKNOWN_TIME_LOOKBACK_DAYS, builder_from_args, check_timestamp, markdown_link,
@@ -86,9 +86,9 @@ def build_parser() -> ArgumentParser:
                           "reads), or - for standard input")
     from_run.add_argument("--run-id", help="which run when the file holds several (default: the newest)")
     from_run.add_argument("--cluster", type=_cluster_id, metavar="ID", help="only this cluster")
-    from_run.add_argument("--top", type=_non_negative, default=3, metavar="N",
+    from_run.add_argument("--top", type=whole_number, default=3, metavar="N",
                           help="item links per cluster, best rank first (default 3, 0 for none)")
-    from_run.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+    from_run.add_argument("--max-clusters", type=whole_number, default=MAX_CLUSTERS, metavar="N",
                           help=f"clusters listed (default {MAX_CLUSTERS}, 0 for all)")
     from_run.add_argument("--full", action="store_true",
                           help="do not cut long titles or ids, nor the output size")
@@ -100,13 +100,6 @@ def _cluster_id(value: str) -> int:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number such as 3 or -1, got {value!r}") from None
-
-
-def _non_negative(value: str) -> int:
-    number = _cluster_id(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return number
 
 
 def _timestamp(value: str) -> str:

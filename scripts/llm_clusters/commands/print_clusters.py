@@ -12,7 +12,7 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..cli import ArgumentParser, guarded
+from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..model import ItemPolicy, Run
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
@@ -53,17 +53,17 @@ def build_parser() -> ArgumentParser:
                         help="list the runs in the file, one line each, and stop")
     parser.add_argument("--cluster", type=int, metavar="ID",
                         help="show one cluster in depth: description and items by rank")
-    parser.add_argument("--limit", type=_non_negative, metavar="N",
+    parser.add_argument("--limit", type=whole_number, metavar="N",
                         help=f"with --cluster: how many items to show (default {DETAIL_ITEMS}, 0 for all)")
     parser.add_argument("--ids", action="store_true",
                         help="with --cluster: print only the item ids (trace ids at trace level, "
                         "generation ids at generation level), one a line; --limit applies, "
                         "default all")
-    parser.add_argument("--top", type=_non_negative, default=3, metavar="N",
+    parser.add_argument("--top", type=whole_number, default=3, metavar="N",
                         help="items shown under each cluster in the default view (default 3)")
     parser.add_argument("--sort", choices=("size", "id"), default="size",
                         help="order of clusters (default size, largest first; noise always last)")
-    parser.add_argument("--max-clusters", type=_non_negative, default=MAX_CLUSTERS, metavar="N",
+    parser.add_argument("--max-clusters", type=whole_number, default=MAX_CLUSTERS, metavar="N",
                         help=f"clusters shown in the default view (default {MAX_CLUSTERS}, 0 for all)")
     parser.add_argument("--full", action="store_true",
                         help="do not cut long titles, descriptions or ids, nor the output size")
@@ -79,16 +79,6 @@ def build_parser() -> ArgumentParser:
     live.add_argument("--list-jobs", action="store_true",
                       help="list the project's clustering jobs and stop")
     return parser
-
-
-def _non_negative(value: str) -> int:
-    try:
-        number_ = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number_ < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return number_
 
 
 @dataclass
