@@ -17,6 +17,12 @@ DEPENDENCIES = ("ijson", "tabulate", "httpx")
 INSTALL_COMMAND = "python -m pip install httpx ijson tabulate"
 
 
+def missing_dependency(package: str) -> str:
+    return (f"the Python package '{package}' is not installed. Install the scripts' dependencies "
+            f"with: {INSTALL_COMMAND}  (or run the script with `uv run`, which reads them from "
+            "the script itself).")
+
+
 def run_command(module: str, argv: list[str] | None = None) -> int:
     """Import `llm_clusters.commands.<module>` and run its `main`."""
     try:
@@ -24,9 +30,7 @@ def run_command(module: str, argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         if exc.name not in DEPENDENCIES:
             raise
-        print(f"error: the Python package '{exc.name}' is not installed. Install the scripts' "
-              f"dependencies with: {INSTALL_COMMAND}  (or run the script with `uv run`, which "
-              "reads them from the script itself).", file=sys.stderr)
+        print(f"error: {missing_dependency(exc.name)}", file=sys.stderr)
         return ExitStatus.MISSING_DEPENDENCY
     return command.main(sys.argv[1:] if argv is None else argv)
 

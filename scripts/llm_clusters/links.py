@@ -294,7 +294,7 @@ def add_link_options(parser: argparse.ArgumentParser, links_flag: bool = False) 
     in live mode, so they are added only when the parser does not have them yet."""
     if links_flag:
         parser.add_argument("--links", action="store_true",
-                            help="add PostHog UI links to the run, each cluster and each item shown")
+                            help="add PostHog UI links to what the output names (run, clusters, items)")
     present = set(getattr(parser, "_option_string_actions", {}))
     if "--host" not in present:
         parser.add_argument("--host", metavar="HOST",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from .errors import NoClustersFound
+from .cli import missing_dependency
+from .errors import ClusterToolError, ExitStatus, NoClustersFound
 from .model import ItemPolicy
 from .posthog_api import HOST_VARIABLE, KEY_VARIABLE, PROJECT_VARIABLE, ApiConfig, PostHogClient
 from .reader import ReadResult, read_runs_from
@@ -30,7 +31,12 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def live_client(args: argparse.Namespace, **client_options) -> PostHogClient:
-    return PostHogClient(ApiConfig.from_env(args.host, args.project_id), **client_options)
+    try:
+        return PostHogClient(ApiConfig.from_env(args.host, args.project_id), **client_options)
+    except ModuleNotFoundError as exc:
+        if exc.name != "httpx":
+            raise
+        raise ClusterToolError(missing_dependency("httpx"), ExitStatus.MISSING_DEPENDENCY) from None
 
 
 def read_live(client: PostHogClient, sql: str, policy: ItemPolicy) -> ReadResult:

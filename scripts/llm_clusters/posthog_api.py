@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Callable, Iterator, Mapping
 
-import httpx
-
 from .errors import ClusterToolError, ExitStatus
 from .links import HOST_ENV as HOST_VARIABLE
 from .links import PROJECT_ENV as PROJECT_VARIABLE
@@ -84,7 +82,10 @@ def _detail(response: httpx.Response) -> str:
 
 
 class PostHogClient:
-    """Queries one project. `sleep` and `clock` are injectable so tests need not wait."""
+    """Queries one project. `sleep` and `clock` are injectable so tests need not wait.
+
+    httpx is imported here, not with the module: reading saved files never pays for it.
+    """
 
     def __init__(self, config: ApiConfig, *, retries: int = 4, max_wait: float = 60.0,
                  timeout: httpx.Timeout | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -94,6 +95,8 @@ class PostHogClient:
         self.max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
+        import httpx
+
         self._http = httpx.Client(
             base_url=config.host,
             timeout=timeout or httpx.Timeout(60.0, connect=10.0),
@@ -134,6 +137,8 @@ class PostHogClient:
 
     def _request(self, method: str, path: str, *, json: dict | None = None, sql: str | None = None):
         """A streamed response with status 200, after the retries; else a `LiveError`."""
+        import httpx
+
         attempt = 0
         while True:
             attempt += 1

@@ -52,7 +52,9 @@ class Page:
         self._parts.append(tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[self.fmt],
                                     disable_numparse=True))
 
-    def render(self, budget: int | None) -> str:
+    def render(self, budget: int | None, narrow: str = "--max-clusters") -> str:
+        """The page; past `budget` characters it is cut at a line and says how much was cut,
+        how to narrow the output (`narrow`: the command's own flags) and that --full shows all."""
         separator = "\n\n" if self.fmt == "markdown" else "\n"
         text = separator.join(self._parts)
         if budget is None or len(text) <= budget:
@@ -60,7 +62,7 @@ class Page:
         keep = text.rfind("\n", 0, budget - 200)
         keep = keep if keep > 0 else budget - 200
         return (text[:keep] + f"\n[output cut at {keep:,} characters: {len(text) - keep:,} more "
-                "not shown; narrow it with --cluster, --max-clusters or --top, or see all with --full]")
+                f"not shown; narrow it with {narrow}, or see all with --full]")
 
 
 def describe_params(params: dict | None) -> str | None:

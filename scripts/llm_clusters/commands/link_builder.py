@@ -219,7 +219,8 @@ def from_run_view(args: argparse.Namespace, links: LinkBuilder, stdin) -> str:
         page.line(f"{omitted} more clusters not listed; see them with --max-clusters 0 or pick "
                   "one with --cluster ID.")
     page.lines(f"Note: {clean(note, 300)}" for note in notes)
-    return page.render(budget=None if args.full else DEFAULT_BUDGET)
+    return page.render(budget=None if args.full else DEFAULT_BUDGET,
+                       narrow="--cluster, --max-clusters or --top")
 
 
 def _chosen_clusters(run: Run, args: argparse.Namespace) -> list[Cluster]:

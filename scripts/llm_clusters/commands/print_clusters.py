@@ -245,7 +245,8 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
         page.line(f"{omitted} more clusters not shown (smallest first cut); see them with "
                   "--max-clusters 0.")
     _others_and_notes(page, others, report.notes, id_limit)
-    return page.render(budget=None if options.full else DEFAULT_BUDGET)
+    return page.render(budget=None if options.full else DEFAULT_BUDGET,
+                       narrow="--cluster, --max-clusters or --top")
 
 
 def _others_and_notes(page: Page, others: list[Run], notes: list[str], id_limit: int | None) -> None:
@@ -363,7 +364,7 @@ def cluster_view(run: Run, cluster_id: int, args, options: Options, report: Repo
         page.line(f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
                   "(0 for all) or --ids for the bare ids.")
     _others_and_notes(page, [], report.notes, id_limit)
-    return page.render(budget=None if args.full else DEFAULT_BUDGET * 2)
+    return page.render(budget=None if args.full else DEFAULT_BUDGET * 2, narrow="--limit")
 
 
 def _metric(key: str, value) -> str:
