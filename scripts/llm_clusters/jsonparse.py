@@ -14,7 +14,7 @@ import ijson
 
 from .errors import TruncatedInput, UnreadableInput
 from .model import ItemCollector, ItemPolicy
-from .textsource import TextSource
+from .textsource import TextSource, splice_embedded_json
 from .truncation import explain_truncation
 
 _UNSET = object()
@@ -189,6 +189,7 @@ class _PushParser:
 
 def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
     """The JSON value that is the whole of `source`."""
+    source = splice_embedded_json(source, what)
     parser = _PushParser(policy, what)
     ended = False  # all the text was fed: an error now means the JSON stopped early
     try:

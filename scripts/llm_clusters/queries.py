@@ -10,6 +10,7 @@ from .errors import ClusterToolError, ExitStatus
 from .model import LEVELS
 from .run_ids import parse_run_id
 
+MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
 CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
 RUN_COLUMNS_SQL = """\
@@ -79,6 +80,17 @@ def load_run_sql(run_id: str, days: int = 7) -> str:
 
 
 def latest_run_sql(level: str, days: int = 7) -> str:
+    return last_runs_sql(level, 1, days)
+
+
+def last_runs_sql(level: str, count: int, days: int = 7, job_id: str | None = None) -> str:
+    """The `count` newest runs of one level, whole, newest first; only one clustering job's runs
+    when `job_id` is given ("" picks manual and legacy runs, which have no job)."""
+    if not 1 <= count <= MAX_RUNS_PER_QUERY:
+        raise ClusterToolError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
+                               "every run is a whole $ai_clusters column", ExitStatus.USAGE)
+    job = ("" if job_id is None else
+           f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
-            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
-            "ORDER BY timestamp DESC\nLIMIT 1")
+            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n{job}"
+            f"ORDER BY timestamp DESC\nLIMIT {int(count)}")

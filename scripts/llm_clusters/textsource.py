@@ -225,7 +225,7 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
             if decoded:
                 # A lone `\\ud83d` escape is valid JSON but not text: no later layer could
                 # parse, print or encode it.
-                if _LONE_SURROGATE.search(decoded):
+                if ("\\ud" in buffer or "\\uD" in buffer) and _LONE_SURROGATE.search(decoded):
                     decoded = _LONE_SURROGATE.sub("\ufffd", decoded)
                 yield decoded
             if end <= cut:
@@ -235,5 +235,67 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
                 carry = ""
                 continue
             carry = buffer[cut:]
+
+    return TextSource(chunks())
+
+
+# A JSON string holding a clusters array or an event's properties: the one big value of a HogQL
+# response (JSONExtractRaw answers a string), spliced into the stream as the JSON it holds.
+_EMBEDDED_STARTS = ('"[{\\"', '"{\\"$ai_')
+_CLUSTER_KEYS = ("cluster_id", "size", "title", "description", "traces", "centroid", "metrics")
+_MARKER_CHARS = 32  # held back at a piece's end, so a marker is never split
+
+
+def _embedded_json_at(text: str, before: str, stop: int) -> int:
+    """Index of the first opening quote before `stop` of a string holding a clusters array or
+    properties; -1. `before` is the character preceding `text` (an escaped quote is inside a
+    string, so it opens nothing)."""
+    found = -1
+    for needle in _EMBEDDED_STARTS:
+        at = text.find(needle, 0, stop + len(needle))
+        while 0 <= at < stop and (found < 0 or at < found):
+            escaped = (text[at - 1] if at else before) == "\\"
+            holds_clusters = needle.startswith('"{') or any(
+                text.startswith(key + '\\"', at + len(needle)) for key in _CLUSTER_KEYS)
+            if not escaped and holds_clusters:
+                found = at
+                break
+            at = text.find(needle, at + 1, stop + len(needle))
+    return found
+
+
+def splice_embedded_json(source: TextSource, what: str) -> TextSource:
+    """`source` (JSON text) with each JSON string that holds a clusters array or event
+    properties replaced by the JSON it holds, decoded chunk by chunk.
+
+    The result is valid JSON with the same meaning to the reader (which parses such strings
+    anyway), and ijson streams the clusters instead of buffering one string of many megabytes,
+    which it re-scans on every read.
+    """
+
+    def chunks() -> Iterator[str]:
+        before, carry = "", ""
+        while True:
+            piece = source.read()
+            text = carry + piece
+            if not text:
+                return
+            stop = len(text) - _MARKER_CHARS if piece else len(text)
+            at = _embedded_json_at(text, before, stop)
+            if at < 0:
+                out, carry = text[: max(stop, 0)], text[max(stop, 0) :]
+                if out:
+                    before = out[-1]
+                    yield out
+                continue
+            if at:
+                yield text[:at]
+            source.unread(text[at + 1 :])
+            inner = json_string_source(source, f"the JSON string in {what}")
+            if text.startswith('"{', at):  # properties may hold the clusters as a string again
+                inner = splice_embedded_json(inner, what)
+            while chunk := inner.read():
+                yield chunk
+            before, carry = "}", ""
 
     return TextSource(chunks())

@@ -1,4 +1,5 @@
-"""compare_runs.py: what changed between two or more clustering runs read from saved results."""
+"""compare_runs.py: what changed between two or more clustering runs, read from saved results
+or loaded from PostHog (--live)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import argparse
 import json
 import os
 import sys
-from typing import TextIO
+from typing import Iterable, TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..compare import (CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step,
                        compare_runs, time_order)
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
-from ..model import Cluster, ItemPolicy, Run
-from ..reader import read_runs
+from ..live import add_live_arguments, live_client, read_live
+from ..model import LEVELS, Cluster, ItemPolicy, Run
+from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
+from ..reader import ReadResult, read_runs
 from ..render import Page
 from ..text import clean, count, markdown, percent
 
@@ -23,12 +26,16 @@ TITLE_CHARS = 60
 RUN_ID_CHARS = 100
 MAX_ROWS = 20
 MAX_RUNS = 10
+LAST_RUNS = 2  # --live --last default
+ALL_ITEMS = ItemPolicy(default=None)  # matching needs every item of every cluster
 DEFAULTS = Settings()
 
 DESCRIPTION = f"""\
 Compare two or more PostHog LLM clustering runs of one level, each read from a saved tool result
-(any shape print_clusters.py reads; a file holding several runs counts as several runs). The
-runs are put in time order (window end) whatever order they are given in.
+(any shape print_clusters.py reads; a file holding several runs counts as several runs), or
+loaded from PostHog with --live: the runs named by --run-id (one query each), or the --last N
+runs of a level (one query). The runs are put in time order (window end) whatever order they
+are given in.
 
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
@@ -45,10 +52,12 @@ three runs or more a lineage table following each cluster's share across the run
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="compare_runs.py", description=DESCRIPTION)
-    parser.add_argument("files", nargs="+", metavar="RUN_FILE",
-                        help="saved results holding the runs (- reads standard input, once)")
+    parser.add_argument("files", nargs="*", metavar="RUN_FILE",
+                        help="saved results holding the runs (- reads standard input, once; "
+                        "not with --live)")
     parser.add_argument("--run-id", action="append", metavar="ID",
-                        help="compare only this run; repeat for each run (default: every run)")
+                        help="compare only this run; repeat for each run (default: every run; "
+                        f"with --live: load each, at most {MAX_RUNS_PER_QUERY})")
     parser.add_argument("--item-weight", type=_fraction, default=DEFAULTS.item_weight, metavar="W",
                         help=f"weight of item overlap in the match score (default {DEFAULTS.item_weight})")
     parser.add_argument("--text-weight", type=_fraction, default=DEFAULTS.text_weight, metavar="W",
@@ -74,8 +83,24 @@ def build_parser() -> ArgumentParser:
                         help="do not cut titles, run ids or tables (--max-rows 0)")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text)")
+    add_live_arguments(parser)
     add_link_options(parser, links_flag=True)
+    live = parser.add_argument_group("live mode only")
+    live.add_argument("--last", type=_run_count, metavar="N",
+                      help=f"load the N newest runs of --level (default {LAST_RUNS} without "
+                      f"--run-id; at most {MAX_RUNS_PER_QUERY})")
+    live.add_argument("--level", choices=LEVELS,
+                      help="level of the runs --last loads (default trace)")
+    live.add_argument("--job-id", metavar="ID",
+                      help="with --last: only this clustering job's runs (\"\" for manual runs)")
     return parser
+
+
+def _run_count(value: str) -> int:
+    number_ = whole_number(value)
+    if not 2 <= number_ <= MAX_RUNS_PER_QUERY:
+        raise argparse.ArgumentTypeError(f"expected 2 to {MAX_RUNS_PER_QUERY} runs, got {value}")
+    return number_
 
 
 def _fraction(value: str) -> float:
@@ -94,11 +119,20 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     stderr = stderr or sys.stderr
 
     def body() -> int:
-        args = build_parser().parse_args(argv)
-        if args.files.count("-") > 1:
-            raise ClusterToolError("standard input (-) can be read only once; save each result "
-                                   "to its own file.", ExitStatus.USAGE)
-        runs, notes = load_runs(args.files, args.run_id, stdin)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.live:
+            _check_live(parser, args)
+            runs, notes = load_live_runs(args)
+        else:
+            if not args.files:
+                parser.error("give the saved run files (- for standard input), or --live")
+            if args.last or args.level or args.job_id is not None:
+                parser.error("--last, --level and --job-id go with --live")
+            if args.files.count("-") > 1:
+                raise ClusterToolError("standard input (-) can be read only once; save each "
+                                       "result to its own file.", ExitStatus.USAGE)
+            runs, notes = load_runs(args.files, args.run_id, stdin)
         runs, cut = newest(runs, args.max_runs)
         if cut:
             notes.append(f"compared the {len(runs)} newest of {len(runs) + cut} runs; compare "
@@ -122,13 +156,62 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     return guarded(body, stderr)
 
 
+def _check_live(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.files:
+        parser.error("give saved run files or --live, not both")
+    if args.run_id and (args.last or args.level or args.job_id is not None):
+        parser.error("--live loads either the runs named by --run-id or the --last N runs of "
+                     "--level (and --job-id), not both")
+    if args.run_id and len(set(args.run_id)) > MAX_RUNS_PER_QUERY:
+        parser.error(f"--live loads at most {MAX_RUNS_PER_QUERY} runs by --run-id (one query "
+                     f"each), got {len(set(args.run_id))}")
+
+
+def load_live_runs(args: argparse.Namespace) -> tuple[list[Run], list[str]]:
+    """The runs named by --run-id, one query each (bounded by the time in each id), or the
+    --last N runs of a level in one query; read as the file mode reads PostHog's answer."""
+    with live_client(args) as client:
+        if not args.run_id:
+            level, count_ = args.level or "trace", args.last or LAST_RUNS
+            sql = last_runs_sql(level, count_, args.days, args.job_id)
+            try:
+                result = read_live(client, sql, ALL_ITEMS)
+            except NoClustersFound:
+                result = ReadResult(runs=[])
+            if len(result.runs) < 2:
+                job = f" of job {args.job_id!r}" if args.job_id is not None else ""
+                raise NoClustersFound(
+                    f"PostHog holds {len(result.runs)} {level}-level run{'' if len(result.runs) == 1 else 's'}"
+                    f"{job} in the last {args.days} days on {client.config.host}, project "
+                    f"{client.config.project_id}; comparing needs two. Widen --days, pick another "
+                    "--level or --job-id, or list the runs with print_clusters.py --live --list-runs.")
+            return gather_runs([result], None)
+        results, missing = [], []
+        for run_id in dict.fromkeys(args.run_id):
+            try:
+                results.append(read_live(client, load_run_sql(run_id, args.days), ALL_ITEMS))
+            except NoClustersFound:
+                missing.append(run_id)
+        if missing:
+            raise NoClustersFound(
+                f"PostHog holds no run with id {', '.join(map(repr, missing))} on "
+                f"{client.config.host}, project {client.config.project_id} (looked a day either "
+                "side of the time in the id, or the last --days days when the id holds none). "
+                "Check the ids with print_clusters.py --live --list-runs.")
+        return gather_runs(results, args.run_id)
+
+
 def load_runs(paths: list[str], run_ids: list[str] | None, stdin=None) -> tuple[list[Run], list[str]]:
     """Every run in the files (the same run twice only once), or those named by `run_ids`."""
+    return gather_runs((read_runs(path, ALL_ITEMS, stdin) for path in paths), run_ids)
+
+
+def gather_runs(results: Iterable[ReadResult], run_ids: list[str] | None) -> tuple[list[Run], list[str]]:
+    """Every run read (the same run twice only once), or those named by `run_ids`."""
     runs: list[Run] = []
     notes: list[str] = []
     seen: set[str] = set()
-    for path in paths:
-        result = read_runs(path, ItemPolicy(default=None), stdin)
+    for result in results:
         notes += result.notes
         for run in result.runs:
             if run.run_id and run.run_id in seen:
