@@ -128,6 +128,7 @@ def test_api_errors_surface_as_in_print_clusters(live_env, monkeypatch):
     (["saved.json", "--live"], "not both"),
     (["--live", "--run-id", "a", "--run-id", "b", "--last", "2"], "not both"),
     (["--live", "--run-id", "a", "--level", "generation"], "not both"),
+    (["--live", "--run-id", "a", "--run-id", "a"], "two runs or more"),
     (["--live", "--last", "1"], "expected 2 to 10 runs"),
     (["--live", "--last", "11"], "expected 2 to 10 runs"),
     (["--live", *[f for i in range(11) for f in ("--run-id", f"r{i}")]], "at most 10 runs"),

@@ -162,6 +162,9 @@ def _check_live(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.run_id and (args.last or args.level or args.job_id is not None):
         parser.error("--live loads either the runs named by --run-id or the --last N runs of "
                      "--level (and --job-id), not both")
+    if args.run_id and len(set(args.run_id)) < 2:
+        parser.error("--live compares two runs or more: repeat --run-id for each, or use "
+                     "--last N")
     if args.run_id and len(set(args.run_id)) > MAX_RUNS_PER_QUERY:
         parser.error(f"--live loads at most {MAX_RUNS_PER_QUERY} runs by --run-id (one query "
                      f"each), got {len(set(args.run_id))}")
