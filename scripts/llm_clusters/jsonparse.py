@@ -121,36 +121,35 @@ def _add_item_run(collector: ItemCollector, events: list, start: int) -> int:
     names = [name for _, name in body[0::2]]
     count = (len(events) - start) // period
     stop = start + count * period
-    checks = [(start, "map_key", None), (start + 1, "start_map", None), (end, "end_map", None)]
-    checks += [(start + 2 + 2 * f, "map_key", name) for f, name in enumerate(names)]
-    for offset, event, name in checks:
-        column = events[offset:stop:period]
-        good = list(map(_first, column)).count(event) == len(column)
-        if good and name is not None:
-            good = list(map(_second, column)).count(name) == len(column)
-        if not good:
-            count = min(count, _first_mismatch(column, event, name))
-            stop = start + count * period
-    for f in range(len(names)):  # values must be scalars, not the start of a nested value
-        kinds = list(map(_first, events[start + 3 + 2 * f : stop : period]))
-        for nested in ("start_map", "start_array"):
-            if nested in kinds:
-                count = min(count, kinds.index(nested))
-        stop = start + count * period
+    # Each check compares whole event tuples in C: the entry's key event, its start and end, and
+    # its field names in order. A value slot holding the start of a nested value ends the run.
+    key_kinds = list(map(_first, events[start:stop:period]))
+    if key_kinds.count("map_key") != len(key_kinds):
+        count = min(count, next(i for i, kind in enumerate(key_kinds) if kind != "map_key"))
+    expected = [(start + 1, _START_MAP), (end, _END_MAP)]
+    expected += [(start + 2 + 2 * f, ("map_key", name)) for f, name in enumerate(names)]
+    for offset, event in expected:
+        column = events[offset : start + count * period : period]
+        if column.count(event) != len(column):
+            count = min(count, next(i for i, e in enumerate(column) if e != event))
+    for f in range(len(names)):
+        column = events[start + 3 + 2 * f : start + count * period : period]
+        for nested in (_START_MAP, _START_ARRAY):
+            if nested in column:
+                count = min(count, column.index(nested))
     if count == 0:
         return 0
+    stop = start + count * period
     keys = list(map(_second, events[start:stop:period]))
-    columns = [list(map(_second, events[start + 3 + 2 * f : stop : period])) for f in range(len(names))]
-    rank = columns[names.index("rank")] if "rank" in names else None
-    collector.add_run(keys, rank, lambda row: dict(zip(names, (column[row] for column in columns))))
+    rank = (list(map(_second, events[start + 3 + 2 * names.index("rank") : stop : period]))
+            if "rank" in names else None)
+
+    def entry_at(row: int) -> dict:
+        base = start + row * period + 3
+        return {name: events[base + 2 * f][1] for f, name in enumerate(names)}
+
+    collector.add_run(keys, rank, entry_at)
     return count * period
-
-
-def _first_mismatch(column: list, event: str, name: str | None) -> int:
-    for index, (kind, value) in enumerate(column):
-        if kind != event or (name is not None and value != name):
-            return index
-    return len(column)
 
 
 class _PushParser:

@@ -9,7 +9,6 @@ are retried a bounded number of times (429 and 503 waiting out `Retry-After`, ca
 
 from __future__ import annotations
 
-import email.utils
 import json
 import os
 import time
@@ -62,6 +61,8 @@ def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | 
         return None
     if value.strip().isdigit():
         return float(value)
+    import email.utils  # only for the rare HTTP-date form; it pulls in socket and more
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

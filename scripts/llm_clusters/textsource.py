@@ -225,7 +225,7 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
             if decoded:
                 # A lone `\\ud83d` escape is valid JSON but not text: no later layer could
                 # parse, print or encode it.
-                if ("\\ud" in buffer or "\\uD" in buffer) and _LONE_SURROGATE.search(decoded):
+                if not decoded.isascii() and _LONE_SURROGATE.search(decoded):
                     decoded = _LONE_SURROGATE.sub("\ufffd", decoded)
                 yield decoded
             if end <= cut:
