@@ -15,7 +15,7 @@ from typing import Any, Callable
 from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
 from .pipetable import Table
 from .run_ids import UUID_PATTERN, parse_run_id
-from .truncation import row_cap_warning
+from .truncation import response_query, row_cap_warning
 
 FIELD_NAMES = {
     "run_id": ("run_id", "$ai_clustering_run_id", "clustering_run_id", "run"),
@@ -105,11 +105,8 @@ class Interpreter:
 
     def _check_row_cap(self, response: dict, where: str) -> None:
         """A HogQL API response says whether rows are missing; its `query` is the one sent."""
-        query = response.get("query")
-        if isinstance(query, dict):
-            query = query.get("query")
         warning = row_cap_warning(len(response["results"]), has_more=response.get("hasMore"),
-                                  query=query if isinstance(query, str) else self.query)
+                                  query=response_query(response) or self.query)
         if warning:
             self.warnings.append(f"{where}: {warning}")
 

@@ -29,6 +29,7 @@ class Table:
     columns: list[str]
     rows: list[list] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # signs that rows are missing (row limits)
 
 
 def _scalar(text: str):

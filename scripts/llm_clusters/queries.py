@@ -38,8 +38,10 @@ LIST_COLUMNS_SQL = """\
 
 
 def sql_string(value: str) -> str:
-    """`value` as a ClickHouse/HogQL string literal: backslashes and quotes escaped, NUL spelled."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\x00", "\\0")
+    """`value` as a string literal that HogQL and ClickHouse read back unchanged: backslash
+    and quote escaped, control characters written as escapes, so no value can end the literal."""
+    escaped = (value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t").replace("\0", "\\0"))
     return f"'{escaped}'"
 
 

@@ -5,6 +5,9 @@ blocks; execute-sql's pipe table, a HogQL response, compact JSON rows, a list of
 with the same layers: `reader.documents` for the envelope, `read_pipe_table` and
 `parse_json_document` for the document. Cells keep the type the shape gave them: the pipe table
 gives text (NULL as None), JSON gives numbers; `cell_number`/`cell_bool` read either.
+
+Every table is checked for PostHog's silent row limits (`truncation.row_cap_warning`): its
+`warnings` say when rows are probably missing, for the caller to print above its output.
 """
 
 from __future__ import annotations
@@ -17,35 +20,44 @@ from .model import ItemPolicy
 from .pipetable import Table, _scalar, read_pipe_table
 from .reader import documents, document_body, read_input
 from .textsource import TextSource, text_from_str
+from .truncation import response_query, row_cap_warning
 
 _POLICY = ItemPolicy(default=0)  # a metrics table holds no `traces`; keep none if one does
 FAST_PATH_CHARS = 64 << 20  # a larger table is streamed
 
 
-def read_table(path: str, stdin: BinaryIO | None = None) -> Table:
-    """The first table in the file at `path` ("-" reads `stdin`); its notes say what was skipped."""
-    return read_input(path, stdin, read_table_from)
+def read_table(path: str, stdin: BinaryIO | None = None, query: str | None = None) -> Table:
+    """The first table in the file at `path` ("-" reads `stdin`); its notes say what was skipped,
+    its warnings whether rows are probably missing. `query`: the SQL that produced it, if known."""
+    return read_input(path, stdin, lambda source, name: read_table_from(source, name, query))
 
 
-def read_table_from(source: TextSource, name: str) -> Table:
+def read_table_from(source: TextSource, name: str, query: str | None = None) -> Table:
     for document, where in documents(source, name):
-        table = _table_from_document(document, where)
+        table = _table_from_document(document, where, query)
         if table is not None:
             return table
     raise UnreadableInput(f"{name} holds no table: expected execute-sql's pipe table or a HogQL "
                           "response with columns and results.")
 
 
-def _table_from_document(source: TextSource, where: str) -> Table | None:
+def _table_from_document(source: TextSource, where: str, query: str | None) -> Table | None:
     notes: list[str] = []
     source, head = document_body(source, where, notes)
     if not head:
         return None
+    has_more = None
     if head[0] in ("[", "{"):
-        table = table_from_value(parse_json_document(source, _POLICY, where), where)
+        value = parse_json_document(source, _POLICY, where)
+        if isinstance(value, dict):
+            has_more, query = value.get("hasMore"), response_query(value) or query
+        table = table_from_value(value, where)
     else:
         table = _read_plain_pipe_table(source, where)
     table.notes[:0] = notes
+    warning = row_cap_warning(len(table.rows), has_more=has_more, query=query)
+    if warning:
+        table.warnings.append(f"{where}: {warning}")
     return table
 
 

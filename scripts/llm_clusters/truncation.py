@@ -48,6 +48,14 @@ MAX_ROW_LIMIT = 50_000  # PostHog's cap even with a LIMIT
 _EXPLICIT_LIMIT = re.compile(r"\bLIMIT\s+\d+", re.IGNORECASE)
 
 
+def response_query(response: dict) -> str | None:
+    """The SQL a saved HogQL API response says it answers (its `query`), when it says."""
+    query = response.get("query")
+    if isinstance(query, dict):
+        query = query.get("query")
+    return query if isinstance(query, str) else None
+
+
 def row_cap_warning(rows: int, *, has_more: object = None, query: str | None = None) -> str | None:
     """A warning when PostHog's row limits probably cut a result that looks complete."""
     if has_more is True:
