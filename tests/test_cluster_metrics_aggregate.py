@@ -180,7 +180,7 @@ def test_aggregate_text_answers_the_sort_first_and_is_deterministic(saved):
         assert status == 0 and err == ""
         assert run_cli("aggregate", files["run"], files["per_item"], "--sort", sort)[1] == out
         outputs[sort] = out.splitlines()[1]
-    assert outputs["cost"].startswith("Most expensive: cluster ") and " total, $" in outputs["cost"]
+    assert outputs["cost"].startswith("Most expensive: cluster ") and " total over the run's sample, $" in outputs["cost"]
     assert " per trace, n=" in outputs["cost"]
     assert outputs["latency"].startswith("Slowest: cluster ") and "mean latency per trace" in outputs["latency"]
     assert outputs["errors"].startswith("Most errors: cluster ") and "95% CI" in outputs["errors"]

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import ClusterToolError, ExitStatus
 from .links import parse_timestamp
+from .queries import sql_string
 from .run_ids import parse_run_id
 
 LEVELS = ("trace", "generation")
@@ -57,24 +58,17 @@ def metric_definitions(level: str | None) -> str:
     return f"{_GENERATION_LATENCY if level == 'generation' else _TRACE_LATENCY} {_AVERAGES}"
 
 
-# Per-cluster columns of the server-side query, in order (the `aggregate` reader relies on them).
+# Per-cluster columns of the server-side query, in order (the `aggregate` reader relies on them);
+# `cost_sq` is the sum of the squared per-item costs, for the intervals of the window estimates.
 CLUSTER_COLUMNS = (
     "cluster_id", "title", "items", "items_with_data", "total_cost", "cost_items", "avg_cost",
     "avg_latency", "p50_latency", "p90_latency", "p95_latency", "latency_items", "input_tokens",
-    "output_tokens", "avg_tokens", "error_items", "error_rate", "top_model", "avg_span_s",
+    "output_tokens", "avg_tokens", "error_items", "error_rate", "top_model", "avg_span_s", "cost_sq",
 )
 ITEM_COLUMNS = (
     "cluster_id", "item", "has_data", "cost", "latency", "input_tokens", "output_tokens",
     "error_events", "model", "span_s",
 )
-
-
-def sql_string(value: str) -> str:
-    """`value` as a string literal that HogQL and ClickHouse read back unchanged: backslash
-    and quote escaped, control characters written as escapes, so no value can end the literal."""
-    escaped = (value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
-               .replace("\r", "\\r").replace("\t", "\\t").replace("\0", "\\0"))
-    return f"'{escaped}'"
 
 
 def _time(value: datetime, up: bool = False) -> str:
@@ -143,10 +137,12 @@ def _run_items(target: RunTarget) -> str:
     )
 
 
-def _item_events(target: RunTarget, where: str = "") -> str:
-    """The AI events that may belong to the run's items: the right kinds, in the time bounds."""
-    low, high = target.event_bounds
-    names = ",".join(sql_string(name) for name in ITEM_EVENTS[target.level])
+def _item_events(target: RunTarget, where: str = "", kinds: tuple[str, ...] | None = None,
+                 bounds: tuple[datetime, datetime] | None = None) -> str:
+    """The AI events that may belong to the run's items: the right kinds (`kinds`, default the
+    level's item events), in the time bounds (`bounds`, default the target's)."""
+    low, high = bounds or target.event_bounds
+    names = ",".join(sql_string(name) for name in kinds or ITEM_EVENTS[target.level])
     return (
         f"SELECT {ITEM_KEY[target.level]} AS item,event,timestamp AS ts,"
         "JSONExtractFloat(properties,'$ai_total_cost_usd') AS cost,"
@@ -188,7 +184,8 @@ _PER_CLUSTER = (
     "quantiles(0.5,0.9,0.95)(if(d AND lat>0,lat,NULL)) AS q,countIf(d AND lat>0) AS latency_items,"
     "sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
     "avgOrNullIf(tin+tout,d AND tin+tout>0) AS avg_tokens,countIf(d AND errs>0) AS error_items,"
-    "arrayFlatten(groupArray(models)) AS ms,avgOrNullIf(span,d) AS avg_span_s"
+    "arrayFlatten(groupArray(models)) AS ms,avgOrNullIf(span,d) AS avg_span_s,"
+    "sumIf(cost*cost,d AND cost>0) AS cost_sq"
     "\nFROM ({per_item})\nGROUP BY cluster_id,title"
 )
 
@@ -210,14 +207,55 @@ def server_side_query(target: RunTarget, per_item: bool = False) -> str:
         "if(latency_items>0,q[1],NULL) AS p50_latency,if(latency_items>0,q[2],NULL) AS p90_latency,"
         "if(latency_items>0,q[3],NULL) AS p95_latency,latency_items,input_tokens,output_tokens,"
         "avg_tokens,error_items,if(items_with_data>0,error_items/items_with_data,NULL) AS error_rate,"
-        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
+        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s,cost_sq\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
         f"\nORDER BY cluster_id=-1,cluster_id LIMIT {MAX_CLUSTER_ROWS}"
     )
 
 
 def _exact_time(value: datetime) -> str:
-    stamp = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return f"parseDateTime64BestEffortOrNull({sql_string(stamp)},6)"
+    return f"parseDateTime64BestEffortOrNull({sql_string(_iso(value))},6)"
+
+
+# --- the window's whole traffic ---------------------------------------------------------------
+
+# The window's items are those whose FIRST AI event lies in the window (the item timestamp a run
+# records); a trace's `$ai_trace` event counts for that, not for its data.
+WINDOW_EVENTS = {"trace": ("$ai_trace", *ITEM_EVENTS["trace"]), "generation": ITEM_EVENTS["generation"]}
+FIRST_EVENT_LOOKBACK = timedelta(days=1)  # how far before the window a trace's earlier events are looked for
+WINDOW_COLUMNS = ("window_start", "window_end", "level", "items", "items_with_data", "total_cost",
+                  "cost_items", "error_items")
+WINDOW_SCOPE = (
+    "Scope: every {unit} whose first AI event lies in the run's window (start inclusive, end "
+    "exclusive), all traffic at that level: a run does not record its job's event_filters, so "
+    "a job that filters events sampled from a narrower population. Cost and errors count the "
+    "item's events inside the window, as the run's own metrics do."
+)
+
+
+def window_scope(level: str) -> str:
+    return WINDOW_SCOPE.format(unit="generation" if level == "generation" else "trace")
+
+
+def window_totals_query(target: RunTarget, window: tuple[datetime, datetime]) -> str:
+    """ONE row: the whole traffic of the run's window at its level (items, items with data,
+    total cost, items with an error), between explicit bounds taken from the run's `window`."""
+    start, end = window
+    data = ",".join(sql_string(name) for name in ITEM_EVENTS[target.level] if name != "$ai_span")
+    events = _item_events(target, kinds=WINDOW_EVENTS[target.level],
+                          bounds=(start - FIRST_EVENT_LOOKBACK, end))
+    return (
+        f"SELECT {sql_string(_iso(start))} AS window_start,{sql_string(_iso(end))} AS window_end,"
+        f"{sql_string(target.level)} AS level,count() AS items,countIf(d) AS items_with_data,"
+        "sum(cost) AS total_cost,countIf(cost>0) AS cost_items,countIf(errs>0) AS error_items\nFROM ("
+        f"SELECT item,min(ts) AS first,countIf(event IN ({data}))>0 AS d,"
+        "sumIf(cost,event!='$ai_trace') AS cost,countIf(err AND event!='$ai_trace') AS errs"
+        f"\nFROM ({events})\nWHERE ts<{_exact_time(end)} AND item!=''\nGROUP BY item"
+        f" HAVING first>={_exact_time(start)})\nLIMIT 1"
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT_MAX_QUERY_BYTES,

@@ -4,6 +4,10 @@
 - `two_proportion_z`: is a cluster's rate above the rest of the run's? One-sided, pooled.
 - `welch_t`: is a cluster's mean above the rest's? One-sided Welch t-test, Student t tail
   from the regularised incomplete beta function.
+- `window_count`, `window_total`: a cluster's totals over the whole window, estimated from a
+  run that clustered a simple random sample of the window's items, with 95% intervals that
+  shrink to the exact figure as the sample approaches the whole window (finite-population
+  correction).
 """
 
 from __future__ import annotations
@@ -133,3 +137,131 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
         if abs(c * d - 1) < 1e-15:
             break
     return result
+
+
+# --- from a sample to the whole window ----------------------------------------------------------
+
+COUNT_METHOD = ("exact hypergeometric interval for the window count (the sample drawn without "
+                "replacement from the window; coverage at least 95%)")
+TOTAL_METHOD = ("the count's 97.5% hypergeometric interval times the 97.5% t interval of the "
+                "cluster's mean cost per item (finite-population corrected); together at least 95% "
+                "by Bonferroni")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A window total: the estimate and its 95% interval; `exact` when the sample was the window."""
+
+    value: float
+    low: float
+    high: float
+    exact: bool = False
+
+
+def _log_choose(a: int, b: int) -> float:
+    return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
+
+
+def hypergeometric_tail(k: int, n: int, successes: int, population: int, upper: bool) -> float:
+    """P(X ≤ k), or P(X ≥ k) when `upper`, for X the successes in n draws without replacement
+    from `population` items of which `successes` are successes. A tail away from the mode is
+    summed outwards from k (its terms shrink, so it stops early); one holding the mode is one
+    minus the other tail."""
+    low, high = max(0, n - (population - successes)), min(n, successes)
+    if (upper and k <= low) or (not upper and k >= high):
+        return 1.0
+    if (upper and k > high) or (not upper and k < low):
+        return 0.0
+    mode = (n + 1) * (successes + 1) // (population + 2)
+    if upper and k <= mode:
+        return max(0.0, 1 - _outward(k - 1, n, successes, population, up=False))
+    if not upper and k >= mode:
+        return max(0.0, 1 - _outward(k + 1, n, successes, population, up=True))
+    return _outward(k, n, successes, population, up=upper)
+
+
+def _outward(k: int, n: int, successes: int, population: int, up: bool) -> float:
+    """P(X ≥ k) (`up`) or P(X ≤ k), summed from k away from the mode."""
+    low, high = max(0, n - (population - successes)), min(n, successes)
+    others = population - successes
+    term = math.exp(_log_choose(successes, k) + _log_choose(others, n - k) - _log_choose(population, n))
+    total, x = term, k
+    while (x < high if up else x > low) and term > total * 1e-17:
+        if up:
+            term *= (successes - x) * (n - x) / ((x + 1) * (others - n + x + 1))
+            x += 1
+        else:
+            term *= x * (others - n + x) / ((successes - x + 1) * (n - x + 1))
+            x -= 1
+        total += term
+    return min(1.0, total)
+
+
+def _search(low: int, high: int, ok) -> int:
+    """The smallest value in [low, high] where the monotone predicate `ok` holds (high if none)."""
+    while low < high:
+        middle = (low + high) // 2
+        if ok(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def hypergeometric_interval(k: int, n: int, population: int, alpha: float = 0.05) -> tuple[int, int]:
+    """The exact (Clopper–Pearson style) interval for the number of successes in the population,
+    from k successes in a sample of n drawn without replacement."""
+    most = population - (n - k)
+    low = 0 if k == 0 else _search(k, most, lambda K: hypergeometric_tail(k, n, K, population, True) > alpha / 2)
+    if k == n:
+        return low, most
+    # the largest K with P(X ≤ k) > alpha/2, i.e. one below the smallest K where it is not
+    high = _search(k, most + 1, lambda K: K > most or
+                   hypergeometric_tail(k, n, K, population, False) <= alpha / 2) - 1
+    return low, max(low, high)
+
+
+def student_t_quantile(level: float, df: float) -> float:
+    """The t with P(T ≤ t) = level (level > 0.5), by bisection on the upper tail."""
+    low, high = 0.0, 1e3
+    for _ in range(100):
+        middle = (low + high) / 2
+        if student_t_upper_tail(middle, df) > 1 - level:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def window_count(k: int, n: int, population: int, alpha: float = 0.05) -> Estimate | None:
+    """The window count of the items like `k` of a simple random sample of `n` out of the
+    window's `population` items: N·k/n with the exact hypergeometric interval; exact when n = N."""
+    if n <= 0 or population <= 0 or n > population or not 0 <= k <= n:
+        return None
+    if n == population:
+        return Estimate(k, k, k, exact=True)
+    low, high = hypergeometric_interval(k, n, population, alpha)
+    return Estimate(population * k / n, low, high)
+
+
+def window_total(total: float, squares: float, k: int, n: int, population: int,
+                 alpha: float = 0.05) -> Estimate | None:
+    """The window total of a non-negative value over the `k` items of a group, from a simple
+    random sample of `n` out of `population` (`total` and `squares`: the sum and the sum of
+    squares of the value over the group's k sampled items). N·total/n; the interval is the
+    group count's interval times the t interval of the group's mean, each at 1 − alpha/2."""
+    count = window_count(k, n, population, alpha / 2)
+    if count is None:
+        return None
+    if count.exact:
+        return Estimate(total, total, total, exact=True)
+    value = population * total / n
+    if k == 0:
+        return Estimate(value, 0.0, 0.0 if count.high == 0 else math.inf)
+    mean = total / k
+    variance = max(0.0, (squares - k * mean * mean) / (k - 1)) if k > 1 else math.inf
+    correction = max(0.0, 1 - k / count.value) if count.value else 1.0
+    half = (student_t_quantile(1 - alpha / 4, k - 1) * math.sqrt(correction * variance / k)
+            if k > 1 else math.inf)
+    low = max(total, count.low * max(0.0, mean - half))
+    return Estimate(value, low, count.high * (mean + half))

@@ -14,20 +14,26 @@ import sys
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, positive_number, whole_number
 from ..errors import ClusterToolError, ExitStatus
-from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, in_list_queries,
-                           metric_definitions, run_target, server_side_query)
 from ..links import parse_timestamp
+from ..live import ANSWER_NAME, add_live_arguments, live_client, read_live
+from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, RunTarget,
+                           in_list_queries, metric_definitions, run_target, server_side_query,
+                           window_scope, window_totals_query)
 from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
-from ..reader import choose_run, read_runs
+from ..queries import load_run_sql
+from ..reader import ReadResult, choose_run, read_runs
 from ..render import Page, run_header_lines
-from ..stats import Sample, TestResult, holm, two_proportion_z, welch_t, wilson
-from ..tables import cell_bool, cell_number, read_table
+from ..stats import (COUNT_METHOD, TOTAL_METHOD, Estimate, Sample, TestResult, holm, two_proportion_z,
+                     welch_t, wilson, window_count, window_total)
+from ..tables import cell_bool, cell_number, read_table, read_table_from
 from ..text import clean, count, markdown, money, percent, seconds
+from ..textsource import TextSource
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -38,7 +44,13 @@ Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
              --in-list prints chunked IN (...) queries instead, for tools that cannot run it.
   aggregate  read a saved run and, optionally, the saved result of the per-item (or
              per-cluster) query, and print the per-cluster table: every rate with n and a 95%
-             Wilson interval, clusters significantly above the rest of the run flagged."""
+             Wilson interval, clusters significantly above the rest of the run flagged.
+             --window-totals FILE adds the window's whole traffic and per-cluster estimates.
+  --live     `cluster_metrics.py --live --run-id ID [--window-totals]`: the same table, the
+             queries sent to PostHog's API (short for `aggregate --live ...`).
+
+A run clusters a SAMPLE of its window (at most max_samples items): its figures are the
+sample's. Check the coverage line before quoting totals."""
 
 SQL_HELP = """\
 Print the HogQL for a run given by its id (--run-id) or by a saved run (--run-file).
@@ -59,6 +71,9 @@ def build_parser() -> ArgumentParser:
     sql.add_argument("--level", choices=LEVELS, help="the run's level when its id does not say it")
     sql.add_argument("--per-item", action="store_true", help="one row per item instead of per cluster "
                      "(feed its saved result to `aggregate`)")
+    sql.add_argument("--window-totals", action="store_true", help="with --run-file: the query for the "
+                     "window's whole traffic at the run's level (items, cost, errors; one row), whose "
+                     "saved result `aggregate --window-totals FILE` turns into per-cluster estimates")
     sql.add_argument("--in-list", action="store_true", help="with --run-file: per-item queries listing "
                      "the item ids in IN (...), chunked; for tools that cannot run the server-side form")
     sql.add_argument("--max-query-bytes", type=positive_number, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
@@ -71,10 +86,15 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+COMMANDS = ("sql", "aggregate")
+
+
 def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    if "--live" in argv and not any(word in COMMANDS for word in argv):
+        argv = ["aggregate", *argv]  # `cluster_metrics.py --live --run-id ID` is aggregate's live form
 
     def body() -> int:
         args = build_parser().parse_args(argv)
@@ -85,42 +105,62 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     return guarded(body, stderr)
 
 
-def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str]]:
-    """The run in a saved file (all its items when `items`), and notes on what was read."""
-    result = read_runs(path, ItemPolicy(default=None if items else 0), stdin)
+def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str], list[str]]:
+    """The run in a saved file (all its items when `items`), notes on what was read, and
+    warnings that rows are probably missing."""
+    return _picked(read_runs(path, ItemPolicy(default=None if items else 0), stdin), run_id)
+
+
+def _picked(result: ReadResult, run_id: str | None) -> tuple[Run, list[str], list[str]]:
     run, picked = choose_run(result, run_id)
-    return run, ([picked] if picked else []) + result.notes + run.notes
+    return run, ([picked] if picked else []) + result.notes + run.notes, result.warnings
+
+
+def _run_target(run: Run, level: str | None = None) -> RunTarget:
+    return run_target(run.run_id, level or run.level, run.window_start, run.window_end)
+
+
+def _window(run: Run) -> tuple[datetime, datetime] | None:
+    start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
+    return (start, end) if start and end else None
 
 
 def sql_command(args, stdin=None) -> str:
     if args.in_list and not args.run_file:
         raise ClusterToolError("--in-list needs --run-file: the item ids come from the saved run.",
                                ExitStatus.USAGE)
+    if args.window_totals and not args.run_file:
+        raise ClusterToolError("--window-totals needs --run-file: its time bounds are the run's exact "
+                               "window, which the saved run carries (or use --live).", ExitStatus.USAGE)
     if not args.run_file and not args.run_id:
         raise ClusterToolError("say which run: --run-id ID, or --run-file FILE (a saved run).",
                                ExitStatus.USAGE)
     if args.run_file:
-        run, notes = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
+        run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
         if not run.run_id:
             raise ClusterToolError(f"the run in {args.run_file} has no run id; pass --run-id.",
                                    ExitStatus.USAGE)
-        target = run_target(run.run_id, args.level or run.level, run.window_start, run.window_end)
+        target = _run_target(run, args.level)
+        notes = [f"warning: {w}" for w in warnings] + notes
     else:
         run, notes = None, []
         target = run_target(args.run_id, args.level)
+    if args.window_totals:
+        assert run is not None
+        return _window_totals_sql(run, target, notes)
     comment = [f"-- {target.level}-level metrics for run {_comment_safe(target.run_id)}",
                *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
                *(f"-- note: {_comment_safe(note)}" for note in notes)]
     if not args.in_list:
-        if not run or not (parse_timestamp(run.window_start) and parse_timestamp(run.window_end)):
+        if not run or not _window(run):
             comment.append("-- time bounds: the window the run id implies (7 days before its end, "
                            "1 day margin); the run's exact window is applied inside the query")
         return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
     assert run is not None
     keys = [item.key for cluster in run.clusters for item in cluster.items]
-    start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
-    queries = in_list_queries(target, keys, args.max_query_bytes, (start, end) if start and end else None)
-    if not (start and end):
+    window = _window(run)
+    queries = in_list_queries(target, keys, args.max_query_bytes, window)
+    if not window:
         comment.append("-- time bounds: the run file has no window, so the queries use the window "
                        "its id implies (7 days before its end, 1 day margin), wider than the run's")
     comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
@@ -130,6 +170,20 @@ def sql_command(args, stdin=None) -> str:
     for index, query in enumerate(queries, 1):
         parts.append(f"-- query {index} of {len(queries)}\n{query}")
     return "\n\n".join(parts)
+
+
+def _window_totals_sql(run: Run, target: RunTarget, notes: list[str]) -> str:
+    window = _window(run)
+    if window is None:
+        raise ClusterToolError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
+                               "window's totals cannot be bounded exactly. Save the run with its window "
+                               "columns (see SKILL.md) or use --live.", ExitStatus.USAGE)
+    comment = [f"-- the whole traffic of the window of run {_comment_safe(target.run_id)} "
+               f"({target.level} level): one row",
+               *(f"-- {line}" for line in _wrap(window_scope(target.level))),
+               *(f"-- note: {_comment_safe(note)}" for note in notes),
+               "-- Save the result and pass it to `aggregate --window-totals FILE`."]
+    return "\n".join(comment + [window_totals_query(target, window)])
 
 
 def _comment_safe(text: str) -> str:
@@ -190,9 +244,11 @@ class ClusterRow:
     avg_tokens: float | None = None
     error_items: int | None = None
     top_model: str | None = None
+    cost_squares: float | None = None  # sum of the squared per-item costs, for the window estimates
     costs: list[float] = field(default_factory=list, repr=False)
     latencies: list[float] = field(default_factory=list, repr=False)
     tests: dict[str, dict] = field(default_factory=dict)
+    window: dict[str, Estimate | None] | None = None  # estimates for the whole window, when known
 
     @property
     def error_rate(self) -> float | None:
@@ -208,12 +264,17 @@ class ClusterRow:
 
 
 def add_aggregate_arguments(parser: ArgumentParser) -> None:
-    parser.add_argument("run_file", metavar="RUN_FILE", help="the saved run (any shape print_clusters.py "
-                        "reads), - for standard input")
+    parser.add_argument("run_file", metavar="RUN_FILE", nargs="?", help="the saved run (any shape "
+                        "print_clusters.py reads), - for standard input (not with --live)")
     parser.add_argument("metrics_files", metavar="METRICS_FILE", nargs="*",
                         help="saved results of `sql --per-item` (or of the per-cluster query, or of "
                         "every `--in-list` query); none: show PostHog's embedded metrics")
-    parser.add_argument("--run-id", help="which run of RUN_FILE (default: the newest)")
+    parser.add_argument("--run-id", help="which run of RUN_FILE (default: the newest); with --live, "
+                        "the run to measure")
+    parser.add_argument("--window-totals", nargs="?", const="", metavar="FILE",
+                        help="the saved result of `sql --window-totals` (with --live: no FILE, the "
+                        "query is run): adds the window's whole traffic and, per cluster, estimates "
+                        "for the whole window with 95%% intervals")
     parser.add_argument("--sort", choices=SORTS, default="cost",
                         help="order and one-line answer: cost (total), latency (mean), errors "
                         "(error rate) or size (default cost)")
@@ -222,20 +283,81 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="do not cut titles nor the output size")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="output format (default text); json has a stable schema")
+    add_live_arguments(parser)
+
+
+@dataclass
+class Inputs:
+    """What `aggregate` reads, from saved files or from PostHog's answers: the run, the metrics
+    tables, the window totals table, notes, and warnings that rows are probably missing."""
+
+    run: Run
+    metrics: list[tuple[str, Table]]
+    window: tuple[str, Table] | None
+    notes: list[str]
+    warnings: list[str]
 
 
 def aggregate_command(args, stdin=None) -> str:
-    if [args.run_file, *args.metrics_files].count("-") > 1:
-        raise ClusterToolError("only one of the files can be - (standard input).", ExitStatus.USAGE)
-    run, notes = load_run(args.run_file, args.run_id, stdin, items=bool(args.metrics_files))
-    if args.metrics_files:
-        tables = [(path, read_table(path, stdin)) for path in args.metrics_files]
-        rows, source, more = rows_from_tables(run, tables)
+    inputs = _live_inputs(args) if args.live else _file_inputs(args, stdin)
+    run, notes = inputs.run, inputs.notes
+    warnings = inputs.warnings + [w for _, table in inputs.metrics for w in table.warnings]
+    if inputs.metrics:
+        rows, source, more = rows_from_tables(run, inputs.metrics)
         notes += more
     else:
         rows, source = rows_from_embedded(run), "embedded"
     add_tests(rows)
-    return render_aggregate(run, rows, source, args, notes)
+    totals = None
+    if inputs.window:
+        where, table = inputs.window
+        warnings += table.warnings
+        totals = WindowTotals.from_table(table, where)
+        warnings += add_window_estimates(run, rows, totals)
+    return render_aggregate(run, rows, source, args, notes, warnings, totals)
+
+
+def _file_inputs(args, stdin) -> Inputs:
+    if not args.run_file:
+        raise ClusterToolError("give the saved run (RUN_FILE, - for standard input), or --live "
+                               "--run-id ID.", ExitStatus.USAGE)
+    window_file = args.window_totals
+    if window_file == "":
+        raise ClusterToolError("--window-totals needs the saved result of `cluster_metrics.py sql "
+                               "--window-totals` (only --live runs the query itself).", ExitStatus.USAGE)
+    if [args.run_file, *args.metrics_files, window_file].count("-") > 1:
+        raise ClusterToolError("only one of the files can be - (standard input).", ExitStatus.USAGE)
+    run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=bool(args.metrics_files))
+    metrics = [(path, read_table(path, stdin)) for path in args.metrics_files]
+    window = (window_file, read_table(window_file, stdin)) if window_file else None
+    return Inputs(run, metrics, window, notes, warnings)
+
+
+def _live_inputs(args) -> Inputs:
+    """The run, its per-item metrics and (with --window-totals) its window's totals, each by the
+    query `sql` prints, read from PostHog's answers the way the saved files are read."""
+    if args.run_file or args.metrics_files:
+        raise ClusterToolError("give saved files or --live, not both.", ExitStatus.USAGE)
+    if not args.run_id:
+        raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
+                               "--list-runs`).", ExitStatus.USAGE)
+    with live_client(args) as client:
+        run, notes, warnings = _picked(read_live(client, load_run_sql(args.run_id, args.days),
+                                                 ItemPolicy(default=None)), args.run_id)
+        target = _run_target(run)
+
+        def ask(sql: str) -> tuple[str, Table]:
+            return ANSWER_NAME, read_table_from(TextSource(client.query_text(sql)), ANSWER_NAME, sql)
+
+        metrics = [ask(server_side_query(target, per_item=True))]
+        window = None
+        if args.window_totals is not None:
+            bounds = _window(run)
+            if bounds is None:
+                raise ClusterToolError(f"run {clean(run.run_id, 160)!r} records no window, so its "
+                                       "window's totals cannot be bounded.", ExitStatus.NO_CLUSTERS)
+            window = ask(window_totals_query(target, bounds))
+    return Inputs(run, metrics, window, notes, warnings)
 
 
 def _column(columns: list[str], *names: str) -> int | None:
@@ -328,7 +450,7 @@ def rows_from_items(run: Run, values: dict[str, ItemValues], notes: list[str]) -
             output_tokens=math.fsum(v.output_tokens or 0 for v in with_data), avg_tokens=_mean(tokens),
             error_items=sum(1 for v in with_data if v.errors and v.errors > 0),
             top_model=min(models, key=lambda m: (-models[m], m)) if models else None,
-            costs=costs, latencies=latencies))
+            cost_squares=math.fsum(c * c for c in costs), costs=costs, latencies=latencies))
     if missing:
         notes.append(f"{missing:,} items of the run have no row in the metrics: counted as items "
                      "without data (the IN-list queries return no row for them; a per-item result "
@@ -360,7 +482,8 @@ def rows_from_cluster_table(run: Run, table: Table) -> list[ClusterRow]:
             p90_latency=number("p90_latency"), p95_latency=number("p95_latency"), latency_n=count("latency_items"),
             input_tokens=number("input_tokens"), output_tokens=number("output_tokens"),
             avg_tokens=number("avg_tokens"), error_items=count("error_items") or 0,
-            top_model=None if cells.get("top_model") in (None, "") else str(cells["top_model"])))
+            top_model=None if cells.get("top_model") in (None, "") else str(cells["top_model"]),
+            cost_squares=number("cost_sq")))
     return rows
 
 
@@ -381,6 +504,65 @@ def rows_from_embedded(run: Run) -> list[ClusterRow]:
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), avg_latency=number("avg_latency"),
             avg_tokens=number("avg_tokens"), error_items=None if errors is None else int(errors)))
     return rows
+
+
+# --- the window's whole traffic -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WindowTotals:
+    """The one row of `sql --window-totals`: exact figures for the whole window."""
+
+    level: str | None
+    start: str | None
+    end: str | None
+    items: int
+    items_with_data: int | None
+    total_cost: float | None
+    error_items: int | None
+
+    @classmethod
+    def from_table(cls, table: Table, where: str) -> "WindowTotals":
+        index = {name: _column(table.columns, name) for name in
+                 ("level", "window_start", "window_end", "items", "items_with_data", "total_cost", "error_items")}
+        if index["items"] is None or len(table.rows) != 1:
+            raise ClusterToolError(
+                f"{where} is not the result of `cluster_metrics.py sql --window-totals` (expected one "
+                f"row with an items column; found {len(table.rows)} rows, columns "
+                f"{', '.join(clean(c, 40) for c in table.columns[:12])}).", ExitStatus.UNREADABLE)
+        row = table.rows[0]
+        cell = lambda name: row[index[name]] if index[name] is not None and index[name] < len(row) else None  # noqa: E731
+        whole = lambda name: None if cell_number(cell(name)) is None else int(cell_number(cell(name)))  # noqa: E731
+        text = lambda name: None if cell(name) in (None, "") else str(cell(name))  # noqa: E731
+        return cls(text("level"), text("window_start"), text("window_end"), whole("items") or 0,
+                   whole("items_with_data"), cell_number(cell("total_cost")), whole("error_items"))
+
+
+def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals) -> list[str]:
+    """Each cluster's estimated window totals (`row.window`), from the run's sample of n items out
+    of the window's N; warnings when the totals do not describe this run's window."""
+    if totals.level and run.level and totals.level != run.level:
+        raise ClusterToolError(f"the window totals are for the {totals.level} level, the run is "
+                               f"{run.level} level: run `sql --window-totals` for this run.", ExitStatus.USAGE)
+    for mine, theirs, name in ((run.window_start, totals.start, "start"), (run.window_end, totals.end, "end")):
+        if parse_timestamp(mine) and parse_timestamp(theirs) and parse_timestamp(mine) != parse_timestamp(theirs):
+            raise ClusterToolError(f"the window totals' window {name} ({clean(theirs, 40)}) is not the "
+                                   f"run's ({clean(mine, 40)}): run `sql --window-totals` for this run.",
+                                   ExitStatus.USAGE)
+    n = sum(r.items for r in rows)
+    if totals.items < n:
+        return [f"the window totals count {totals.items:,} items, fewer than the {n:,} the run "
+                "analysed: they do not describe this run's population (another scope or window), so "
+                "no per-cluster window estimates are shown."]
+    for row in rows:
+        cost = None
+        if row.cost_n is not None and (row.total_cost is None or row.cost_squares is not None):
+            cost = window_total(row.total_cost or 0.0, row.cost_squares or 0.0, row.items, n, totals.items)
+        row.window = {
+            "items": window_count(row.items, n, totals.items),
+            "total_cost": cost,
+            "error_items": None if row.error_items is None else window_count(row.error_items, n, totals.items),
+        }
+    return []
 
 
 TESTED = ("error_rate", "avg_cost", "avg_latency")
@@ -433,7 +615,8 @@ def answer_line(rows: list[ClusterRow], sort: str, unit: str, total_items: int) 
     name = f"cluster {top.cluster.cluster_id} '{clean(top.cluster.title, TITLE_CHARS)}'"
     if sort == "cost":
         n = f", n={count(top.cost_n)}" if top.cost_n is not None else ""
-        line = f"Most expensive: {name}, {money(top.total_cost)} total, {money(top.avg_cost)} per {unit}{n}"
+        line = (f"Most expensive: {name}, {money(top.total_cost)} total over the run's sample, "
+                f"{money(top.avg_cost)} per {unit}{n}")
     elif sort == "latency":
         extra = f", p95 {seconds(top.p95_latency)}" if top.p95_latency is not None else ""
         n = f", n={count(top.latency_n)}" if top.latency_n is not None else ""
@@ -466,8 +649,10 @@ def _flags(row: ClusterRow) -> str:
                      if test and test["significant"])
 
 
-def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str]) -> str:
+def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str],
+                     warnings: list[str] | None = None, totals: WindowTotals | None = None) -> str:
     unit = "generation" if run.level == "generation" else "trace"
+    warnings = warnings or []
     ordered = _sorted(rows, args.sort)
     shown = ordered if args.max_clusters == 0 else ordered[: args.max_clusters]
     total_items = sum(r.items for r in rows)
@@ -475,10 +660,12 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     without = sum(r.items - r.items_with_data for r in rows if r.items_with_data is not None)
     if args.format == "json":
         return json.dumps({
-            "schema": SCHEMA, "run": {"run_id": clean(run.run_id) or None, "level": run.level,
-                                      "window_start": run.window_start, "window_end": run.window_end},
+            "schema": SCHEMA, "warnings": [clean(w, 600) for w in warnings],
+            "run": {"run_id": clean(run.run_id) or None, "level": run.level,
+                    "window_start": run.window_start, "window_end": run.window_end},
             "source": source, "sort": args.sort, "answer": answer, "items": total_items,
             "items_without_data": without if source != "embedded" else None,
+            "coverage": _coverage_json(run, total_items, totals),
             "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
             "clusters": [_row_json(r) for r in shown], "clusters_omitted": len(ordered) - len(shown),
             "notes": [clean(n) for n in notes],
@@ -486,20 +673,21 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     limit = None if args.full else TITLE_CHARS
     page = Page(args.format)
     page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")
+    page.lines(f"Warning: {clean(w, 600)}" for w in warnings)
     page.line(markdown(answer) if args.format == "markdown" else answer)
-    page.lines(run_header_lines(run, total_items, None if args.full else 64)[:1])
-    headers = ["id", "title", f"{unit}s", "with data", "total cost", "avg cost (n)", "avg latency (n)",
+    page.lines(run_header_lines(run, total_items, None if args.full else 64)[:2])
+    headers = ["id", "title", f"{unit}s", "with data", "total cost (sample)", "avg cost (n)", "avg latency (n)",
                "p95 latency", "error rate (95% CI; n = with data)", "above the rest"]
     table = []
     for row in shown:
-        title = clean(row.cluster.title, limit)
-        title = f"[noise] {title}" if row.cluster.is_noise else title
         rate = "-" if row.error_rate is None else f"{percent(row.error_rate)} ({_interval(row.error_interval)[7:]})"
-        table.append([row.cluster.cluster_id, markdown(title) if args.format == "markdown" else title,
+        table.append([row.cluster.cluster_id, _title(row, args.format, limit),
                       count(row.items), count(row.items_with_data), money(row.total_cost),
                       _with_n(money(row.avg_cost), row.cost_n), _with_n(seconds(row.avg_latency), row.latency_n),
                       seconds(row.p95_latency), rate, _flags(row)])
     page.table(headers, table)
+    if totals:
+        _window_section(page, shown, totals, total_items, unit, args.format, limit)
     if source == "embedded":
         page.line(EMBEDDED_NOTE)
     else:
@@ -514,6 +702,78 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
         page.line(f"{len(ordered) - len(shown)} more clusters not shown; see them with --max-clusters 0.")
     page.lines(f"Note: {clean(note, 300)}" for note in notes)
     return page.render(budget=None if args.full else DEFAULT_BUDGET)
+
+
+def _title(row: ClusterRow, fmt: str, limit: int | None) -> str:
+    title = clean(row.cluster.title, limit)
+    title = f"[noise] {title}" if row.cluster.is_noise else title
+    return markdown(title) if fmt == "markdown" else title
+
+
+def _window_section(page: Page, shown: list[ClusterRow], totals: WindowTotals, n: int, unit: str,
+                    fmt: str, limit: int | None) -> None:
+    """The window's exact totals, how much of it the run covered, and each cluster's window
+    totals: exact when the run analysed every item, else estimates with their intervals."""
+    page.heading("Window totals", level=3)
+    window = f" {clean(totals.start, 40)} to {clean(totals.end, 40)}" if totals.start and totals.end else ""
+    page.line(f"Whole window{window} (exact, counted over the events): {count(totals.items)} {unit}s, "
+              f"{count(totals.items_with_data)} with data, {money(totals.total_cost)} total cost, "
+              f"{count(totals.error_items)} {unit}s with an error.")
+    estimated = [row for row in shown if row.window]
+    exact = bool(estimated) and all(e.exact for row in estimated for e in row.window.values() if e)
+    if exact:
+        page.line(f"Coverage: the run analysed every {unit} in the window ({count(n)} of "
+                  f"{count(totals.items)}): the per-cluster figures are the window's exact totals.")
+        kind = "exact"
+    else:
+        share = percent(n / totals.items) if totals.items else "-"
+        page.line(f"Coverage: the run analysed {count(n)} of the window's {count(totals.items)} {unit}s "
+                  f"({share}); the table above describes that sample only. Per-cluster ESTIMATES for "
+                  "the whole window, with 95% intervals from the sampling:")
+        kind = "estimate, 95% CI"
+    if estimated:
+        page.table(
+            ["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
+             f"window {unit}s with an error ({kind})"],
+            [[row.cluster.cluster_id, _title(row, fmt, limit), count(row.items),
+              _estimate(row.window["items"], _whole), _estimate(row.window["total_cost"], money),
+              _estimate(row.window["error_items"], _whole)] for row in estimated])
+    if not exact:
+        page.line(f"Method: counts by {COUNT_METHOD}; cost by {TOTAL_METHOD}. Assumes the run sampled "
+                  f"the window's {unit}s uniformly at random; a cost estimate shows - without per-item "
+                  "(or per-cluster) metrics.")
+    page.line(window_scope(unit))
+
+
+def _whole(value: float) -> str:
+    return count(round(value))
+
+
+def _estimate(estimate: Estimate | None, show) -> str:
+    if estimate is None:
+        return "-"
+    if estimate.exact:
+        return show(estimate.value)
+    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
+    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
+
+
+def _estimate_json(estimate: Estimate | None) -> dict | None:
+    if estimate is None:
+        return None
+    high = None if math.isinf(estimate.high) else estimate.high  # None: no upper bound
+    return {"value": estimate.value, "ci95": [estimate.low, high], "exact": estimate.exact}
+
+
+def _coverage_json(run: Run, n: int, totals: WindowTotals | None) -> dict:
+    return {"items_analysed": n, "max_samples": (run.params or {}).get("max_samples"),
+            "window_items": totals.items if totals else None,
+            "exact": (n == totals.items) if totals else None,
+            "window_totals": None if totals is None else {
+                "window_start": totals.start, "window_end": totals.end, "items": totals.items,
+                "items_with_data": totals.items_with_data, "total_cost": totals.total_cost,
+                "error_items": totals.error_items, "scope": window_scope(run.level or "trace"),
+                "methods": {"items": COUNT_METHOD, "error_items": COUNT_METHOD, "total_cost": TOTAL_METHOD}}}
 
 
 def _with_n(value: str, n: int | None) -> str:
@@ -531,4 +791,6 @@ def _row_json(row: ClusterRow) -> dict:
         "output_tokens": row.output_tokens, "avg_tokens": row.avg_tokens, "error_items": row.error_items,
         "error_rate": row.error_rate, "error_rate_ci95": list(row.error_interval) if row.error_interval else None,
         "top_model": clean(row.top_model) or None, "tests": row.tests,
+        "window_estimate": None if row.window is None else {
+            key: _estimate_json(estimate) for key, estimate in row.window.items()},
     }

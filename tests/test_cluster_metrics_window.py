@@ -1,0 +1,238 @@
+"""cluster_metrics.py --window-totals: what a run's numbers cover (issue 8).
+
+On the local PostHog, where most runs sampled fewer items than their window holds: the window
+totals equal a direct count and sum over the events; the per-cluster 95% intervals cover the true
+window totals of at least 95% of clusters across seeds; a run that analysed its whole window gets
+exact figures; sample figures are never labelled as window totals.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from llm_clusters.commands import cluster_metrics
+from llm_clusters.links import parse_timestamp
+from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
+from llm_clusters.queries import load_run_sql
+from llm_clusters.stats import (Estimate, hypergeometric_interval, hypergeometric_tail, window_count,
+                                window_total)
+from localposthog import dataset
+from localposthog.answers import hogql_response
+
+pytestmark = pytest.mark.engine
+
+
+def run_cli(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+def _save(engine, sql: str, path: Path) -> Path:
+    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
+    return path
+
+
+def _measure(engine, run: dict, folder: Path, *flags: str) -> dict:
+    """The saved run, its per-item metrics and its window totals (the query `sql --window-totals`
+    prints, run on the engine), aggregated to JSON by the CLI."""
+    saved_run = _save(engine, load_run_sql(run["run_id"]), folder / "run.json")
+    status, sql, err = run_cli("sql", "--window-totals", "--run-file", saved_run)
+    assert status == 0, err
+    window = _save(engine, sql, folder / "window.json")
+    per_item = _save(engine, server_side_query(run_target(run["run_id"], run["level"], run["window_start"],
+                                                          run["window_end"]), per_item=True), folder / "items.json")
+    status, out, err = run_cli("aggregate", saved_run, per_item, "--window-totals", window,
+                               "--format", "json", "--max-clusters", "0", *flags)
+    assert status == 0, err
+    return json.loads(out)
+
+
+# --- the window's totals, directly from the events ---------------------------------------------
+
+def _events(data_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (data_dir / dataset.EVENTS_FILE).read_text().splitlines()]
+    for row in rows:
+        row["properties"] = json.loads(row["properties"])
+        row["at"] = datetime.fromisoformat(row["timestamp"] + "+00:00")
+    return rows
+
+
+def _direct_totals(events: list[dict], run: dict) -> dict:
+    """Items whose first AI event is in the window; their cost and errors from their events in it."""
+    start, end = parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"])
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for event in events:
+        if run["level"] == "generation" and event["event"] == "$ai_generation":
+            by_item[event["uuid"]].append(event)
+        elif run["level"] == "trace" and event["event"] in ("$ai_trace", "$ai_generation", "$ai_embedding", "$ai_span"):
+            by_item[event["properties"].get("$ai_trace_id")].append(event)
+    items = cost = errors = 0
+    for item_events in by_item.values():
+        inside = [e for e in item_events if e["at"] < end]
+        if not inside or not start <= min(e["at"] for e in inside):
+            continue
+        items += 1
+        cost += sum(e["properties"].get("$ai_total_cost_usd") or 0 for e in inside if e["event"] != "$ai_trace")
+        errors += any(dataset.is_error_event(e["properties"]) for e in inside)
+    return {"items": items, "total_cost": cost, "error_items": errors}
+
+
+def test_window_totals_equal_a_direct_count_and_sum_over_the_events(localposthog_engine, localposthog_data_dir, tmp_path):
+    events = _events(localposthog_data_dir)
+    sampled = 0
+    for index, run in enumerate(r for r in localposthog_engine.runs if r["format"] == "current"):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        document = _measure(localposthog_engine, run, folder)
+        totals = document["coverage"]["window_totals"]
+        direct = _direct_totals(events, run)
+        assert totals["items"] == direct["items"] == run["window_item_count"], run["run_id"]
+        assert totals["error_items"] == direct["error_items"]
+        assert totals["total_cost"] == pytest.approx(direct["total_cost"], rel=1e-12)
+        assert document["coverage"]["items_analysed"] == run["total_items_analyzed"]
+        assert document["coverage"]["exact"] is (run["window_item_count"] == run["total_items_analyzed"])
+        sampled += run["window_item_count"] > run["total_items_analyzed"]
+    assert sampled >= 5  # the dataset has runs that sampled their window
+
+
+def test_a_run_that_analysed_its_whole_window_shows_exact_figures(localposthog_engine, tmp_path):
+    run = next(r for r in localposthog_engine.runs
+               if r["format"] == "current" and r["window_item_count"] == r["total_items_analyzed"])
+    document = _measure(localposthog_engine, run, tmp_path)
+    truth = {c["cluster_id"]: c for c in run["clusters"]}
+    for cluster in document["clusters"]:
+        estimate = cluster["window_estimate"]
+        assert all(e["exact"] for e in estimate.values())
+        assert estimate["items"]["value"] == truth[cluster["cluster_id"]]["size"]
+        assert estimate["total_cost"]["value"] == pytest.approx(truth[cluster["cluster_id"]]["total_cost"] or 0)
+    status, out, _ = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
+                             "--window-totals", tmp_path / "window.json")
+    assert "the run analysed every trace in the window" in out and "(exact)" in out
+    assert "estimate" not in out.lower()
+
+
+def test_sample_figures_are_never_labelled_as_window_totals(localposthog_engine, tmp_path):
+    run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
+    _measure(localposthog_engine, run, tmp_path)
+    status, out, _ = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
+                             "--window-totals", tmp_path / "window.json")
+    assert status == 0
+    sample_part, window_part = out.split("\nWindow totals\n")
+    assert "window" not in sample_part.split("\nid ")[1].split("\n")[0]  # the sample table's header
+    assert "total cost (sample)" in sample_part and "total over the run's sample" in sample_part
+    assert "max_samples=" in sample_part  # the coverage line
+    assert (f"the run analysed {run['total_items_analyzed']:,} of the window's {run['window_item_count']:,}"
+            in window_part)
+    assert "ESTIMATES for the whole window" in window_part and "(estimate, 95% CI)" in window_part
+    assert "event_filters" in window_part  # the scope is said
+    status, out, _ = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json")
+    assert "window" not in out.split("\nid ")[1].split("\n")[0] and "Window totals" not in out
+
+
+# --- the per-cluster intervals cover the truth --------------------------------------------------
+
+SEEDS = range(1, 9)
+SCALE = 0.4
+
+
+def _true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, tuple[float, float, int]]:
+    """Each cluster's true window totals (items, cost, items with an error). The run's own items
+    are where it put them; every item of the window it did not sample is placed the way the
+    generator places a sampled one (its topic's cluster, or noise with the generator's odds)."""
+    traffic = dataset._make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
+    start, end = parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"])
+    pool = traffic.traces if run["level"] == "trace" else traffic.generations
+    by_key = {c["key"]: c["cluster_id"] for c in run["clusters"] if c["cluster_id"] != -1}
+    hdbscan = any(c["cluster_id"] == -1 for c in run["clusters"]) or run["job_name"] != ""
+    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0])
+    placed = {key: c["cluster_id"] for c in run["clusters"] for key in c["items"]}
+    draw = random.Random(f"{data.seed}:{run['run_id']}:unsampled")
+    for item in pool:
+        if not start <= item.timestamp < end:
+            continue
+        if item.key in placed:
+            cluster = placed[item.key]
+        else:
+            key = dataset._cluster_key(item, end)
+            outlier = (item.large and run["level"] == "trace") or draw.random() < dataset.NOISE_SHARE
+            cluster = -1 if (hdbscan and outlier) or key not in by_key else by_key[key]
+        events = (traffic.cost_events_by_trace[item.trace_id] if run["level"] == "trace"
+                  else [traffic.generation_events[item.key]])
+        metrics = dataset.item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
+        totals[cluster][0] += 1
+        totals[cluster][1] += (metrics and metrics["cost"]) or 0
+        totals[cluster][2] += bool(metrics and metrics["error_events"] > 0)
+    return {cluster: tuple(values) for cluster, values in totals.items()}
+
+
+def test_the_intervals_cover_the_true_window_totals_across_seeds(tmp_path):
+    pytest.importorskip("chdb")
+    from localposthog.engine import Engine
+
+    checked = {"items": [], "total_cost": [], "error_items": []}
+    for seed in SEEDS:
+        data = dataset.build_dataset(seed, SCALE)
+        engine = Engine(dataset.write_dataset(data, tmp_path / f"seed{seed}"))
+        try:
+            for run in data.runs:
+                if run["format"] != "current" or run["window_item_count"] <= run["total_items_analyzed"]:
+                    continue
+                folder = tmp_path / f"seed{seed}" / run["run_id"]
+                folder.mkdir()
+                truth = _true_window_totals(data, run)
+                for cluster in _measure(engine, run, folder)["clusters"]:
+                    true = dict(zip(("items", "total_cost", "error_items"), truth[cluster["cluster_id"]]))
+                    for key, estimate in cluster["window_estimate"].items():
+                        low, high = estimate["ci95"]
+                        high = float("inf") if high is None else high
+                        assert not estimate["exact"]
+                        checked[key].append(low - 1e-9 <= true[key] <= high + 1e-9)
+        finally:
+            engine.close()
+    for key, covered in checked.items():
+        assert len(covered) >= 200, key
+        assert sum(covered) / len(covered) >= 0.95, (key, sum(covered), len(covered))
+
+
+# --- the estimators themselves ------------------------------------------------------------------
+
+def test_the_estimators_collapse_to_the_exact_figure_on_the_whole_window():
+    assert window_count(30, 100, 100) == Estimate(30, 30, 30, exact=True)
+    assert window_total(2.5, 1.0, 30, 100, 100) == Estimate(2.5, 2.5, 2.5, exact=True)
+    estimate = window_count(30, 100, 400)
+    assert estimate.value == 120 and 30 <= estimate.low < 120 < estimate.high <= 330
+    nearly = window_count(30, 399, 400)
+    assert nearly.high - nearly.low <= 1  # one unseen item: at most one more
+    assert window_count(1, 5, 3) is None  # a sample larger than its window: not an estimate
+    cost = window_total(2.0, 1.5, 3, 10, 40)  # values 1, 0.5, 0.5 among 10 sampled of 40
+    assert cost.value == 8.0 and 2.0 <= cost.low < 8.0 < cost.high
+    assert math.isinf(window_total(0.5, 0.25, 1, 10, 40).high)  # one item: no spread to measure
+
+
+def _pmf(x: int, n: int, successes: int, population: int) -> float:
+    return math.comb(successes, x) * math.comb(population - successes, n - x) / math.comb(population, n)
+
+
+def test_the_hypergeometric_tails_and_the_interval_coverage_by_brute_force():
+    population, n = 30, 10
+    for successes in range(population + 1):
+        support = range(max(0, n - (population - successes)), min(n, successes) + 1)
+        for k in range(n + 1):
+            assert hypergeometric_tail(k, n, successes, population, True) == pytest.approx(
+                sum(_pmf(x, n, successes, population) for x in support if x >= k), abs=1e-12)
+            assert hypergeometric_tail(k, n, successes, population, False) == pytest.approx(
+                sum(_pmf(x, n, successes, population) for x in support if x <= k), abs=1e-12)
+        covered = sum(_pmf(x, n, successes, population) for x in support
+                      if hypergeometric_interval(x, n, population)[0] <= successes
+                      <= hypergeometric_interval(x, n, population)[1])
+        assert covered >= 0.95, successes
+    # far from the mode the terms underflow; the tails must still be right
+    assert window_count(1, 1500, 100_000).low >= 1 and window_count(1, 1500, 100_000).high < 500
