@@ -42,3 +42,12 @@ def local_posthog(localposthog_engine):
 
     with LocalPostHog(localposthog_engine) as server:
         yield server
+
+
+@pytest.fixture
+def live_env(local_posthog, monkeypatch):
+    """The local PostHog, with the environment --live reads pointing at it."""
+    monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
+    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
+    return local_posthog

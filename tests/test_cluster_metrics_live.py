@@ -24,14 +24,6 @@ def run_cli(*argv) -> tuple[int, str, str]:
     return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
-@pytest.fixture
-def live_env(local_posthog, monkeypatch):
-    monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
-    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
-    return local_posthog
-
-
 def _twin(engine, sql: str, path) -> str:
     """PostHog's answer to `sql`, saved as `curl` would save it."""
     path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")

@@ -21,14 +21,6 @@ from localposthog.server import NO_SCOPE_API_KEY
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture
-def live_env(local_posthog, monkeypatch):
-    monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
-    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
-    return local_posthog
-
-
 def run_cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     status = print_clusters.main(list(argv), stdout=out, stderr=err)
