@@ -137,6 +137,48 @@ def test_sample_figures_are_never_labelled_as_window_totals(localposthog_engine,
     assert "window" not in out.split("\nid ")[1].split("\n")[0] and "Window totals" not in out
 
 
+def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no_cost_interval(
+        localposthog_engine, tmp_path):
+    run = next(r for r in localposthog_engine.runs
+               if r["window_item_count"] > r["total_items_analyzed"] and r["has_embedded_metrics"])
+    per_item = _measure(localposthog_engine, run, tmp_path)
+    target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
+    per_cluster = _save(localposthog_engine, server_side_query(target), tmp_path / "clusters.json")
+    for metrics, cost in (([per_cluster], True), ([], False)):
+        status, out, err = run_cli("aggregate", tmp_path / "run.json", *metrics, "--window-totals",
+                                   tmp_path / "window.json", "--format", "json", "--max-clusters", "0")
+        assert status == 0, err
+        got = {c["cluster_id"]: c["window_estimate"] for c in json.loads(out)["clusters"]}
+        for cluster in per_item["clusters"]:
+            mine, theirs = got[cluster["cluster_id"]], cluster["window_estimate"]
+            assert mine["items"] == theirs["items"] and mine["error_items"] == theirs["error_items"]
+            if cost:
+                assert mine["total_cost"]["value"] == pytest.approx(theirs["total_cost"]["value"], rel=1e-9)
+                assert mine["total_cost"]["ci95"] == pytest.approx(theirs["total_cost"]["ci95"], rel=1e-6)
+            else:
+                assert mine["total_cost"] is None
+
+
+def test_window_totals_of_another_window_or_a_smaller_population_are_refused(localposthog_engine, tmp_path):
+    runs = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]]
+    _measure(localposthog_engine, runs[-1], tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    _measure(localposthog_engine, runs[-2], other)
+    status, out, err = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
+                               "--window-totals", other / "window.json")
+    assert status == 2 and out == "" and "is not the run's" in err
+    smaller = tmp_path / "smaller.json"
+    answer = json.loads((tmp_path / "window.json").read_text())
+    answer["results"][0][answer["columns"].index("items")] = 10
+    smaller.write_text(json.dumps(answer))
+    status, out, err = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
+                               "--window-totals", smaller)
+    assert status == 0, err
+    assert "Warning: the window totals count 10 items, fewer than" in out
+    assert "ESTIMATE" not in out and "Coverage:" not in out
+
+
 # --- the per-cluster intervals cover the truth --------------------------------------------------
 
 SEEDS = range(1, 9)

@@ -720,24 +720,25 @@ def _window_section(page: Page, shown: list[ClusterRow], totals: WindowTotals, n
               f"{count(totals.items_with_data)} with data, {money(totals.total_cost)} total cost, "
               f"{count(totals.error_items)} {unit}s with an error.")
     estimated = [row for row in shown if row.window]
-    exact = bool(estimated) and all(e.exact for row in estimated for e in row.window.values() if e)
+    if not estimated:  # the totals do not fit this run (a warning above says why)
+        page.line(window_scope(unit))
+        return
+    exact = n == totals.items
     if exact:
         page.line(f"Coverage: the run analysed every {unit} in the window ({count(n)} of "
                   f"{count(totals.items)}): the per-cluster figures are the window's exact totals.")
         kind = "exact"
     else:
-        share = percent(n / totals.items) if totals.items else "-"
         page.line(f"Coverage: the run analysed {count(n)} of the window's {count(totals.items)} {unit}s "
-                  f"({share}); the table above describes that sample only. Per-cluster ESTIMATES for "
-                  "the whole window, with 95% intervals from the sampling:")
+                  f"({percent(n / totals.items)}); the table above describes that sample only. "
+                  "Per-cluster ESTIMATES for the whole window, with 95% intervals from the sampling:")
         kind = "estimate, 95% CI"
-    if estimated:
-        page.table(
-            ["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
-             f"window {unit}s with an error ({kind})"],
-            [[row.cluster.cluster_id, _title(row, fmt, limit), count(row.items),
-              _estimate(row.window["items"], _whole), _estimate(row.window["total_cost"], money),
-              _estimate(row.window["error_items"], _whole)] for row in estimated])
+    page.table(
+        ["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
+         f"window {unit}s with an error ({kind})"],
+        [[row.cluster.cluster_id, _title(row, fmt, limit), count(row.items),
+          _estimate(row.window["items"], _whole), _estimate(row.window["total_cost"], money),
+          _estimate(row.window["error_items"], _whole)] for row in estimated])
     if not exact:
         page.line(f"Method: counts by {COUNT_METHOD}; cost by {TOTAL_METHOD}. Assumes the run sampled "
                   f"the window's {unit}s uniformly at random; a cost estimate shows - without per-item "
