@@ -47,11 +47,36 @@ def test_live_output_equals_file_output_on_the_same_data(live_env, localposthog_
     assert status == 0, err
     assert live == saved
     assert "Window totals" in live or '"window_totals": {' in live
-    assert [method for method, _ in live_env.requests] == ["POST"] * 3  # run, per-item, window
+    queries = [path for method, path in live_env.requests if method == "POST"]
+    assert len(queries) == 3  # run, per-item, window; then the job, for its event_filters
     # without --window-totals too, and `aggregate --live` is the same command
     status, live, err = run_cli("aggregate", "--live", "--run-id", run["run_id"], *flags)
     assert status == 0, err
     assert live == run_cli("aggregate", run_file, items, *flags)[1]
+
+
+@pytest.mark.engine
+def test_live_window_totals_check_the_jobs_event_filters(live_env, localposthog_engine, monkeypatch):
+    """The run does not record its job's filters; live mode reads them from the jobs API."""
+    from llm_clusters.posthog_api import LiveError, PostHogClient
+
+    run = next(r for r in localposthog_engine.runs if r["job_id"])
+    filters = [{"key": "$ai_model", "value": "gpt-4o", "operator": "exact", "type": "event"}]
+    monkeypatch.setattr(PostHogClient, "clustering_jobs", lambda self: [
+        {"id": run["job_id"], "name": "GPT-4o only", "event_filters": filters}])
+    status, out, err = run_cli("--live", "--run-id", run["run_id"], "--window-totals")
+    assert status == 0, err
+    assert out.splitlines()[1].startswith("Warning: job 'GPT-4o only' clusters only events matching")
+    assert "$ai_model" in out.splitlines()[1] and "too high" in out.splitlines()[1]
+    assert "Warning" not in run_cli("--live", "--run-id", run["run_id"])[1]  # no window totals, no check
+
+    def refused(self):
+        raise LiveError("the personal API key may not do this (403)")
+
+    monkeypatch.setattr(PostHogClient, "clustering_jobs", refused)
+    status, out, err = run_cli("--live", "--run-id", run["run_id"], "--window-totals")
+    assert status == 0, err
+    assert "Warning: could not read clustering job" in out and "all traffic at this level" in out
 
 
 @pytest.mark.engine

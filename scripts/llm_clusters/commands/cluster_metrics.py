@@ -26,6 +26,7 @@ from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOT
                            window_scope, window_totals_query)
 from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
+from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import Page, run_header_lines
@@ -357,7 +358,27 @@ def _live_inputs(args) -> Inputs:
                 raise ClusterToolError(f"run {clean(run.run_id, 160)!r} records no window, so its "
                                        "window's totals cannot be bounded.", ExitStatus.NO_CLUSTERS)
             window = ask(window_totals_query(target, bounds))
+            warnings += _job_scope_warnings(client, run)
     return Inputs(run, metrics, window, notes, warnings)
+
+
+def _job_scope_warnings(client: PostHogClient, run: Run) -> list[str]:
+    """A run does not record its job's event_filters, but the jobs API does: when the job filters
+    events, the window totals (all traffic at the level) count more than the run sampled from."""
+    if not run.job_id:
+        return []
+    try:
+        job = next((job for job in client.clustering_jobs() if job.get("id") == run.job_id), None)
+    except LiveError as error:
+        return [f"could not read clustering job {clean(run.job_id, 60)} to check its event_filters "
+                f"({clean(error.message, 200)}): the window totals count all traffic at this level."]
+    filters = (job or {}).get("event_filters")
+    if not filters:
+        return []
+    return [f"job {clean(job.get('name'), 60)!r} clusters only events matching its event_filters "
+            f"{clean(json.dumps(filters, ensure_ascii=False), 300)}; the window totals count ALL "
+            f"{run.level} traffic in the window, so the per-cluster window estimates are too high "
+            "by the share of traffic the filters leave out."]
 
 
 def _column(columns: list[str], *names: str) -> int | None:
