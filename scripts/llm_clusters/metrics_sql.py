@@ -19,6 +19,10 @@ put into the SQL is a validated integer or level, or a string literal escaped by
 
 `in_list_queries` is the fallback for tools that cannot run the server-side form: one query per
 chunk of a run file's item ids, each under a stated size.
+
+`window_totals_query` measures the run's whole window, not its sample: items whose first AI
+event lies in the window, their cost and errors, between explicit bounds from the run's window.
+Every query ends with its own LIMIT, so PostHog's default of 100 rows never applies silently.
 """
 
 from __future__ import annotations
@@ -247,10 +251,10 @@ def window_totals_query(target: RunTarget, window: tuple[datetime, datetime]) ->
         f"SELECT {sql_string(_iso(start))} AS window_start,{sql_string(_iso(end))} AS window_end,"
         f"{sql_string(target.level)} AS level,count() AS items,countIf(d) AS items_with_data,"
         "sum(cost) AS total_cost,countIf(cost>0) AS cost_items,countIf(errs>0) AS error_items\nFROM ("
-        f"SELECT item,min(ts) AS first,countIf(event IN ({data}))>0 AS d,"
+        f"SELECT item,min(ts) AS first_ts,countIf(event IN ({data}))>0 AS d,"
         "sumIf(cost,event!='$ai_trace') AS cost,countIf(err AND event!='$ai_trace') AS errs"
         f"\nFROM ({events})\nWHERE ts<{_exact_time(end)} AND item!=''\nGROUP BY item"
-        f" HAVING first>={_exact_time(start)})\nLIMIT 1"
+        f" HAVING first_ts>={_exact_time(start)})\nLIMIT 1"
     )
 
 

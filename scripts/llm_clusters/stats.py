@@ -5,9 +5,10 @@
 - `welch_t`: is a cluster's mean above the rest's? One-sided Welch t-test, Student t tail
   from the regularised incomplete beta function.
 - `window_count`, `window_total`: a cluster's totals over the whole window, estimated from a
-  run that clustered a simple random sample of the window's items, with 95% intervals that
-  shrink to the exact figure as the sample approaches the whole window (finite-population
-  correction).
+  run that clustered a simple random sample of the window's items. Counts get the exact
+  hypergeometric interval (coverage at least 95% whatever the sampled fraction; it shrinks to
+  the exact figure as the sample approaches the whole window); a cost total gets that interval
+  times a t interval of the cluster's mean, Bonferroni-combined.
 """
 
 from __future__ import annotations
