@@ -14,7 +14,6 @@ from llm_clusters.commands import compare_runs
 from llm_clusters.queries import last_runs_sql, load_run_sql
 from localposthog.answers import hogql_response
 from localposthog.server import Fault
-from test_live import live_env  # noqa: F401 - the local PostHog, with the environment pointing at it
 
 pytestmark = pytest.mark.engine
 ANSWER = "PostHog's answer"
