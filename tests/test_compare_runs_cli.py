@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from llm_clusters.commands import compare_runs
 from payloads import execute_sql, make_cluster, make_properties, run_id_for
 
@@ -203,12 +201,3 @@ def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(tmp_path):
     assert "Noise (-1): 2.0% -> 30.0% (+28.0 pp, p <0.001): grew." in out
     (pair,) = json.loads(run_cli(path, "--format", "json")[1])["steps"][0]["pairs"]
     assert pair["before"]["cluster_id"] == pair["after"]["cluster_id"] == 0
-
-
-def test_skill_md_compare_runs_section_names_every_flag_and_no_other():
-    skill = (SCRIPT.parent.parent / "SKILL.md").read_text(encoding="utf-8")
-    section = skill.split("\n## Compare runs\n", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section))
-    flags = {option for action in compare_runs.build_parser()._actions for option in action.option_strings
-             if option.startswith("--")} - {"--help"}
-    assert documented == flags

@@ -15,15 +15,25 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-
 from llm_clusters.commands import link_builder
-from llm_clusters.links import (HOST_ENV, PROJECT_ENV, LinkBuilder, LinkError, ParsedLink, encode_query,
-                                encode_uri_component, normalise_host, parse_link, resolve_host)
+from llm_clusters.links import (
+    HOST_ENV,
+    PROJECT_ENV,
+    LinkBuilder,
+    LinkError,
+    ParsedLink,
+    encode_query,
+    encode_uri_component,
+    normalise_host,
+    parse_link,
+    resolve_host,
+)
 from llm_clusters.model import Item
 from llm_clusters.queries import load_run_sql
 from llm_clusters.run_ids import parse_run_id
-from localposthog.hogql import tokenize
 from payloads import execute_sql, make_cluster, make_properties
+
+from localposthog.hogql import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -493,18 +503,6 @@ def test_from_run_markdown_escapes_hostile_titles_and_ids():
     links = re.findall(r"\[((?:[^\]\\]|\\.)*)\]\(([^)\s]+)\)", out)
     assert [urlsplit(url).path.rsplit("/", 1)[-1] for _, url in links] == [
         "1_trace_20260123_000000_a%29b", "0", "k%5D%28http%3A%2F%2Fevil%29", "k%202"]
-
-
-def test_skill_md_documents_every_subcommand_and_flag_and_no_other():
-    skill = (ROOT / "SKILL.md").read_text(encoding="utf-8")
-    section = skill.split("\n## Links\n", 1)[1].split("\n## ", 1)[0]
-    parser = link_builder.build_parser()
-    (commands,) = [a for a in parser._actions if a.dest == "command"]
-    flags = {flag for sub in commands.choices.values() for action in sub._actions
-             for flag in action.option_strings if flag.startswith("--") and flag != "--help"}
-    assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section)) == flags
-    for name in commands.choices:
-        assert f"`{name}" in section, name
 
 
 def test_project_id_comes_from_the_flag_then_the_environment():

@@ -209,3 +209,28 @@ def test_the_cookbooks_cluster_items_query_returns_the_cluster_in_rank_order(loc
         assert len(rows) == min(cluster["size"], 100)
         assert [row[1] for row in rows] == list(range(len(rows)))
         assert {row[0] for row in rows} <= set(cluster["items"])
+
+
+# Each script that has a section of its own documents there every flag and subcommand it has,
+# and no flag it does not have.
+SCRIPT_SECTIONS = {"3. Summarise the run": "print_clusters", "Metrics per cluster": "cluster_metrics",
+                   "Compare runs": "compare_runs", "Links": "link_builder"}
+
+
+def _section(title: str) -> str:
+    text = SKILL.read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("title, script", sorted(SCRIPT_SECTIONS.items()))
+def test_a_scripts_section_documents_exactly_its_flags_and_subcommands(title, script):
+    section = _section(title)
+    parser = importlib.import_module(f"llm_clusters.commands.{script}").build_parser()
+    documented = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", section))
+    if script == "print_clusters":  # its live flags have their own section
+        documented |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", _section("Live mode")))
+    assert documented == _flags(parser), sorted(documented ^ _flags(parser))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name in action.choices:
+                assert f"`{name}" in section or f"{script}.py {name}" in section, name
