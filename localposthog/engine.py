@@ -52,7 +52,9 @@ _database_numbers = itertools.count()
 def _shared_session():
     global _session
     if _session is None:
-        from chdb import session as chdb_session  # imported here: chdb is a test/dev dependency
+        from chdb import (
+            session as chdb_session,  # imported here: chdb is a test/dev dependency
+        )
 
         _session = chdb_session.Session()
     return _session

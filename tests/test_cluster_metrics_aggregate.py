@@ -9,12 +9,18 @@ import math
 from pathlib import Path
 
 import pytest
-
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
-from llm_clusters.stats import (Sample, regularized_beta, student_t_upper_tail, two_proportion_z,
-                                welch_t, wilson)
+from llm_clusters.stats import (
+    Sample,
+    regularized_beta,
+    student_t_upper_tail,
+    two_proportion_z,
+    welch_t,
+    wilson,
+)
+
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

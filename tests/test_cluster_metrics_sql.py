@@ -10,11 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
-from llm_clusters.metrics_sql import (CLUSTER_COLUMNS, ITEM_COLUMNS, in_list_queries,
-                                      run_target, server_side_query, sql_string)
+from llm_clusters.metrics_sql import (
+    CLUSTER_COLUMNS,
+    ITEM_COLUMNS,
+    in_list_queries,
+    run_target,
+    server_side_query,
+    sql_string,
+)
+
 from localposthog import dataset
 from localposthog.hogql import rewrite
 

@@ -17,13 +17,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
-from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
+from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.queries import load_run_sql
-from llm_clusters.stats import (Estimate, hypergeometric_interval, hypergeometric_tail, window_count,
-                                window_total)
+from llm_clusters.stats import (
+    Estimate,
+    hypergeometric_interval,
+    hypergeometric_tail,
+    window_count,
+    window_total,
+)
+
 from localposthog import dataset
 from localposthog.answers import hogql_response
 

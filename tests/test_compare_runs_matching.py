@@ -9,10 +9,15 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from llm_clusters.compare import Sample, jaccard, max_assignment, text_similarity, z_test
-from llm_clusters.stats import holm
+from llm_clusters.compare import (
+    Sample,
+    jaccard,
+    max_assignment,
+    text_similarity,
+    z_test,
+)
 from llm_clusters.model import Cluster, Item, Run
+from llm_clusters.stats import holm
 
 
 def brute_force_best(scores: list[list[float]]) -> float:

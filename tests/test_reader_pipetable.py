@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from llm_clusters.errors import NoClustersFound
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import choose_run
+from payloads import (
+    STANDARD_COLUMNS,
+    execute_sql,
+    expected_run,
+    make_cluster,
+    make_properties,
+    read_text,
+    run_id_for,
+    standard_props,
+    summary,
+)
+
 from localposthog.mcp_format import format_execute_sql, persisted_content
-from payloads import (STANDARD_COLUMNS, execute_sql, expected_run, make_cluster, make_properties,
-                      read_text, run_id_for, standard_props, summary)
 
 NASTY_TITLES = [
     "Refunds | chargebacks",

@@ -6,15 +6,25 @@ from __future__ import annotations
 import io
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 import llm_clusters.textsource as textsource
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from llm_clusters.errors import ClusterToolError
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import read_runs_from
+from payloads import (
+    content_blocks,
+    execute_sql,
+    expected_run,
+    hexid,
+    hogql_response,
+    item_entry,
+    make_properties,
+    read_text,
+    summary,
+)
+
 from localposthog.mcp_format import persisted_content
-from payloads import (content_blocks, execute_sql, expected_run, hexid, hogql_response, item_entry,
-                      make_properties, read_text, summary)
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,14 +6,26 @@ import io
 import json
 
 import pytest
-
 from llm_clusters.errors import NoClustersFound
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import read_runs
+from payloads import (
+    STANDARD_COLUMNS,
+    content_blocks,
+    event_name,
+    execute_sql,
+    expected_run,
+    hogql_response,
+    make_cluster,
+    make_properties,
+    read_text,
+    row_for,
+    run_id_for,
+    standard_props,
+    summary,
+)
+
 from localposthog.mcp_format import persisted_content
-from payloads import (STANDARD_COLUMNS, content_blocks, event_name, expected_run, hogql_response,
-                      execute_sql, make_cluster, make_properties, read_text, row_for, run_id_for,
-                      standard_props, summary)
 
 # -------------------------------------------------------------------------- envelopes
 

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import llm_clusters.textsource as textsource
+import pytest
 from llm_clusters.model import ItemCollector, ItemPolicy
+from payloads import (
+    content_blocks,
+    execute_sql,
+    expected_run,
+    hogql_response,
+    make_cluster,
+    make_properties,
+    read_text,
+    run_id_for,
+    summary,
+)
+
 from localposthog.mcp_format import cut_like_mcp_server, persisted_content
-from payloads import (content_blocks, execute_sql, expected_run, hogql_response, make_cluster,
-                      make_properties, read_text, run_id_for, summary)
 
 CHUNKS = [1, 2, 3, 7, 64]
 
@@ -100,8 +109,9 @@ def test_every_split_of_a_surrogate_pair_escape():
 
 
 def test_safe_cut_points_decode_apart():
-    from llm_clusters.textsource import _safe_cut
     from json.decoder import scanstring
+
+    from llm_clusters.textsource import _safe_cut
 
     for value in ["😀" * 20, "\\\\ud83d" * 6, "x\\😀" * 9, "\n\t\"" * 10, "é𝔘\\u" * 8]:
         body = json.dumps(value)[1:-1]

@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from llm_clusters.errors import ClusterToolError, ExitStatus, TruncatedInput
-from localposthog.mcp_format import (MCP_CUT_NOTICE, TRUNCATED_MARKER, cut_like_mcp_server,
-                                     persisted_content)
-from payloads import (content_blocks, execute_sql, expected_run, hogql_response, read_text,
-                      run_id_for, standard_props, summary)
+from payloads import (
+    content_blocks,
+    execute_sql,
+    expected_run,
+    hogql_response,
+    read_text,
+    run_id_for,
+    standard_props,
+    summary,
+)
+
+from localposthog.mcp_format import (
+    MCP_CUT_NOTICE,
+    TRUNCATED_MARKER,
+    cut_like_mcp_server,
+    persisted_content,
+)
 
 SHAPES = ("content-blocks", "result", "plain")
 

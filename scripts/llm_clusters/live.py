@@ -10,8 +10,9 @@ import argparse
 
 from .cli import missing_dependency
 from .errors import ClusterToolError, ExitStatus, NoClustersFound
+from .links import HOST_ENV, PROJECT_ENV
 from .model import ItemPolicy
-from .posthog_api import HOST_VARIABLE, KEY_VARIABLE, PROJECT_VARIABLE, ApiConfig, PostHogClient
+from .posthog_api import KEY_ENV, ApiConfig, PostHogClient
 from .reader import ReadResult, read_runs_from
 from .textsource import TextSource
 
@@ -20,9 +21,9 @@ ANSWER_NAME = "PostHog's answer"
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "live mode", f"query PostHog directly instead of reading a file; needs {KEY_VARIABLE} "
-        f"in the environment (never a flag), {PROJECT_VARIABLE} or --project-id, and "
-        f"{HOST_VARIABLE} or --host (default us)")
+        "live mode", f"query PostHog directly instead of reading a file; needs {KEY_ENV} "
+        f"in the environment (never a flag), {PROJECT_ENV} or --project-id, and "
+        f"{HOST_ENV} or --host (default us)")
     group.add_argument("--live", action="store_true", help="query PostHog's API directly")
     group.add_argument("--host", help="us, eu, or your PostHog's base URL")
     group.add_argument("--project-id", help="the numeric project id")

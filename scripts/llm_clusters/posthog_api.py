@@ -14,14 +14,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from .errors import ClusterToolError, ExitStatus
-from .links import HOST_ENV as HOST_VARIABLE
-from .links import PROJECT_ENV as PROJECT_VARIABLE
-from .links import resolve_host
+from .links import PROJECT_ENV, resolve_host
 
-KEY_VARIABLE = "POSTHOG_PERSONAL_API_KEY"
+if TYPE_CHECKING:
+    import httpx
+
+KEY_ENV = "POSTHOG_PERSONAL_API_KEY"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ROWS = 50_000  # PostHog's cap on a HogQL query with an explicit LIMIT
 
@@ -40,16 +41,16 @@ class ApiConfig:
     @classmethod
     def from_env(cls, host: str | None = None, project_id: str | None = None,
                  env: Mapping[str, str] = os.environ) -> "ApiConfig":
-        key = env.get(KEY_VARIABLE, "").strip()
+        key = env.get(KEY_ENV, "").strip()
         if not key:
             raise LiveError(f"--live needs a personal API key in the environment variable "
-                            f"{KEY_VARIABLE} (with the `query:read` scope; create one in PostHog "
+                            f"{KEY_ENV} (with the `query:read` scope; create one in PostHog "
                             "under Settings > Personal API keys). It is read only from the "
                             "environment, never from a flag.")
-        project = (project_id or env.get(PROJECT_VARIABLE, "")).strip()
+        project = (project_id or env.get(PROJECT_ENV, "")).strip()
         if not project.isdigit():
             raise ClusterToolError(
-                f"--live needs the numeric project id, from --project-id or {PROJECT_VARIABLE} "
+                f"--live needs the numeric project id, from --project-id or {PROJECT_ENV} "
                 f"(got {project!r}); it is the number in your PostHog URLs after /project/.",
                 ExitStatus.USAGE)
         return cls(resolve_host(host, env).url, project, key)
@@ -168,14 +169,14 @@ class PostHogClient:
         status, detail = response.status_code, _detail(response)
         if status == 401:
             return (f"PostHog refused the personal API key (401: {detail}). Check that "
-                    f"{KEY_VARIABLE} holds a valid personal API key for {self.config.host}.")
+                    f"{KEY_ENV} holds a valid personal API key for {self.config.host}.")
         if status == 403:
             return (f"the personal API key may not do this (403: {detail}). Give the key the "
                     "`query:read` scope (and `llm_analytics:read` for clustering jobs) and access "
                     f"to project {self.config.project_id}.")
         if status == 404:
             return (f"project {self.config.project_id} was not found on {self.config.host} (404). "
-                    f"Check {PROJECT_VARIABLE} or --project-id, and the host (us, eu or yours).")
+                    f"Check {PROJECT_ENV} or --project-id, and the host (us, eu or yours).")
         if status == 400 and sql is not None:
             return f"PostHog rejected the query (400): {detail}\nThe query was:\n{sql}"
         return f"PostHog answered {status}: {detail}"

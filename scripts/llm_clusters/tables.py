@@ -18,7 +18,7 @@ from .errors import UnreadableInput
 from .jsonparse import parse_json_document
 from .model import ItemPolicy
 from .pipetable import Table, _scalar, read_pipe_table
-from .reader import documents, document_body, read_input
+from .reader import document_body, documents, read_input
 from .textsource import TextSource, text_from_str
 from .truncation import response_query, row_cap_warning
 

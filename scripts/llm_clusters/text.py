@@ -12,7 +12,7 @@ import re
 # ANSI/VT escape sequences (CSI, OSC, two-character), C0/C1 controls, zero-width and bidi marks.
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"[ \t\n]+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])|^(#)")
 ELLIPSIS = "…"
@@ -25,7 +25,7 @@ def clean(value: object, limit: int | None = None, *, keep_newlines: bool = Fals
         return ""
     text = _ESCAPES.sub("", str(value))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROLS.sub("", text)
+    text = UNPRINTABLE.sub("", text)
     if keep_newlines:
         text = "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip("\n")
     else:

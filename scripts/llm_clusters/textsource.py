@@ -8,8 +8,8 @@ the decoded content of a JSON string being read from another `TextSource`.
 from __future__ import annotations
 
 import codecs
-from json.decoder import scanstring  # the C scanner behind json.loads
 import re
+from json.decoder import scanstring  # the C scanner behind json.loads
 from typing import BinaryIO, Iterator
 
 from .errors import TruncatedInput, UnreadableInput

@@ -7,7 +7,6 @@ intervals and tests.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -21,17 +20,38 @@ from ..cli import ArgumentParser, guarded, positive_number, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..links import parse_timestamp
 from ..live import ANSWER_NAME, add_live_arguments, live_client, read_live
-from ..metrics_sql import (CLUSTER_COLUMNS, DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS, RunTarget,
-                           in_list_queries, metric_definitions, run_target, server_side_query,
-                           window_scope, window_totals_query)
+from ..metrics_sql import (
+    CLUSTER_COLUMNS,
+    DEFAULT_MAX_QUERY_BYTES,
+    LATENCY_NOTE,
+    LEVELS,
+    RunTarget,
+    in_list_queries,
+    metric_definitions,
+    run_target,
+    server_side_query,
+    window_scope,
+    window_totals_query,
+)
 from ..model import Cluster, ItemPolicy, Run
 from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import Page, run_header_lines
-from ..stats import (COUNT_METHOD, TOTAL_METHOD, Estimate, Sample, TestResult, holm, two_proportion_z,
-                     welch_t, wilson, window_count, window_total)
+from ..stats import (
+    COUNT_METHOD,
+    TOTAL_METHOD,
+    Estimate,
+    Sample,
+    TestResult,
+    holm,
+    two_proportion_z,
+    welch_t,
+    wilson,
+    window_count,
+    window_total,
+)
 from ..tables import cell_bool, cell_number, read_table, read_table_from
 from ..text import clean, count, markdown, money, percent, seconds
 from ..textsource import TextSource

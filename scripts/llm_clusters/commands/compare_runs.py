@@ -10,8 +10,18 @@ import sys
 from typing import Iterable, TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
-from ..compare import (CORRECTIONS, Comparison, Division, Lineage, Pair, Settings, ShareTest, Step,
-                       compare_runs, time_order)
+from ..compare import (
+    CORRECTIONS,
+    Comparison,
+    Division,
+    Lineage,
+    Pair,
+    Settings,
+    ShareTest,
+    Step,
+    compare_runs,
+    time_order,
+)
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..live import add_live_arguments, live_client, read_live

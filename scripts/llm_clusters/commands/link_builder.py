@@ -15,16 +15,31 @@ from typing import Mapping, TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
-from ..links import (LEGACY_TRACE_ROUTE, LinkBuilder, LinkError, ParsedLink, add_link_options,
-                     UNKNOWN_TIME_LOOKBACK_DAYS, builder_from_args, check_timestamp, markdown_link,
-                     parse_link, trace_query_arguments)
+from ..links import (
+    LEGACY_TRACE_ROUTE,
+    UNKNOWN_TIME_LOOKBACK_DAYS,
+    LinkBuilder,
+    LinkError,
+    ParsedLink,
+    add_link_options,
+    builder_from_args,
+    check_timestamp,
+    markdown_link,
+    parse_link,
+    trace_query_arguments,
+)
 from ..model import Cluster, ItemPolicy, Run
+from ..posthog_api import KEY_ENV
 from ..queries import load_run_sql
 from ..reader import choose_run, read_runs
 from ..render import Page, item_label
 from ..run_ids import parse_run_id
-from ..text import _CONTROLS as UNPRINTABLE  # what `clean` strips: controls, bidi, zero-width
-from ..text import clean, count, markdown
+from ..text import (
+    UNPRINTABLE,  # what `clean` strips: controls, bidi, zero-width
+    clean,
+    count,
+    markdown,
+)
 
 SCHEMA = "exploring-llm-clusters/link_builder@1"
 ID_CHARS = 64
@@ -33,7 +48,6 @@ TITLE_CHARS = 80
 MAX_CLUSTERS = 30
 DEFAULT_BUDGET = 25_000
 PRINT_CLUSTERS = "python scripts/print_clusters.py SAVED_FILE"
-KEY_VARIABLE = "POSTHOG_PERSONAL_API_KEY"  # live mode's (posthog_api), named without importing httpx
 
 DESCRIPTION = """\
 Links into PostHog's UI that a user can click to check what the agent says: the clusters
@@ -375,7 +389,7 @@ def parse_view(link: ParsedLink, fmt: str) -> str:
     if step.then:
         page.line(_code(step.then, "sh", markdown_out))
     if step.live:
-        page.line(f"Or, without the MCP server ({KEY_VARIABLE} set, and --project-id if the link "
+        page.line(f"Or, without the MCP server ({KEY_ENV} set, and --project-id if the link "
                   "has no project):")
         page.line(_code(step.live, "sh", markdown_out))
     page.lines(f"Note: {clean(note, 300)}" for note in notes)

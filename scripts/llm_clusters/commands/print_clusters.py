@@ -3,24 +3,20 @@ result, or one cluster in depth."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from tabulate import tabulate
-
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
-from ..model import ItemPolicy, Run
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..live import add_live_arguments, live_client, read_live
-from ..model import LEVELS
+from ..model import LEVELS, ItemPolicy, Run
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import Page, describe_params, item_label, run_header_lines
+from ..render import Page, item_label, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
