@@ -12,7 +12,6 @@ import json
 from typing import Any, Sequence
 
 from llm_clusters.model import ItemPolicy, Run
-
 from localposthog.mcp_format import format_execute_sql
 
 TEAM = 1

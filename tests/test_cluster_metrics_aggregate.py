@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
@@ -20,7 +21,6 @@ from llm_clusters.stats import (
     welch_t,
     wilson,
 )
-
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import (
@@ -20,7 +21,6 @@ from llm_clusters.metrics_sql import (
     server_side_query,
     sql_string,
 )
-
 from localposthog import dataset
 from localposthog.hogql import rewrite
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
@@ -28,7 +29,6 @@ from llm_clusters.stats import (
     window_count,
     window_total,
 )
-
 from localposthog import dataset
 from localposthog.answers import hogql_response
 

@@ -13,12 +13,12 @@ import random
 import uuid
 
 import pytest
+
 from llm_clusters.commands import compare_runs
+from localposthog.answers import hogql_response, persist_execute_sql
 from test_end_to_end_local import (
     _load_run_sql,  # SKILL.md's load query, filled in for a run
 )
-
-from localposthog.answers import hogql_response, persist_execute_sql
 
 pytestmark = pytest.mark.engine
 LEVELS = ("trace", "generation")

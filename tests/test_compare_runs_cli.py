@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from llm_clusters.commands import compare_runs
 from payloads import execute_sql, make_cluster, make_properties, run_id_for
 

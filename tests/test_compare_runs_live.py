@@ -9,9 +9,9 @@ import json
 import time
 
 import pytest
+
 from llm_clusters.commands import compare_runs
 from llm_clusters.queries import last_runs_sql, load_run_sql
-
 from localposthog.answers import hogql_response
 from localposthog.server import Fault
 

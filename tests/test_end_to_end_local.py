@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+
 from llm_clusters.commands import print_clusters
 from llm_clusters.model import ItemPolicy
 from llm_clusters.queries import list_runs_sql, load_run_sql
 from llm_clusters.reader import read_runs
-
 from localposthog.answers import hogql_response, persist_execute_sql
 
 pytestmark = pytest.mark.engine

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
 from llm_clusters.commands import link_builder
 from llm_clusters.links import (
     HOST_ENV,
@@ -31,9 +32,8 @@ from llm_clusters.links import (
 from llm_clusters.model import Item
 from llm_clusters.queries import load_run_sql
 from llm_clusters.run_ids import parse_run_id
-from payloads import execute_sql, make_cluster, make_properties
-
 from localposthog.hogql import tokenize
+from payloads import execute_sql, make_cluster, make_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from llm_clusters.commands import print_clusters
 
+from llm_clusters.commands import print_clusters
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from llm_clusters.errors import NoClustersFound
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import choose_run
+from localposthog.mcp_format import format_execute_sql, persisted_content
 from payloads import (
     STANDARD_COLUMNS,
     execute_sql,
@@ -19,8 +21,6 @@ from payloads import (
     standard_props,
     summary,
 )
-
-from localposthog.mcp_format import format_execute_sql, persisted_content
 
 NASTY_TITLES = [
     "Refunds | chargebacks",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import json
 
-import llm_clusters.textsource as textsource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import llm_clusters.textsource as textsource
 from llm_clusters.errors import ClusterToolError
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import read_runs_from
+from localposthog.mcp_format import persisted_content
 from payloads import (
     content_blocks,
     execute_sql,
@@ -23,8 +25,6 @@ from payloads import (
     read_text,
     summary,
 )
-
-from localposthog.mcp_format import persisted_content
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

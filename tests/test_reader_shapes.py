@@ -6,9 +6,11 @@ import io
 import json
 
 import pytest
+
 from llm_clusters.errors import NoClustersFound
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import read_runs
+from localposthog.mcp_format import persisted_content
 from payloads import (
     STANDARD_COLUMNS,
     content_blocks,
@@ -24,8 +26,6 @@ from payloads import (
     standard_props,
     summary,
 )
-
-from localposthog.mcp_format import persisted_content
 
 # -------------------------------------------------------------------------- envelopes
 

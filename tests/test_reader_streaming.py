@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 
-import llm_clusters.textsource as textsource
 import pytest
+
+import llm_clusters.textsource as textsource
 from llm_clusters.model import ItemCollector, ItemPolicy
+from localposthog.mcp_format import cut_like_mcp_server, persisted_content
 from payloads import (
     content_blocks,
     execute_sql,
@@ -23,8 +25,6 @@ from payloads import (
     run_id_for,
     summary,
 )
-
-from localposthog.mcp_format import cut_like_mcp_server, persisted_content
 
 CHUNKS = [1, 2, 3, 7, 64]
 

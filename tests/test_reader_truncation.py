@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from llm_clusters.errors import ClusterToolError, ExitStatus, TruncatedInput
+from localposthog.mcp_format import (
+    MCP_CUT_NOTICE,
+    TRUNCATED_MARKER,
+    cut_like_mcp_server,
+    persisted_content,
+)
 from payloads import (
     content_blocks,
     execute_sql,
@@ -15,13 +22,6 @@ from payloads import (
     run_id_for,
     standard_props,
     summary,
-)
-
-from localposthog.mcp_format import (
-    MCP_CUT_NOTICE,
-    TRUNCATED_MARKER,
-    cut_like_mcp_server,
-    persisted_content,
 )
 
 SHAPES = ("content-blocks", "result", "plain")

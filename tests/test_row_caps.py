@@ -7,9 +7,9 @@ import io
 import json
 
 import pytest
+
 from llm_clusters.commands import print_clusters
 from llm_clusters.truncation import row_cap_warning
-
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 COLUMNS = ["run_id", "clusters"]
