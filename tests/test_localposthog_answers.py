@@ -88,6 +88,7 @@ def test_cli_query_prints_the_execute_sql_text(localposthog_data_dir, localposth
     assert out == execute_sql_text(localposthog_engine, sql) + "\n"
 
 
+@pytest.mark.engine
 def test_cli_query_reads_stdin_and_persists(localposthog_data_dir, tmp_path):
     code, out, _ = _run_cli("query", "--data", str(localposthog_data_dir), "--persist-dir", str(tmp_path),
                             "--shape", "result", "-", stdin="SELECT 1 AS one")
@@ -96,6 +97,7 @@ def test_cli_query_reads_stdin_and_persists(localposthog_data_dir, tmp_path):
     assert json.loads(open(path, encoding="utf-8").read()) == {"result": "one\n1"}
 
 
+@pytest.mark.engine
 def test_cli_query_error_is_a_message_not_a_traceback(localposthog_data_dir):
     code, out, err = _run_cli("query", "--data", str(localposthog_data_dir), "SELECT * FROM persons")
     assert code == 1 and out == ""
