@@ -199,17 +199,30 @@ def test_help_documents_the_exit_codes():
         assert line in done.stdout
 
 
-def test_a_missing_dependency_gives_the_install_command_and_exit_6(tmp_path):
-    # Hide ijson from the child interpreter, as on a machine where it was never installed.
+def _without_dependencies(tmp_path) -> dict:
+    """An environment whose interpreter cannot import ijson, tabulate or httpx, as on a machine
+    where they were never installed."""
     blocker = tmp_path / "sitecustomize.py"
     blocker.write_text(
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'ijson':\n"
-        "            raise ModuleNotFoundError(\"No module named 'ijson'\", name='ijson')\n"
+        "        if name.split('.')[0] in ('ijson', 'tabulate', 'httpx'):\n"
+        "            raise ModuleNotFoundError(f\"No module named '{name}'\", name=name)\n"
         "sys.meta_path.insert(0, Block())\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+
+def test_help_needs_no_dependency(tmp_path):
+    env = _without_dependencies(tmp_path)
+    for script in sorted((ROOT / "scripts").glob("*.py")):
+        done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert done.returncode == 0 and "exit codes:" in done.stdout, (script.name, done.stderr)
+
+
+def test_a_missing_dependency_gives_the_install_command_and_exit_6(tmp_path):
+    env = _without_dependencies(tmp_path)
     done = subprocess.run([sys.executable, str(SCRIPT), str(EXAMPLES / "trace_run.execute-sql.txt")],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 6

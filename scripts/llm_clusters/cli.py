@@ -90,6 +90,9 @@ def guarded(body: Callable[[], int], stderr: TextIO) -> int:
         print("interrupted", file=stderr)
         return 130
     except Exception as exc:  # the last line of defence: no traceback for the user
+        if isinstance(exc, ModuleNotFoundError) and exc.name in DEPENDENCIES:
+            print(f"error: {missing_dependency(exc.name)}", file=stderr)  # imported on first use
+            return ExitStatus.MISSING_DEPENDENCY
         print(f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in the scripts; "
               "please report it with the command line that caused it.", file=stderr)
         return ExitStatus.ERROR

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
-import ijson
 
 from .errors import TruncatedInput, UnreadableInput
 from .model import ItemCollector, ItemPolicy
@@ -152,8 +151,17 @@ def _add_item_run(collector: ItemCollector, events: list, start: int) -> int:
     return count * period
 
 
+def _ijson():
+    """ijson, imported on first parse: --help and usage errors work before it is installed, and
+    a missing ijson is reported (exit 6) when a file is read."""
+    import ijson
+
+    return ijson
+
+
 class _PushParser:
     def __init__(self, policy: ItemPolicy, what: str):
+        ijson = _ijson()
         self._events = ijson.sendable_list()
         self._coro = ijson.basic_parse_coro(self._events, use_float=True)
         self.builder = ValueBuilder(policy)
@@ -199,7 +207,7 @@ def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
             parser.send(piece)
         ended = True
         parser.close()
-    except ijson.JSONError as exc:
+    except _ijson().JSONError as exc:
         explain_truncation(source, what)
         if parser.builder.done:
             raise UnreadableInput(
@@ -254,7 +262,7 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
                 if parser.builder.done:
                     source.unread(piece[end:])
                     return parser.builder.value, _kept_text(fed, fed_chars)
-    except ijson.JSONError as exc:
+    except _ijson().JSONError as exc:
         error: Exception | None = exc
     else:
         error = None

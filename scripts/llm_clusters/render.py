@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from tabulate import tabulate
-
 from .model import Item, Run
 from .text import clean, count, number
 
@@ -49,6 +47,8 @@ class Page:
         if not rows:
             self._parts.append("(none)")
             return
+        from tabulate import tabulate  # imported on first table: --help needs no dependency
+
         self._parts.append(tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[self.fmt],
                                     disable_numparse=True))
 
