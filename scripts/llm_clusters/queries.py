@@ -13,28 +13,33 @@ from .run_ids import parse_run_id
 MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
 CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
-RUN_COLUMNS_SQL = """\
-    JSONExtractString(properties, '$ai_clustering_run_id') AS run_id,
-    JSONExtractString(properties, '$ai_clustering_level') AS level,
-    JSONExtractString(properties, '$ai_clustering_job_id') AS job_id,
-    JSONExtractString(properties, '$ai_clustering_job_name') AS job_name,
-    JSONExtractString(properties, '$ai_window_start') AS window_start,
-    JSONExtractString(properties, '$ai_window_end') AS window_end,
-    if(JSONHas(properties, '$ai_total_items_analyzed'),
-       JSONExtractInt(properties, '$ai_total_items_analyzed'),
-       JSONExtractInt(properties, '$ai_total_traces_analyzed')) AS total_items,
-    JSONExtractRaw(properties, '$ai_clusters') AS clusters,
-    JSONExtractRaw(properties, '$ai_clustering_params') AS params"""
+# What the skill selects of a run's event, by output column; SKILL.md shows the same SQL.
+_RUN_FIELDS = {
+    "run_id": "JSONExtractString(properties, '$ai_clustering_run_id')",
+    "level": "JSONExtractString(properties, '$ai_clustering_level')",
+    "job_id": "JSONExtractString(properties, '$ai_clustering_job_id')",
+    "job_name": "JSONExtractString(properties, '$ai_clustering_job_name')",
+    "window_start": "JSONExtractString(properties, '$ai_window_start')",
+    "window_end": "JSONExtractString(properties, '$ai_window_end')",
+    # the oldest runs counted `$ai_total_traces_analyzed`
+    "total_items": "if(JSONHas(properties, '$ai_total_items_analyzed'),\n"
+                   "       JSONExtractInt(properties, '$ai_total_items_analyzed'),\n"
+                   "       JSONExtractInt(properties, '$ai_total_traces_analyzed'))",
+    "clusters": "JSONExtractRaw(properties, '$ai_clusters')",
+    "params": "JSONExtractRaw(properties, '$ai_clustering_params')",
+}
 
-LIST_COLUMNS_SQL = """\
-    JSONExtractString(properties, '$ai_clustering_run_id') AS run_id,
-    JSONExtractString(properties, '$ai_clustering_level') AS level,
-    JSONExtractString(properties, '$ai_clustering_job_name') AS job_name,
-    JSONExtractString(properties, '$ai_window_end') AS window_end,
-    if(JSONHas(properties, '$ai_total_items_analyzed'),
-       JSONExtractInt(properties, '$ai_total_items_analyzed'),
-       JSONExtractInt(properties, '$ai_total_traces_analyzed')) AS total_items,
-    JSONLength(properties, '$ai_clusters') AS clusters"""
+
+def _select_list(fields: dict[str, str]) -> str:
+    return ",\n".join(f"    {expression} AS {name}" for name, expression in fields.items())
+
+
+RUN_COLUMNS_SQL = _select_list(_RUN_FIELDS)
+# A listing counts each run's clusters instead of returning them.
+LIST_COLUMNS_SQL = _select_list({
+    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
+    "clusters": "JSONLength(properties, '$ai_clusters')",
+})
 
 
 def sql_string(value: str) -> str:

@@ -65,17 +65,10 @@ def _read_plain_pipe_table(source: TextSource, where: str) -> Table:
     """A metrics result (scalars only) split by lines and `|`, about five times faster than the
     streaming reader; any line that does not split into one cell per column (a `|` or a line
     break inside a value, a JSON cell, a server's notice) hands the whole text to it instead."""
-    pieces, size = [], 0
-    while size <= FAST_PATH_CHARS:
-        piece = source.read()
-        if not piece:
-            break
-        pieces.append(piece)
-        size += len(piece)
-    text = "".join(pieces)
-    if size > FAST_PATH_CHARS:
-        source.unread(text)
+    text = source.peek(FAST_PATH_CHARS + 1)
+    if len(text) > FAST_PATH_CHARS:
         return read_pipe_table(source, _POLICY, where)
+    source.consume(len(text))
     lines = text.split("\n")
     columns = [c.strip() for c in lines[0].rstrip("\r").split("|")]
     rows = []
