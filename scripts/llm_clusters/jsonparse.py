@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
-
 from .errors import TruncatedInput, UnreadableInput
 from .model import ItemCollector, ItemPolicy
 from .textsource import TextSource, splice_embedded_json
