@@ -233,3 +233,23 @@ def test_a_missing_dependency_gives_the_install_command_and_exit_6(tmp_path):
 def test_output_is_deterministic():
     first = run_cli(str(EXAMPLES / "recent_runs.execute-sql.txt"), "--format", "json")
     assert first == run_cli(str(EXAMPLES / "recent_runs.execute-sql.txt"), "--format", "json")
+
+
+def test_json_output_keeps_untrusted_text_inert():
+    hostile = "a\x9b31mb\u202ec\u200bd\x1b[2Je"
+    status, out, _ = run_cli("-", "--format", "json", stdin=_synthetic_run(1, 1, title=hostile))
+    assert status == 0
+    for bad in ("\x9b", "\u202e", "\u200b", "\x1b"):
+        assert bad not in out
+    assert json.loads(out)["clusters"][0]["title"] == "abcde"  # escape sequences and marks removed
+
+
+def test_json_output_escapes_what_it_does_not_clean():
+    # params are shown as PostHog stored them: kept, but a terminal-steering character is escaped
+    params = {"clustering_method": "hdbscan\x9b2J\u202e"}
+    row = ["7_trace_20260125_000000", "trace", "", "", "", "", 1,
+           [{"cluster_id": 0, "size": 1, "title": "T", "traces": {"t": {"rank": 0}}}], params]
+    data = persisted_content(format_execute_sql(RUN_COLUMNS, [row], truncate=False)).encode()
+    status, out, _ = run_cli("-", "--format", "json", stdin=data)
+    assert status == 0 and "\x9b" not in out and "\u202e" not in out
+    assert "\\u009b" in out and json.loads(out)["run"]["params"] == params

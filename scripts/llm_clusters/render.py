@@ -6,12 +6,21 @@ page never exceeds its budget: what is cut is counted and the flag to see it nam
 
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from .model import Item, Run
-from .text import clean, count, number
+from .text import UNPRINTABLE, clean, count, number
 
 TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
+
+
+def json_text(document: object) -> str:
+    """JSON output: readable non-ASCII text, but any character that could steer a terminal
+    (C1 controls, bidi and zero-width marks, which json.dumps leaves raw) written as an
+    escape, so untrusted values inside the document stay inert even when printed."""
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    return UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 class Page:

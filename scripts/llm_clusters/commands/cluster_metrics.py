@@ -48,7 +48,7 @@ from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import Page, run_header_lines
+from ..render import Page, json_text, run_header_lines
 from ..stats import (
     COUNT_METHOD,
     TOTAL_METHOD,
@@ -400,7 +400,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     answer = answer_line(rows, args.sort, unit, total_items)
     without = sum(r.items - r.items_with_data for r in rows if r.items_with_data is not None)
     if args.format == "json":
-        return json.dumps({
+        return json_text({
             "schema": SCHEMA, "warnings": [clean(w, 600) for w in warnings],
             "run": {"run_id": clean(run.run_id) or None, "level": run.level,
                     "window_start": run.window_start, "window_end": run.window_end},
@@ -410,7 +410,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
             "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
             "clusters": [_row_json(r) for r in shown], "clusters_omitted": len(ordered) - len(shown),
             "notes": [clean(n) for n in notes],
-        }, ensure_ascii=False, indent=1)
+        })
     limit = None if args.full else TITLE_CHARS
     page = Page(args.format)
     page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")

@@ -4,7 +4,6 @@ or loaded from PostHog (--live)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Iterable, TextIO
@@ -28,7 +27,7 @@ from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, Cluster, ItemPolicy, Run
 from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
 from ..reader import ReadResult, read_runs
-from ..render import Page
+from ..render import Page, json_text
 from ..text import clean, count, markdown, percent
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
@@ -157,7 +156,7 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
             comparison.notes.append(links.host_note())
         if args.format == "json":
             document = to_json(comparison, rows, links)
-            stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+            stdout.write(json_text(document) + "\n")
         else:
             report = Report(comparison, args.format, rows, args.full, args.steps, links)
             stdout.write(report.render() + "\n")

@@ -32,7 +32,7 @@ from ..model import Cluster, ItemPolicy, Run
 from ..posthog_api import KEY_ENV
 from ..queries import load_run_sql
 from ..reader import choose_run, read_runs
-from ..render import Page, item_label
+from ..render import Page, item_label, json_text
 from ..run_ids import parse_run_id
 from ..text import (
     UNPRINTABLE,  # what `clean` strips: controls, bidi, zero-width
@@ -199,7 +199,7 @@ def _context(links: LinkBuilder) -> dict:
 
 def _json(document: dict) -> str:
     # ASCII-only JSON keeps ids exact yet shows no control or bidi character to a terminal.
-    return json.dumps(document, ensure_ascii=True, indent=1)
+    return json_text(document)
 
 
 # --- from-run -------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ result, or one cluster in depth."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, ItemPolicy, Run
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import Page, item_label, run_header_lines
+from ..render import Page, item_label, json_text, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
@@ -195,8 +194,7 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
     total = sum(c.size for c in run.clusters)
     shown = clusters if options.max_clusters == 0 else clusters[: options.max_clusters]
     if options.fmt == "json":
-        return json.dumps(_run_json(run, shown, total, report, others, len(clusters), options.links),
-                          ensure_ascii=False, indent=1)
+        return json_text(_run_json(run, shown, total, report, others, len(clusters), options.links))
     limit = None if options.full else TITLE_CHARS
     id_limit = None if options.full else ID_CHARS
     page = Page(options.fmt)
@@ -320,7 +318,7 @@ def cluster_view(run: Run, cluster_id: int, args, options: Options, report: Repo
         document = {"schema": SCHEMA, "run": _run_fields_json(run, options.links),
                     "cluster": _cluster_json(cluster, total, items, run, options.links),
                     **report.json()}
-        return json.dumps(document, ensure_ascii=False, indent=1)
+        return json_text(document)
     id_limit = None if args.full else ID_CHARS
     page = Page(args.format)
     title = clean(cluster.title, None if args.full else TITLE_CHARS * 2)
@@ -381,9 +379,9 @@ def list_runs(result: ReadResult, fmt: str) -> str:
     runs = sorted(result.runs, key=lambda r: (r.sort_time, r.run_id or ""), reverse=True)
     warnings = [f"Warning: {clean(w, 600)}" for w in result.warnings]
     if fmt == "json":
-        return json.dumps({"schema": SCHEMA, "warnings": warnings, "runs": [
+        return json_text({"schema": SCHEMA, "warnings": warnings, "runs": [
             {**_run_fields_json(r), "clusters": r.cluster_count if r.listed_only else len(r.clusters)}
-            for r in runs]}, ensure_ascii=False, indent=1)
+            for r in runs]})
     page = Page(fmt)
     page.heading(f"{len(runs)} runs, newest first")
     page.lines(warnings)
@@ -399,7 +397,7 @@ def list_runs(result: ReadResult, fmt: str) -> str:
 def jobs_view(jobs: list[dict], fmt: str) -> str:
     jobs = sorted(jobs, key=lambda j: (str(j.get("analysis_level")), str(j.get("name"))))
     if fmt == "json":
-        return json.dumps({"schema": SCHEMA, "clustering_jobs": jobs}, ensure_ascii=False, indent=1)
+        return json_text({"schema": SCHEMA, "clustering_jobs": jobs})
     page = Page(fmt)
     page.heading(f"{len(jobs)} clustering jobs")
     rows = [[clean(j.get("name"), TITLE_CHARS), clean(j.get("analysis_level")) or "-",
