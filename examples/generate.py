@@ -116,6 +116,12 @@ def make_clusters(rng: random.Random, sizes: list[int], noise_size: int, window_
     return clusters
 
 
+def _raw_json(value) -> str:
+    """A JSON column as `JSONExtractRaw` returns it: a string of compact JSON (execute-sql prints
+    a string as it is, but a native dict or list as Python's repr)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def run_row(rng: random.Random, level: str, window_end: datetime, sizes: list[int],
             noise_size: int) -> list:
     job_id = JOB_IDS[level]
@@ -123,7 +129,7 @@ def run_row(rng: random.Random, level: str, window_end: datetime, sizes: list[in
     clusters = make_clusters(rng, sizes, noise_size, window_end, level)
     start = window_end - timedelta(days=7)
     return [run_id, level, job_id, JOB_NAMES[level], start.isoformat(), window_end.isoformat(),
-            sum(sizes) + noise_size, json.dumps(clusters, separators=(",", ":")), PARAMS]
+            sum(sizes) + noise_size, _raw_json(clusters), _raw_json(PARAMS)]
 
 
 def write_examples(folder: Path) -> list[Path]:
@@ -147,14 +153,14 @@ def write_examples(folder: Path) -> list[Path]:
 
     generation = run_row(rng, "generation", end, [25, 19, 14, 8], 4)
     response = {"columns": RUN_COLUMNS, "types": [[c, "String"] for c in RUN_COLUMNS],
-                "results": [generation[:8] + [json.dumps(PARAMS)]], "hasMore": False,
+                "results": [generation], "hasMore": False,
                 "limit": 100, "offset": 0}
     write("generation_run.hogql.json", json.dumps(response, indent=1) + "\n")
 
     legacy_end = datetime(2025, 3, 10, tzinfo=timezone.utc)
     legacy_clusters = make_clusters(rng, [18, 12, 9], 0, legacy_end, "trace", legacy=True)
     legacy_columns = ["run_id", "total_items", "clusters"]
-    legacy_row = [f"{TEAM_ID}_{legacy_end:%Y%m%d_%H%M%S}", 39, legacy_clusters]
+    legacy_row = [f"{TEAM_ID}_{legacy_end:%Y%m%d_%H%M%S}", 39, _raw_json(legacy_clusters)]
     write("legacy_run.execute-sql.txt", persisted_content(
         format_execute_sql(legacy_columns, [legacy_row], truncate=False), "result"))
     return written

@@ -8,7 +8,6 @@ produce each of those byte for byte, so the skill's reader is tested on what it 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,33 +21,26 @@ MCP_CUT_NOTICE = (
     "Use more specific filters or pagination to get complete results.]"
 )
 MCP_SHORTENED_NOTICE = "Result shortened to fit this client: {shown} of {total} characters shown."
+# PostHog's SQLResultsFormatter, given a result budget, ends a cut preview with one of these.
+PREVIEW_GUIDANCE = ("Omitted rows or shortened cells are not evidence of missing data. Select fewer "
+                    "columns, aggregate, filter, or paginate with a stable ORDER BY to inspect more data.")
+INCOMPLETE_PREVIEW_NOTICE = f"[Incomplete SQL result preview. Any JSON shown may be cut off. {PREVIEW_GUIDANCE}]"
 
 PERSIST_SHAPES = ("content-blocks", "result", "plain")
 
 
-def _js_number(value: float) -> str:
-    """A number as JavaScript's String() writes it (the MCP server is TypeScript)."""
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
-
-
 def format_cell(value: Any, *, truncate: bool = True, null: str = NULL_CELL) -> str:
-    """One cell of the execute-sql table: stringified, JSON-looking cells cut when truncating."""
+    """One cell of the execute-sql table, as PostHog's `SQLResultsFormatter` writes it: Python's
+    `str()` of the value (so a dict or list cell is Python's repr, not JSON, and a float keeps
+    its `.0`), NULL as `(null)` and a literal "(null)" quoted; a JSON-looking cell (a dict or
+    list, or text starting with `{` or `[`) over 500 characters is cut and marked when
+    truncating."""
     if value is None:
         return null
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        looks_json = True
-    elif isinstance(value, float):
-        return _js_number(value)
-    else:
-        text = str(value)
-        if text == NULL_CELL:
-            return '"(null)"'
-        looks_json = text[:1] in ("{", "[")
+    text = str(value)
+    if text == NULL_CELL:
+        return '"(null)"'
+    looks_json = isinstance(value, (dict, list)) or text[:1] in ("{", "[")
     if truncate and looks_json and len(text) > TRUNCATE_AT:
         return text[:TRUNCATE_AT] + TRUNCATED_MARKER
     return text
@@ -75,12 +67,15 @@ def format_execute_sql(
 
 
 def cut_like_mcp_server(text: str, max_chars: int, *, style: str = "old") -> str:
-    """An MCP server's cut of a long answer: older servers append a fixed notice at 80,000
-    characters, newer ones shorten to a client budget and say so."""
+    """A cut of a long answer: older MCP servers append a fixed notice at 80,000 characters,
+    newer ones shorten to a client budget and say so ("new"); PostHog's formatter, given a
+    result budget, cuts the text and ends it with its preview notice ("preview")."""
     if len(text) <= max_chars:
         return text
     if style == "old":
         return text[:max_chars] + "\n\n" + MCP_CUT_NOTICE
+    if style == "preview":
+        return text[:max_chars] + "\n" + INCOMPLETE_PREVIEW_NOTICE
     return text[:max_chars] + "\n\n" + MCP_SHORTENED_NOTICE.format(shown=max_chars, total=len(text))
 
 

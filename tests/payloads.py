@@ -160,11 +160,19 @@ def row_for(props: dict, columns: Sequence[str] = STANDARD_COLUMNS) -> list:
     return out
 
 
+def raw_json(row: Sequence) -> list:
+    """A result row as HogQL returns the skill's queries: JSON columns (`JSONExtractRaw`) arrive
+    as strings of compact JSON. (execute-sql would print a native dict or list as Python's repr.)"""
+    return [json.dumps(v, separators=(",", ":"), ensure_ascii=False) if isinstance(v, (dict, list)) else v
+            for v in row]
+
+
 def execute_sql(props_list: Sequence[dict], columns: Sequence[str] = STANDARD_COLUMNS, *,
                 header: Sequence[str] | None = None, **kwargs) -> str:
     """The execute-sql text for one row per run (truncate off unless asked)."""
     kwargs.setdefault("truncate", False)
-    return format_execute_sql(list(header or columns), [row_for(p, columns) for p in props_list], **kwargs)
+    rows = [raw_json(row_for(p, columns)) for p in props_list]
+    return format_execute_sql(list(header or columns), rows, **kwargs)
 
 
 def hogql_response(props_list: Sequence[dict], columns: Sequence[str] = STANDARD_COLUMNS, *,

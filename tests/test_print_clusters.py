@@ -15,6 +15,7 @@ import pytest
 
 from llm_clusters.commands import print_clusters
 from localposthog.mcp_format import format_execute_sql, persisted_content
+from payloads import raw_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -102,7 +103,7 @@ def _synthetic_run(clusters: int, items_per_cluster: int, title: str = "Topic {i
     row = ["7_trace_20260125_000000", "trace", "", "", "2026-01-18T00:00:00+00:00",
            "2026-01-25T00:00:00+00:00", clusters * items_per_cluster, payload,
            {"max_samples": 1500}]
-    return persisted_content(format_execute_sql(RUN_COLUMNS, [row], truncate=False)).encode()
+    return persisted_content(format_execute_sql(RUN_COLUMNS, [raw_json(row)], truncate=False)).encode()
 
 
 def test_a_run_of_25_clusters_prints_within_12000_characters():
@@ -158,8 +159,8 @@ def test_each_failure_has_its_exit_code_and_a_message_not_a_traceback(tmp_path):
     empty_result.write_text(persisted_content("run_id|clusters"))
     truncated_cell = tmp_path / "truncated.txt"
     truncated_cell.write_text(persisted_content(format_execute_sql(
-        RUN_COLUMNS, [["1_trace_20260125_000000", "trace", "", "", "", "", 5,
-                       json.loads(_cell_payload()), {}]], truncate=True)))
+        RUN_COLUMNS, [["1_trace_20260125_000000", "trace", "", "", "", "", 5, _cell_payload(), "{}"]],
+        truncate=True)))
     cases = {binary: (3, "not UTF-8"), cut: (4, "cut"), empty_result: (5, "'run_id', 'clusters'"),
              truncated_cell: (4, "truncate: false"), tmp_path / "missing.txt": (3, "does not exist"),
              tmp_path: (3, "is a folder")}
@@ -249,7 +250,7 @@ def test_json_output_escapes_what_it_does_not_clean():
     params = {"clustering_method": "hdbscan\x9b2J\u202e"}
     row = ["7_trace_20260125_000000", "trace", "", "", "", "", 1,
            [{"cluster_id": 0, "size": 1, "title": "T", "traces": {"t": {"rank": 0}}}], params]
-    data = persisted_content(format_execute_sql(RUN_COLUMNS, [row], truncate=False)).encode()
+    data = persisted_content(format_execute_sql(RUN_COLUMNS, [raw_json(row)], truncate=False)).encode()
     status, out, _ = run_cli("-", "--format", "json", stdin=data)
     assert status == 0 and "\x9b" not in out and "\u202e" not in out
     assert "\\u009b" in out and json.loads(out)["run"]["params"] == params

@@ -16,6 +16,7 @@ from payloads import (
     expected_run,
     make_cluster,
     make_properties,
+    raw_json,
     read_text,
     run_id_for,
     standard_props,
@@ -245,11 +246,11 @@ def test_blank_lines_and_trailing_newline():
     assert len(read_text(text).runs) == 2
 
 
-def test_numbers_in_cells_as_javascript_prints_them():
-    props = standard_props()
-    props["$ai_total_items_analyzed"] = 1500.0  # printed as 1500
-    text = format_execute_sql(["total_items", "clusters"], [[1500.0, props["$ai_clusters"]]], truncate=False)
-    assert text.splitlines()[1].startswith("1500|")
+def test_numbers_in_cells_as_python_prints_them():
+    props = standard_props()  # PostHog's formatter writes str(cell): a float keeps its ".0"
+    text = format_execute_sql(["total_items", "clusters"], [raw_json([1500.0, props["$ai_clusters"]])],
+                              truncate=False)
+    assert text.splitlines()[1].startswith("1500.0|")
     assert read_text(text).runs[0].total_items == 1500
 
 

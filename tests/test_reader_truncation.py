@@ -75,7 +75,7 @@ def _cut_points(text):
     }
 
 
-@pytest.mark.parametrize("style", ["old", "new"])
+@pytest.mark.parametrize("style", ["old", "new", "preview"])
 @pytest.mark.parametrize("where", ["mid-json", "mid-title", "mid-escape", "row-boundary",
                                    "row-boundary-after-newline", "mid-second-row-plain"])
 @pytest.mark.parametrize("shape", SHAPES)
@@ -90,7 +90,7 @@ def test_mcp_server_cut(style, where, shape):
     assert "fewer rows" in info.value.message or "narrow" in info.value.message
 
 
-@pytest.mark.parametrize("style", ["old", "new"])
+@pytest.mark.parametrize("style", ["old", "new", "preview"])
 def test_mcp_server_cut_of_a_hogql_json_text(style):
     text = hogql_response(_props(2))
     cut = cut_like_mcp_server(text, len(text) // 2, style=style)
@@ -198,3 +198,12 @@ def test_lone_surrogate_in_a_plain_text_cell_becomes_a_replacement_character():
     run = read_text(text).runs[0]
     assert run.job_name == "A\ufffdB"
     run.job_name.encode("utf-8")  # printable
+
+
+def test_posthogs_row_preview_notice_is_truncation():
+    # PostHog's formatter, over its result budget, drops whole rows and says so on a last line
+    lines = execute_sql(_props(2)).split("\n")
+    preview = "\n".join(lines[:2]) + ("\n[SQL result preview: Showing 1 of 2 returned rows. Omitted rows or "
+                                      "shortened cells are not evidence of missing data.]")
+    with pytest.raises(TruncatedInput, match="SQL result preview"):
+        read_text(persisted_content(preview))

@@ -11,6 +11,7 @@ import pytest
 from llm_clusters.commands import print_clusters
 from llm_clusters.truncation import row_cap_warning
 from localposthog.mcp_format import format_execute_sql, persisted_content
+from payloads import raw_json
 
 COLUMNS = ["run_id", "clusters"]
 
@@ -30,7 +31,8 @@ def _print(path, *flags) -> tuple[int, str]:
 @pytest.mark.parametrize("rows, warned", [(99, False), (100, True), (101, False)])
 def test_an_execute_sql_table_of_exactly_100_rows_is_flagged(tmp_path, rows, warned):
     path = tmp_path / "runs.txt"
-    path.write_text(persisted_content(format_execute_sql(COLUMNS, _rows(rows), truncate=False)))
+    path.write_text(persisted_content(format_execute_sql(COLUMNS, [raw_json(r) for r in _rows(rows)],
+                                                         truncate=False)))
     for flags in ((), ("--list-runs",), ("--format", "json")):
         _, out = _print(path, *flags)
         assert ("default row limit probably cut it" in out) is warned, flags

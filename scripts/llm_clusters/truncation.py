@@ -13,7 +13,9 @@ from .errors import TruncatedInput
 from .textsource import TextSource
 
 CELL_MARKER = "...truncated"
-SERVER_NOTICES = ("[Response truncated", "Result shortened to fit this client")
+# Older MCP servers, newer ones, and PostHog's own result formatter when it previews a result.
+SERVER_NOTICES = ("[Response truncated", "Result shortened to fit this client",
+                  "[SQL result preview:", "[Incomplete SQL result preview")
 
 CELL_FIX = (
     "execute-sql cuts JSON cells to 500 characters unless the call passes `truncate: false`. "
