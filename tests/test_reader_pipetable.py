@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from llm_clusters.errors import NoClustersFound
+from llm_clusters.errors import NoClustersFound, UnreadableInput
 from llm_clusters.model import ItemPolicy
 from llm_clusters.reader import choose_run
 from localposthog.mcp_format import format_execute_sql, persisted_content
@@ -283,3 +283,11 @@ def test_a_text_cell_reading_None_is_null():
     run = read_text(execute_sql([props])).runs[0]
     assert run.job_name is None
     assert summary(run)["clusters"] == expected_run(props)["clusters"]
+
+
+def test_a_native_array_printed_as_python_repr_says_how_to_select_it():
+    # execute-sql prints a native array column with str(): Python's repr, not JSON
+    clusters = standard_props()["$ai_clusters"]
+    text = format_execute_sql(["run_id", "clusters"], [["1_trace_20260125_000000", clusters]], truncate=False)
+    with pytest.raises(UnreadableInput, match="Python's repr"):
+        read_text(text)

@@ -196,6 +196,7 @@ class _PushParser:
 def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
     """The JSON value that is the whole of `source`."""
     source = splice_embedded_json(source, what)
+    hint = _python_repr_hint(source.peek(3))
     parser = _PushParser(policy, what)
     ended = False  # all the text was fed: an error now means the JSON stopped early
     try:
@@ -219,7 +220,7 @@ def parse_json_document(source: TextSource, policy: ItemPolicy, what: str):
                 "result again, or rerun the query with a narrower selection so it is smaller."
             ) from None
         raise UnreadableInput(
-            f"{what} is not valid JSON ({_first_line(exc)}). Expected the tool result exactly as "
+            f"{what} is not valid JSON ({_first_line(exc)}).{hint} Expected the tool result exactly as "
             "it was saved: a content-block array, {\"result\": …}, a HogQL response, or the "
             "text execute-sql prints."
         ) from None
@@ -276,13 +277,22 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
         source.unread("".join(fed))
         return None, None
     raise UnreadableInput(
-        f"{what} starts like JSON but is not valid JSON ({_first_line(error)}). Expected the "
-        "execute-sql text exactly as the tool returned it."
+        f"{what} starts like JSON but is not valid JSON ({_first_line(error)}).{_python_repr_hint(fed[0] if fed else '')} "
+        "Expected the execute-sql text exactly as the tool returned it."
     )
 
 
 def _kept_text(fed: list[str], fed_chars: int) -> str | None:
     return "".join(fed) if fed_chars <= FALLBACK_CHARS else None
+
+
+def _python_repr_hint(head: str) -> str:
+    """execute-sql prints a native array or map column as Python's repr (`[{'a': 1}]`)."""
+    if head.lstrip().startswith(("{'", "['", "[{'")):
+        return (" It looks like Python's repr of a native array or map: execute-sql prints those "
+                "with str(). Select the column as JSON text instead (JSONExtractRaw(...) or "
+                "toJSONString(...)).")
+    return ""
 
 
 def _first_line(exc: Exception) -> str:
