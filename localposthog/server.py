@@ -90,10 +90,6 @@ class LocalPostHog:
         with self._faults_lock:
             self._faults.extend(faults)
 
-    def clear_faults(self) -> None:
-        with self._faults_lock:
-            self._faults.clear()
-
     def _next_fault(self) -> Fault | None:
         with self._faults_lock:
             return self._faults.popleft() if self._faults else None

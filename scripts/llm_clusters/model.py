@@ -198,10 +198,6 @@ class Run:
         return parse_run_id(self.run_id) if self.run_id else None
 
     @property
-    def items_in_clusters(self) -> int:
-        return sum(c.item_count for c in self.clusters)
-
-    @property
     def sort_time(self) -> str:
         """A sortable stamp for "newest": the window end, else the time in the run id."""
         parsed = self.parsed_id
