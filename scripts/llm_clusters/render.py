@@ -13,6 +13,7 @@ from .model import Item, Run
 from .text import UNPRINTABLE, clean, count, number
 
 TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
+OUTPUT_FORMATS = ("text", "markdown", "json")  # every command's --format
 
 
 def json_text(document: object) -> str:

@@ -48,7 +48,7 @@ from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import Page, json_text, run_header_lines
+from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
 from ..stats import (
     COUNT_METHOD,
     TOTAL_METHOD,
@@ -245,7 +245,7 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--max-clusters", type=whole_number, default=MAX_CLUSTERS, metavar="N",
                         help=f"clusters shown (default {MAX_CLUSTERS}, 0 for all)")
     parser.add_argument("--full", action="store_true", help="do not cut titles nor the output size")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text",
                         help="output format (default text); json has a stable schema")
     add_live_arguments(parser)
 

@@ -27,7 +27,7 @@ from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, Cluster, ItemPolicy, Run
 from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
 from ..reader import ReadResult, read_runs
-from ..render import Page, json_text
+from ..render import OUTPUT_FORMATS, Page, json_text
 from ..text import clean, count, markdown, percent
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
@@ -90,7 +90,7 @@ def build_parser() -> ArgumentParser:
                         help=f"compare at most the N newest runs (default {MAX_RUNS}, 0 for all)")
     parser.add_argument("--full", action="store_true",
                         help="do not cut titles, run ids or tables (--max-rows 0)")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text",
                         help="output format (default text)")
     add_live_arguments(parser)
     add_link_options(parser, links_flag=True)

@@ -32,7 +32,7 @@ from ..model import Cluster, ItemPolicy, Run
 from ..posthog_api import KEY_ENV
 from ..queries import load_run_sql
 from ..reader import choose_run, read_runs
-from ..render import Page, item_label, json_text
+from ..render import OUTPUT_FORMATS, Page, item_label, json_text
 from ..run_ids import parse_run_id
 from ..text import (
     UNPRINTABLE,  # what `clean` strips: controls, bidi, zero-width
@@ -65,7 +65,7 @@ project-scoped with --project-id. Flags go after the subcommand:
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="link_builder.py", description=DESCRIPTION)
     output = argparse.ArgumentParser(add_help=False)
-    output.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+    output.add_argument("--format", choices=OUTPUT_FORMATS, default="text",
                         help="output format (default text: the bare link); markdown writes "
                         "clickable [label](link); json has a `schema` field")
     links = argparse.ArgumentParser(add_help=False, parents=[output])

@@ -15,7 +15,7 @@ from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, ItemPolicy, Run
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import Page, item_label, json_text, run_header_lines
+from ..render import OUTPUT_FORMATS, Page, item_label, json_text, run_header_lines
 from ..text import clean, count, markdown, money, number, percent, seconds
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
@@ -62,7 +62,7 @@ def build_parser() -> ArgumentParser:
                         help=f"clusters shown in the default view (default {MAX_CLUSTERS}, 0 for all)")
     parser.add_argument("--full", action="store_true",
                         help="do not cut long titles, descriptions or ids, nor the output size")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text",
                         help="output format (default text); json keeps PostHog's field names")
     add_live_arguments(parser)
     add_link_options(parser, links_flag=True)
