@@ -234,3 +234,19 @@ def test_a_scripts_section_documents_exactly_its_flags_and_subcommands(title, sc
         if isinstance(action, argparse._SubParsersAction):
             for name in action.choices:
                 assert f"`{name}" in section or f"{script}.py {name}" in section, name
+
+
+def _parsers(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_help_text_prints_its_percent_signs_once():
+    """RawDescriptionHelpFormatter leaves descriptions alone, so a "%%" there prints as "%%"."""
+    for script in SCRIPTS:
+        parser = importlib.import_module(f"llm_clusters.commands.{script}").build_parser()
+        for each in _parsers(parser):
+            assert "%%" not in each.format_help(), (script, each.prog)

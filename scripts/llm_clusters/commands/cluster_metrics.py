@@ -105,7 +105,7 @@ def build_parser() -> ArgumentParser:
         "aggregate", prog="cluster_metrics.py aggregate",
         help="the per-cluster table from a saved run and saved metrics results",
         description="Print cost, latency, tokens and errors per cluster, each rate with its n "
-        "and 95%% Wilson interval, and flag clusters significantly above the rest of the run."))
+        "and 95% Wilson interval, and flag clusters significantly above the rest of the run."))
     return parser
 
 
