@@ -375,3 +375,37 @@ def test_large_run_through_the_bulk_path(document):
     cluster = result.runs[0].clusters[0]
     assert cluster.item_count == 30_000
     assert [i.rank for i in cluster.items] == [0, 1, 2]
+
+
+# -------------------------------------------------------------------------- a bad $ai_clusters
+
+BAD_CLUSTERS = {"an object": {"0": {"cluster_id": 0}}, "a number": 5,
+                "a string": "not clusters", "an array of numbers": [1, 2, 3],
+                "an array of strings": ["a", "b"], "an array of other objects": [{"x": 1}]}
+
+
+@pytest.mark.parametrize("kind", BAD_CLUSTERS)
+@pytest.mark.parametrize("shape", ["event", "execute-sql", "hogql"])
+def test_a_clusters_value_that_is_not_an_array_of_clusters_is_unreadable(tmp_path, kind, shape):
+    from llm_clusters.errors import ExitStatus, UnreadableInput
+
+    props = {**standard_props(), "$ai_clusters": BAD_CLUSTERS[kind]}
+    text = {"event": lambda: json.dumps({"event": event_name("trace"), "properties": props}),
+            "execute-sql": lambda: execute_sql([props]),
+            "hogql": lambda: hogql_response([props], json_as_string=True)}[shape]()
+    path = tmp_path / "run.txt"
+    path.write_text(text)
+    with pytest.raises(UnreadableInput) as caught:
+        read_runs(str(path), ItemPolicy())
+    assert caught.value.status == ExitStatus.UNREADABLE
+    assert "$ai_clusters value is" in caught.value.message and "JSONExtractRaw" in caught.value.message
+
+
+def test_an_empty_clusters_array_and_a_listing_count_stay_readable(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"event": event_name("trace"), "properties": {**standard_props(), "$ai_clusters": []}}))
+    assert read_runs(str(path), ItemPolicy()).runs[0].clusters == []
+    listing = ("run_id", "level", "job_name", "window_end", "total_items", "clusters")
+    props = {**standard_props(), "$ai_clusters": 4}
+    path.write_text(execute_sql([props], listing))
+    assert read_runs(str(path), ItemPolicy()).runs[0].cluster_count == 4

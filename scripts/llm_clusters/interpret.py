@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
 
+from .errors import UnreadableInput
 from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
 from .pipetable import Table
 from .run_ids import UUID_PATTERN, parse_run_id
@@ -187,6 +188,8 @@ class Interpreter:
             field = field_for_column(str(key))
             if field and field not in fields:
                 fields[field] = value
+                if field == "clusters":
+                    fields[CLUSTERS_KEY] = str(key)
         return fields
 
     def _run_from_mapping(self, mapping: dict, where: str) -> Run | None:
@@ -212,8 +215,10 @@ class Interpreter:
         notes: list[str] = []
         clusters = []
         cluster_count = None
-        if not isinstance(clusters_value, (list, dict)) and _integer(clusters_value) is not None:
+        if _is_listed_count(clusters_value, fields):
             cluster_count = _integer(clusters_value)  # a runs listing: the count, not the clusters
+        else:
+            _check_clusters_value(clusters_value, where)
         for index, raw in enumerate(clusters_value if isinstance(clusters_value, list) else [], 1):
             if is_cluster_dict(raw):
                 clusters.append(_cluster(raw, self.policy))
@@ -240,6 +245,48 @@ class Interpreter:
         run.level = _infer_level(run)
         _complete_item_ids(run)
         return run
+
+
+CLUSTERS_KEY = "clusters_key"  # the name the clusters were found under, beside the fields
+
+
+def _is_listed_count(value: Any, fields: dict[str, Any]) -> bool:
+    """A number where the clusters belong is the runs-listing query's JSONLength count, unless it
+    sits in an event's own `$ai_clusters` property or a row that loads the whole run (params)."""
+    return (not isinstance(value, (list, dict, bool)) and _integer(value) is not None
+            and fields.get(CLUSTERS_KEY, "clusters").lower() != "$ai_clusters" and "params" not in fields)
+
+
+def _check_clusters_value(value: Any, where: str) -> None:
+    """`$ai_clusters` must be a JSON array of cluster objects; anything else would read as a run
+    with no clusters, so it is an unreadable input instead."""
+    if isinstance(value, list) and (not value or any(is_cluster_dict(entry) for entry in value)):
+        return
+    if isinstance(value, list):
+        kinds = sorted({_json_kind(entry) for entry in value})
+        found = (f"an array of {len(value):,} entr{'y' if len(value) == 1 else 'ies'} holding "
+                 f"{' and '.join(kinds)}, none of them a cluster object")
+    elif isinstance(value, str):
+        found = f"a string that is not a JSON array ({value[:40]!r}{'…' if len(value) > 40 else ''})"
+    else:
+        found = _json_kind(value)
+    raise UnreadableInput(
+        f"{where}: the run's $ai_clusters value is {found}, not the JSON array of cluster objects "
+        "(each with cluster_id, size, title, traces) PostHog stores. Select it with "
+        "JSONExtractRaw(properties, '$ai_clusters') and `truncate: false`, as SKILL.md's \"Load one "
+        "run\" query does, and pass that result.")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)) or _number(value) is not None:
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else "a string"
 
 
 def _clean(value: Any) -> str | None:
