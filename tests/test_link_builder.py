@@ -459,7 +459,7 @@ def test_from_run_text_and_markdown():
     status, text, _ = run_cli("from-run", TRACE_RUN, "--top", "1")
     assert status == 0
     lines = text.splitlines()
-    assert lines[0].startswith(f"Links for run {TRACE_RUN_ID} (trace level, 7 clusters)")
+    assert lines[0].startswith(f"Links for run {TRACE_RUN_ID} (trace level, 6 clusters + noise)")
     assert lines[1] == f"Run: https://us.posthog.com/llm-analytics/clusters/{TRACE_RUN_ID}"
     assert sum(line.startswith("Cluster ") for line in lines) == 7
     assert sum("/traces/" in line for line in lines) == 7

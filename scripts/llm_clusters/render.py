@@ -10,7 +10,7 @@ import json
 from typing import Iterable
 
 from .model import Item, Run
-from .text import UNPRINTABLE, clean, count, number
+from .text import UNPRINTABLE, clean, clusters_phrase, count, number
 
 TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
 OUTPUT_FORMATS = ("text", "markdown", "json")  # every command's --format
@@ -114,7 +114,7 @@ def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str
         if run.total_items is not None and run.total_items >= max_samples:
             coverage += ": the window may hold more"
         coverage += ")"
-    coverage += f", {count(clustered)} in {len(run.clusters)} clusters. Shares are shares of this sample."
+    coverage += f", {count(clustered)} in {clusters_phrase(run.clusters)}. Shares are shares of this sample."
     lines.append(coverage)
     params = describe_params(run.params)
     if params:

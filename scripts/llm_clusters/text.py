@@ -7,7 +7,9 @@ text. Everything the scripts print passes through `clean`.
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Iterable
 
 # ANSI/VT escape sequences (CSI, OSC, two-character), C0/C1 controls, zero-width and bidi marks.
 _ESCAPES = re.compile(
@@ -46,15 +48,29 @@ def markdown(text: str) -> str:
 
 
 def money(value: float | None) -> str:
+    """Dollars to the cent; below a cent, two significant digits (an LLM call can cost $0.00042).
+    Every view shows money through this one rule."""
     if value is None:
         return "-"
     if value == 0:
         return "$0"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.2g}" if abs(value) < 0.0001 else f"${value:.4f}"
+    sign = "-" if value < 0 else ""
+    if abs(value) < 0.01:
+        decimals = 1 - math.floor(math.log10(abs(value)))  # two significant digits, never an exponent
+        small = f"{abs(value):.{decimals}f}"
+        if float(small) < 0.01:  # not rounded up to a cent
+            return f"{sign}${small}"
+    return f"{sign}${abs(value):,.2f}"
+
+
+def clusters_phrase(clusters: Iterable) -> str:
+    """The one way every view counts clusters: "7 clusters + noise" (noise, cluster -1, is not a
+    topic, so it is never counted as a cluster, and it is always said when the run has one)."""
+    regular = noise = 0
+    for cluster in clusters:
+        noise += cluster.is_noise
+        regular += not cluster.is_noise
+    return f"{regular:,} cluster{'' if regular == 1 else 's'}" + (" + noise" if noise else "")
 
 
 def seconds(value: float | None) -> str:

@@ -28,7 +28,7 @@ from ..model import LEVELS, Cluster, ItemPolicy, Run
 from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
 from ..reader import ReadResult, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text
-from ..text import clean, count, markdown, percent
+from ..text import clean, clusters_phrase, count, markdown, percent
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
 TITLE_CHARS = 60
@@ -351,7 +351,7 @@ class Report:
                    [[f"#{i}", self.text(run.run_id or "(no run id)", self.id_chars),
                      self.text(_window_end(run), 40),
                      count(sum(cl.size for cl in run.clusters)),
-                     sum(1 for cl in run.clusters if not cl.is_noise), percent(_noise_share(run))]
+                     clusters_phrase(run.clusters), percent(_noise_share(run))]
                     for i, run in enumerate(c.runs, 1)])
         if self.links:
             page.bullets(f"#{i}: {markdown_link(f'run #{i}', url) if self.fmt == 'markdown' else url}"

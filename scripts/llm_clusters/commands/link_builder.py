@@ -37,6 +37,7 @@ from ..run_ids import parse_run_id
 from ..text import (
     UNPRINTABLE,  # what `clean` strips: controls, bidi, zero-width
     clean,
+    clusters_phrase,
     count,
     markdown,
 )
@@ -223,7 +224,7 @@ def from_run_view(args: argparse.Namespace, links: LinkBuilder, stdin) -> str:
     page = Page(args.format)
     run_name = clean(run.run_id or "(no run id)", None if args.full else RUN_ID_CHARS)
     page.heading(f"Links for run {markdown(run_name) if markdown_out else run_name} "
-                 f"({run.level or 'unknown'} level, {len(run.clusters)} clusters)")
+                 f"({run.level or 'unknown'} level, {clusters_phrase(run.clusters)})")
     run_url = links.run(run.run_id) if run.run_id else None
     page.line(markdown_link(f"Run {run_name}", run_url) if markdown_out else f"Run: {run_url or '-'}")
     for cluster in shown:

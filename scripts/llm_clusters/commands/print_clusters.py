@@ -16,7 +16,7 @@ from ..model import LEVELS, ItemPolicy, Run
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, item_label, json_text, run_header_lines
-from ..text import clean, count, markdown, money, number, percent, seconds
+from ..text import clean, clusters_phrase, count, markdown, money, number, percent, seconds
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
 TITLE_CHARS = 80
@@ -380,13 +380,16 @@ def list_runs(result: ReadResult, fmt: str) -> str:
     warnings = [f"Warning: {clean(w, 600)}" for w in result.warnings]
     if fmt == "json":
         return json_text({"schema": SCHEMA, "warnings": warnings, "runs": [
-            {**_run_fields_json(r), "clusters": r.cluster_count if r.listed_only else len(r.clusters)}
+            {**_run_fields_json(r), "clusters": r.cluster_count if r.listed_only else len(r.clusters),
+             "clusters_include_noise": True,
+             "regular_clusters": None if r.listed_only else sum(not c.is_noise for c in r.clusters)}
             for r in runs]})
     page = Page(fmt)
     page.heading(f"{len(runs)} runs, newest first")
     page.lines(warnings)
     rows = [[clean(r.run_id or "(no id)", RUN_ID_CHARS), r.level or "-", clean(r.window_end) or "-",
-             r.cluster_count if r.listed_only else len(r.clusters), count(r.total_items)]
+             f"{r.cluster_count} (noise included)" if r.listed_only else clusters_phrase(r.clusters),
+             count(r.total_items)]
             for r in runs[:MAX_RUNS_LISTED]]
     page.table(["run id", "level", "window end", "clusters", "items analysed"], rows)
     if len(runs) > MAX_RUNS_LISTED:
