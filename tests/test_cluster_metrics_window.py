@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import random
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +25,11 @@ from llm_clusters.stats import (
     Estimate,
     hypergeometric_interval,
     hypergeometric_tail,
+    ratio_total,
     window_count,
-    window_total,
 )
+from benchmarks import window_coverage
 from localposthog import dataset
-from localposthog.answers import hogql_response
 
 pytestmark = pytest.mark.engine
 
@@ -40,24 +39,8 @@ def run_cli(*argv) -> tuple[int, str, str]:
     return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
-def _save(engine, sql: str, path: Path) -> Path:
-    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
-    return path
-
-
-def _measure(engine, run: dict, folder: Path, *flags: str) -> dict:
-    """The saved run, its per-item metrics and its window totals (the query `sql --window-totals`
-    prints, run on the engine), aggregated to JSON by the CLI."""
-    saved_run = _save(engine, load_run_sql(run["run_id"]), folder / "run.json")
-    status, sql, err = run_cli("sql", "--window-totals", "--run-file", saved_run)
-    assert status == 0, err
-    window = _save(engine, sql, folder / "window.json")
-    per_item = _save(engine, server_side_query(run_target(run["run_id"], run["level"], run["window_start"],
-                                                          run["window_end"]), per_item=True), folder / "items.json")
-    status, out, err = run_cli("aggregate", saved_run, per_item, "--window-totals", window,
-                               "--format", "json", "--max-clusters", "0", *flags)
-    assert status == 0, err
-    return json.loads(out)
+_measure = window_coverage.measure
+_save = window_coverage.save_answer
 
 
 # --- the window's totals, directly from the events ---------------------------------------------
@@ -190,78 +173,46 @@ SEEDS = range(1, 9)
 SCALE = 0.4
 
 
-def _true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, tuple[float, float, int]]:
-    """Each cluster's true window totals (items, cost, items with an error). The run's own items
-    are where it put them; every item of the window it did not sample is placed the way the
-    generator places a sampled one (its topic's cluster, or noise with the generator's odds)."""
-    traffic = dataset._make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
-    start, end = parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"])
-    pool = traffic.traces if run["level"] == "trace" else traffic.generations
-    by_key = {c["key"]: c["cluster_id"] for c in run["clusters"] if c["cluster_id"] != -1}
-    hdbscan = any(c["cluster_id"] == -1 for c in run["clusters"]) or run["job_name"] != ""
-    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0])
-    placed = {key: c["cluster_id"] for c in run["clusters"] for key in c["items"]}
-    draw = random.Random(f"{data.seed}:{run['run_id']}:unsampled")
-    for item in pool:
-        if not start <= item.timestamp < end:
-            continue
-        if item.key in placed:
-            cluster = placed[item.key]
-        else:
-            key = dataset._cluster_key(item, end)
-            outlier = (item.large and run["level"] == "trace") or draw.random() < dataset.NOISE_SHARE
-            cluster = -1 if (hdbscan and outlier) or key not in by_key else by_key[key]
-        events = (traffic.cost_events_by_trace[item.trace_id] if run["level"] == "trace"
-                  else [traffic.generation_events[item.key]])
-        metrics = dataset.item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
-        totals[cluster][0] += 1
-        totals[cluster][1] += (metrics and metrics["cost"]) or 0
-        totals[cluster][2] += bool(metrics and metrics["error_events"] > 0)
-    return {cluster: tuple(values) for cluster, values in totals.items()}
-
-
-def test_the_intervals_cover_the_true_window_totals_across_seeds(tmp_path):
+def test_the_intervals_cover_the_true_window_totals_and_the_estimates_add_up(tmp_path):
+    """The measurement benchmarks/window_coverage.py prints, on the same seeds."""
     pytest.importorskip("chdb")
-    from localposthog.engine import Engine
-
-    checked = {"items": [], "total_cost": [], "error_items": []}
-    for seed in SEEDS:
-        data = dataset.build_dataset(seed, SCALE)
-        engine = Engine(dataset.write_dataset(data, tmp_path / f"seed{seed}"))
-        try:
-            for run in data.runs:
-                if run["format"] != "current" or run["window_item_count"] <= run["total_items_analyzed"]:
-                    continue
-                folder = tmp_path / f"seed{seed}" / run["run_id"]
-                folder.mkdir()
-                truth = _true_window_totals(data, run)
-                for cluster in _measure(engine, run, folder)["clusters"]:
-                    true = dict(zip(("items", "total_cost", "error_items"), truth[cluster["cluster_id"]]))
-                    for key, estimate in cluster["window_estimate"].items():
-                        low, high = estimate["ci95"]
-                        high = float("inf") if high is None else high
-                        assert not estimate["exact"]
-                        checked[key].append(low - 1e-9 <= true[key] <= high + 1e-9)
-        finally:
-            engine.close()
-    for key, covered in checked.items():
-        assert len(covered) >= 200, key
-        assert sum(covered) / len(covered) >= 0.95, (key, sum(covered), len(covered))
+    tallies = window_coverage.measure_seeds(SEEDS, SCALE, tmp_path)
+    for key, tally in tallies.items():
+        assert len(tally.covered) >= 200, key
+        assert tally.coverage() >= 0.95, (key, sum(tally.covered), len(tally.covered))
+        assert tally.sum_gaps and max(tally.sum_gaps) < 0.005, key  # they add up to the cent
+    cost = tallies["total_cost"]  # calibrating to the exact total must not make the estimates worse
+    assert window_coverage.Tally.relative_rmse(cost.calibrated, cost.truth) < \
+        window_coverage.Tally.relative_rmse(cost.expansion, cost.truth)
 
 
 # --- the estimators themselves ------------------------------------------------------------------
 
 def test_the_estimators_collapse_to_the_exact_figure_on_the_whole_window():
     assert window_count(30, 100, 100) == Estimate(30, 30, 30, exact=True)
-    assert window_total(2.5, 1.0, 30, 100, 100) == Estimate(2.5, 2.5, 2.5, exact=True)
+    assert ratio_total(2.5, 1.0, 30, 10.0, 4.0, 100, 100, 10.0) == Estimate(2.5, 2.5, 2.5, exact=True)
     estimate = window_count(30, 100, 400)
     assert estimate.value == 120 and 30 <= estimate.low < 120 < estimate.high <= 330
     nearly = window_count(30, 399, 400)
     assert nearly.high - nearly.low <= 1  # one unseen item: at most one more
     assert window_count(1, 5, 3) is None  # a sample larger than its window: not an estimate
-    cost = window_total(2.0, 1.5, 3, 10, 40)  # values 1, 0.5, 0.5 among 10 sampled of 40
-    assert cost.value == 8.0 and 2.0 <= cost.low < 8.0 < cost.high
-    assert math.isinf(window_total(0.5, 0.25, 1, 10, 40).high)  # one item: no spread to measure
+
+
+
+def test_the_ratio_estimator_splits_the_known_total_with_certain_bounds():
+    # a cluster holding 2.0 of the sample's 5.0 (its values 1, 0.5, 0.5); 10 sampled of 40, total 24.0
+    cost = ratio_total(2.0, 1.5, 3, 5.0, 5.5, 10, 40, 24.0)
+    assert cost.value == pytest.approx(24.0 * 2.0 / 5.0)
+    assert 2.0 <= cost.low < cost.value < cost.high <= 24.0 - 3.0
+    rest = ratio_total(3.0, 4.0, 2, 5.0, 5.5, 10, 40, 24.0)
+    assert cost.value + rest.value == pytest.approx(24.0)  # the clusters add up to the known total
+    lone = ratio_total(0.5, 0.25, 1, 5.0, 5.5, 10, 40, 24.0)  # one value: no spread to measure
+    assert (lone.low, lone.high) == (0.5, 24.0 - 4.5)  # so only the certain bounds are left
+    assert ratio_total(0.0, 0.0, 0, 0.0, 0.0, 10, 40, 24.0) is None  # no cost sampled: nothing to split by
+    # the ratio estimator's variance: a larger sample of the same spread gives a narrower interval
+    wide = ratio_total(20.0, 15.0, 30, 50.0, 55.0, 100, 1000, 240.0)
+    narrow = ratio_total(200.0, 150.0, 300, 500.0, 550.0, 1000, 10000, 2400.0)
+    assert (narrow.high - narrow.low) / narrow.value < (wide.high - wide.low) / wide.value
 
 
 def _pmf(x: int, n: int, successes: int, population: int) -> float:

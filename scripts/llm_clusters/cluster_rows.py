@@ -22,8 +22,8 @@ from .stats import (
     two_proportion_z,
     welch_t,
     wilson,
+    ratio_total,
     window_count,
-    window_total,
 )
 from .tables import cell_bool, cell_number
 from .text import clean
@@ -284,15 +284,24 @@ def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals)
         return [f"the window totals count {totals.items:,} items, fewer than the {n:,} the run "
                 "analysed: they do not describe this run's population (another scope or window), so "
                 "no per-cluster window estimates are shown."]
+    # The ratio estimators split the window's exact totals by each cluster's share of the sample's,
+    # so they need every cluster's sampled cost (and its squares, for the variance).
+    splittable = totals.total_cost is not None and all(
+        row.cost_n is not None and (row.total_cost is None or row.cost_squares is not None) for row in rows)
+    whole = math.fsum(row.total_cost or 0.0 for row in rows)
+    whole_squares = math.fsum(row.cost_squares or 0.0 for row in rows)
+    sampled_errors = sum(row.error_items or 0 for row in rows)
     for row in rows:
-        cost = None
-        if row.cost_n is not None and (row.total_cost is None or row.cost_squares is not None):
-            cost = window_total(row.total_cost or 0.0, row.cost_squares or 0.0, row.items, n, totals.items)
-        row.window = {
-            "items": window_count(row.items, n, totals.items),
-            "total_cost": cost,
-            "error_items": None if row.error_items is None else window_count(row.error_items, n, totals.items),
-        }
+        cost = errors = None
+        if splittable:
+            cost = ratio_total(row.total_cost or 0.0, row.cost_squares or 0.0, row.cost_n or 0, whole,
+                               whole_squares, n, totals.items, totals.total_cost)
+        if row.error_items is not None and totals.error_items is not None:
+            whole_window = n == totals.items or (totals.error_items == 0 and sampled_errors == 0)
+            errors = (Estimate(row.error_items, row.error_items, row.error_items, exact=True) if whole_window
+                      else window_count(row.error_items, sampled_errors, totals.error_items))
+        row.window = {"items": window_count(row.items, n, totals.items), "total_cost": cost,
+                      "error_items": errors}
     return []
 
 

@@ -4,11 +4,12 @@
 - `two_proportion_z`: is a cluster's rate above the rest of the run's? One-sided, pooled.
 - `welch_t`: is a cluster's mean above the rest's? One-sided Welch t-test, Student t tail
   from the regularised incomplete beta function.
-- `window_count`, `window_total`: a cluster's totals over the whole window, estimated from a
+- `window_count`, `ratio_total`: a cluster's totals over the whole window, estimated from a
   run that clustered a simple random sample of the window's items. Counts get the exact
   hypergeometric interval (coverage at least 95% whatever the sampled fraction; it shrinks to
-  the exact figure as the sample approaches the whole window); a cost total gets that interval
-  times a t interval of the cluster's mean, Bonferroni-combined.
+  the exact figure as the sample approaches the whole window); a total the window query
+  measured exactly (cost) is split across clusters by the ratio estimator, so the clusters'
+  estimates add up to it, with an interval from the ratio estimator's variance.
 """
 
 from __future__ import annotations
@@ -144,9 +145,13 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
 
 COUNT_METHOD = ("exact hypergeometric interval for the window count (the sample drawn without "
                 "replacement from the window; coverage at least 95%)")
-TOTAL_METHOD = ("the count's 97.5% hypergeometric interval times the 97.5% t interval of the "
-                "cluster's mean cost per item (finite-population corrected); together at least 95% "
-                "by Bonferroni")
+ERROR_METHOD = ("the window's exact error count split by the cluster's share of the sample's "
+                "error items (ratio estimator), with the exact hypergeometric interval: the sampled "
+                "error items are a sample without replacement of the window's")
+TOTAL_METHOD = ("the window's exact total cost split by the cluster's share of the sample's cost "
+                "(ratio estimator, so the clusters add up to the total), 95% t interval from the "
+                "ratio estimator's variance (finite-population corrected), kept between the "
+                "cluster's sampled cost and the total less the other clusters' sampled cost")
 
 
 @dataclass(frozen=True)
@@ -245,24 +250,29 @@ def window_count(k: int, n: int, population: int, alpha: float = 0.05) -> Estima
     return Estimate(population * k / n, low, high)
 
 
-def window_total(total: float, squares: float, k: int, n: int, population: int,
-                 alpha: float = 0.05) -> Estimate | None:
-    """The window total of a non-negative value over the `k` items of a group, from a simple
-    random sample of `n` out of `population` (`total` and `squares`: the sum and the sum of
-    squares of the value over the group's k sampled items). N·total/n; the interval is the
-    group count's interval times the t interval of the group's mean, each at 1 − alpha/2."""
-    count = window_count(k, n, population, alpha / 2)
-    if count is None:
+def ratio_total(part: float, part_squares: float, part_n: int, whole: float, whole_squares: float,
+                n: int, population: int, known_total: float, alpha: float = 0.05) -> Estimate | None:
+    """A group's share of a window total that is known exactly, by the ratio (calibrated)
+    estimator: known_total · part / whole, where `part` and `whole` are the sums of a non-negative
+    value over the group's sampled items and over the whole sample of `n` (of `population`), and
+    `*_squares` the sums of its squares; `part_n` counts the group's sampled items with a value.
+    The groups' estimates add up to `known_total`. The interval is a t interval (part_n - 1
+    degrees of freedom) from the ratio estimator's linearised variance
+    (X/x)^2 · N^2 (1 - n/N) / n · s_d^2, where d = value·[in group] - R·value, kept inside what is
+    certain: at least the group's own sampled total, at most the known total less the sampled
+    total of the other groups."""
+    if population <= 0 or n > population:
         return None
-    if count.exact:
-        return Estimate(total, total, total, exact=True)
-    value = population * total / n
-    if k == 0:
-        return Estimate(value, 0.0, 0.0 if count.high == 0 else math.inf)
-    mean = total / k
-    variance = max(0.0, (squares - k * mean * mean) / (k - 1)) if k > 1 else math.inf
-    correction = max(0.0, 1 - k / count.value) if count.value else 1.0
-    half = (student_t_quantile(1 - alpha / 4, k - 1) * math.sqrt(correction * variance / k)
-            if k > 1 else math.inf)
-    low = max(total, count.low * max(0.0, mean - half))
-    return Estimate(value, low, count.high * (mean + half))
+    if n == population:
+        return Estimate(part, part, part, exact=True)
+    if whole <= 0 or n <= 1:
+        return None  # nothing in the sample to split the total by
+    ratio = part / whole
+    value = known_total * ratio
+    residual_squares = (1 - ratio) ** 2 * part_squares + ratio * ratio * max(0.0, whole_squares - part_squares)
+    calibration = known_total * n / (population * whole)  # the population mean over the sample's
+    variance = (calibration * population) ** 2 * (1 - n / population) / n * residual_squares / (n - 1)
+    half = student_t_quantile(1 - alpha / 2, part_n - 1) * math.sqrt(variance) if part_n > 1 else math.inf
+    low = max(part, value - half)
+    high = max(value, min(known_total - (whole - part), value + half))
+    return Estimate(value, min(low, value), high)

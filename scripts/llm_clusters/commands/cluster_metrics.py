@@ -8,7 +8,6 @@ intervals and tests.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -49,14 +48,10 @@ from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
-from ..stats import (
-    COUNT_METHOD,
-    TOTAL_METHOD,
-    Estimate,
-)
 from ..tables import read_table, read_table_from
 from ..text import clean, count, markdown, money, percent, seconds
 from ..textsource import TextSource
+from ..window_view import coverage_json, estimate_json, window_section
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -406,7 +401,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
                     "window_start": run.window_start, "window_end": run.window_end},
             "source": source, "sort": args.sort, "answer": answer, "items": total_items,
             "items_without_data": without if source != "embedded" else None,
-            "coverage": _coverage_json(run, total_items, totals),
+            "coverage": coverage_json(run, total_items, totals),
             "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
             "clusters": [_row_json(r) for r in shown], "clusters_omitted": len(ordered) - len(shown),
             "notes": [clean(n) for n in notes],
@@ -428,7 +423,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
                       seconds(row.p95_latency), rate, _flags(row)])
     page.table(headers, table)
     if totals:
-        _window_section(page, shown, totals, total_items, unit, args.format, limit)
+        window_section(page, rows, shown, totals, unit, lambda row: _title(row, args.format, limit))
     if source == "embedded":
         page.line(EMBEDDED_NOTE)
     else:
@@ -451,73 +446,6 @@ def _title(row: ClusterRow, fmt: str, limit: int | None) -> str:
     return markdown(title) if fmt == "markdown" else title
 
 
-def _window_section(page: Page, shown: list[ClusterRow], totals: WindowTotals, n: int, unit: str,
-                    fmt: str, limit: int | None) -> None:
-    """The window's exact totals, how much of it the run covered, and each cluster's window
-    totals: exact when the run analysed every item, else estimates with their intervals."""
-    page.heading("Window totals", level=3)
-    window = f" {clean(totals.start, 40)} to {clean(totals.end, 40)}" if totals.start and totals.end else ""
-    page.line(f"Whole window{window} (exact, counted over the events): {count(totals.items)} {unit}s, "
-              f"{count(totals.items_with_data)} with data, {money(totals.total_cost)} total cost, "
-              f"{count(totals.error_items)} {unit}s with an error.")
-    estimated = [row for row in shown if row.window]
-    if not estimated:  # the totals do not fit this run (a warning above says why)
-        page.line(window_scope(unit))
-        return
-    exact = n == totals.items
-    if exact:
-        page.line(f"Coverage: the run analysed every {unit} in the window ({count(n)} of "
-                  f"{count(totals.items)}): the per-cluster figures are the window's exact totals.")
-        kind = "exact"
-    else:
-        page.line(f"Coverage: the run analysed {count(n)} of the window's {count(totals.items)} {unit}s "
-                  f"({percent(n / totals.items)}); the table above describes that sample only. "
-                  "Per-cluster ESTIMATES for the whole window, with 95% intervals from the sampling:")
-        kind = "estimate, 95% CI"
-    page.table(
-        ["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
-         f"window {unit}s with an error ({kind})"],
-        [[row.cluster.cluster_id, _title(row, fmt, limit), count(row.items),
-          _estimate(row.window["items"], _whole), _estimate(row.window["total_cost"], money),
-          _estimate(row.window["error_items"], _whole)] for row in estimated])
-    if not exact:
-        page.line(f"Method: counts by {COUNT_METHOD}; cost by {TOTAL_METHOD}. Assumes the run sampled "
-                  f"the window's {unit}s uniformly at random; a cost estimate shows - without per-item "
-                  "(or per-cluster) metrics.")
-    page.line(window_scope(unit))
-
-
-def _whole(value: float) -> str:
-    return count(round(value))
-
-
-def _estimate(estimate: Estimate | None, show) -> str:
-    if estimate is None:
-        return "-"
-    if estimate.exact:
-        return show(estimate.value)
-    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
-    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
-
-
-def _estimate_json(estimate: Estimate | None) -> dict | None:
-    if estimate is None:
-        return None
-    high = None if math.isinf(estimate.high) else estimate.high  # None: no upper bound
-    return {"value": estimate.value, "ci95": [estimate.low, high], "exact": estimate.exact}
-
-
-def _coverage_json(run: Run, n: int, totals: WindowTotals | None) -> dict:
-    return {"items_analysed": n, "max_samples": (run.params or {}).get("max_samples"),
-            "window_items": totals.items if totals else None,
-            "exact": (n == totals.items) if totals else None,
-            "window_totals": None if totals is None else {
-                "window_start": totals.start, "window_end": totals.end, "items": totals.items,
-                "items_with_data": totals.items_with_data, "total_cost": totals.total_cost,
-                "error_items": totals.error_items, "scope": window_scope(run.level or "trace"),
-                "methods": {"items": COUNT_METHOD, "error_items": COUNT_METHOD, "total_cost": TOTAL_METHOD}}}
-
-
 def _with_n(value: str, n: int | None) -> str:
     return value if n is None or value == "-" else f"{value} ({count(n)})"
 
@@ -534,5 +462,5 @@ def _row_json(row: ClusterRow) -> dict:
         "error_rate": row.error_rate, "error_rate_ci95": list(row.error_interval) if row.error_interval else None,
         "top_model": clean(row.top_model) or None, "tests": row.tests,
         "window_estimate": None if row.window is None else {
-            key: _estimate_json(estimate) for key, estimate in row.window.items()},
+            key: estimate_json(estimate) for key, estimate in row.window.items()},
     }
