@@ -538,3 +538,71 @@ def test_a_parsed_cluster_link_loads_its_run_through_the_live_command(local_post
     out, err = io.StringIO(), io.StringIO()
     assert print_clusters.main(command[2:], stdout=out, stderr=err) == 0, err.getvalue()
     assert out.getvalue().startswith("Cluster 0: ") and run_id in out.getvalue()
+
+
+# --- several ids in one call, and the host, project and route set once ------------------------
+
+ONCE = {"POSTHOG_HOST": "eu", "POSTHOG_PROJECT_ID": "7", "POSTHOG_ROUTE": "ai-observability"}
+ONCE_BASE = "https://eu.posthog.com/project/7/ai-observability"
+
+
+def test_several_ids_give_one_link_a_line_in_order():
+    status, out, _ = run_cli("cluster", "run 1", "2", "-1", "0", env=ONCE)
+    assert status == 0
+    assert out.splitlines() == [f"{ONCE_BASE}/clusters/run%201/{i}" for i in (2, -1, 0)]
+    status, out, _ = run_cli("run", "a", "b/c", env=ONCE)
+    assert out.splitlines() == [f"{ONCE_BASE}/clusters/a", f"{ONCE_BASE}/clusters/b%2Fc"]
+
+
+def test_timestamps_pair_with_the_ids_in_order():
+    status, out, _ = run_cli("trace", "t1", "t2", "--timestamp", "2026-01-20T00:00:00Z",
+                             "--timestamp", "2026-01-21T10:00:00Z", env=ONCE)
+    assert status == 0
+    assert out.splitlines()[:2] == [f"{ONCE_BASE}/traces/t1?timestamp=2026-01-20T00%3A00%3A00Z",
+                                    f"{ONCE_BASE}/traces/t2?timestamp=2026-01-21T10%3A00%3A00Z"]
+    status, out, _ = run_cli("generation", "t1", "g1", "t2", "g2", "--format", "json", env=ONCE)
+    document = json.loads(out)
+    assert [(link["trace_id"], link["generation_id"]) for link in document["links"]] == [("t1", "g1"), ("t2", "g2")]
+    assert document["link"] == document["links"][0]  # the one-link field stays
+    status, out, _ = run_cli("trace", "t1", "t2", "--format", "markdown", env=ONCE)
+    assert [line for line in out.splitlines() if line.startswith("- [Trace")] == [
+        f"- [Trace t1]({ONCE_BASE}/traces/t1)", f"- [Trace t2]({ONCE_BASE}/traces/t2)"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["trace", "t1", "t2", "--timestamp", "2026-01-20T00:00:00Z"], "1 --timestamp values for 2 links"),
+    (["generation", "t1", "g1", "t2"], "an odd number"),
+])
+def test_ids_and_timestamps_that_do_not_pair_are_a_usage_error(argv, message):
+    status, out, err = run_cli(*argv)
+    assert status == 2 and out == "" and message in err
+
+
+def test_the_route_family_comes_from_the_environment_in_every_script(tmp_path):
+    assert run_cli("overview", env={"POSTHOG_ROUTE": "ai-observability"})[1].startswith(
+        "https://us.posthog.com/ai-observability/clusters")
+    assert run_cli("overview", "--route", "llm-analytics", env={"POSTHOG_ROUTE": "ai-observability"})[1] \
+        .startswith("https://us.posthog.com/llm-analytics/clusters")  # the flag wins
+    status, _, err = run_cli("overview", env={"POSTHOG_ROUTE": "llm-observability"})
+    assert status == 2 and "POSTHOG_ROUTE" in err
+    import os
+    import subprocess
+    import sys
+    recent = str(EXAMPLES / "recent_runs.execute-sql.txt")
+    for script, argv in (("print_clusters", [TRACE_RUN, "--links"]), ("compare_runs", [recent, "--links"])):
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv],
+                              env={**os.environ, **ONCE}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert f"{ONCE_BASE}/clusters/" in done.stdout and "llm-analytics" not in done.stdout
+
+
+def test_parse_prints_the_variables_to_set_once():
+    url = "https://eu.posthog.com/project/42/ai-observability/clusters/1_trace_20260120_000014_x/3"
+    status, out, _ = run_cli("parse", url)
+    assert status == 0
+    assert "export POSTHOG_HOST=https://eu.posthog.com POSTHOG_PROJECT_ID=42 POSTHOG_ROUTE=ai-observability" in out
+    document = json.loads(run_cli("parse", url, "--format", "json")[1])
+    assert document["environment"] == {"POSTHOG_HOST": "https://eu.posthog.com", "POSTHOG_PROJECT_ID": "42",
+                                       "POSTHOG_ROUTE": "ai-observability"}
+    # the variables it prints give back links to the same PostHog
+    assert run_cli("cluster", "1_trace_20260120_000014_x", "3", env=document["environment"])[1].splitlines()[0] == url

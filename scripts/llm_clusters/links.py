@@ -32,6 +32,7 @@ from .text import clean, markdown
 
 HOST_ENV = "POSTHOG_HOST"
 PROJECT_ENV = "POSTHOG_PROJECT_ID"
+ROUTE_ENV = "POSTHOG_ROUTE"  # the route family the user's own links use, set once like the host
 HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
          "app": "https://app.posthog.com"}  # app: the legacy US host
 DEFAULT_HOST = "us"
@@ -222,11 +223,17 @@ class LinkBuilder:
         object.__setattr__(self, "project_id", check_project_id(self.project_id))
 
     @classmethod
-    def create(cls, host: str | None = None, route: str = DEFAULT_ROUTE,
+    def create(cls, host: str | None = None, route: str | None = None,
                project_id: str | int | None = None, env: Mapping[str, str] | None = None) -> "LinkBuilder":
         """From flag values: `host` None falls back to env POSTHOG_HOST, then to US cloud;
-        `project_id` None to env POSTHOG_PROJECT_ID, then to links without a project."""
+        `project_id` None to env POSTHOG_PROJECT_ID, then to links without a project; `route`
+        None to env POSTHOG_ROUTE, then to llm-analytics."""
         env = env or {}
+        if route is None:
+            try:
+                route = check_route(env.get(ROUTE_ENV, "").strip() or DEFAULT_ROUTE)
+            except LinkError as exc:
+                raise LinkError(f"{ROUTE_ENV}: {exc.message}") from None
         if project_id is None and env.get(PROJECT_ENV, "").strip():
             try:
                 project_id = check_project_id(env[PROJECT_ENV])
@@ -304,9 +311,9 @@ def add_link_options(parser: argparse.ArgumentParser, links_flag: bool = False) 
         parser.add_argument("--project-id", metavar="ID",
                             help=f"write project-scoped links (/project/ID/…): the digits after "
                             f"/project/ in your PostHog URLs (default: env {PROJECT_ENV}, if set)")
-    parser.add_argument("--route", choices=ROUTES, default=DEFAULT_ROUTE,
-                        help=f"route family of your PostHog's UI (default {DEFAULT_ROUTE}; newer "
-                        "PostHog also serves ai-observability)")
+    parser.add_argument("--route", choices=ROUTES,
+                        help=f"route family of your PostHog's UI (default: env {ROUTE_ENV}, else "
+                        f"{DEFAULT_ROUTE}; newer PostHog also serves ai-observability)")
 
 
 def builder_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> LinkBuilder:

@@ -16,7 +16,12 @@ from typing import Mapping, TextIO
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..links import (
+    DEFAULT_ROUTE,
+    HOST_ENV,
     LEGACY_TRACE_ROUTE,
+    PROJECT_ENV,
+    ROUTE_ENV,
+    ROUTES,
     UNKNOWN_TIME_LOOKBACK_DAYS,
     LinkBuilder,
     LinkError,
@@ -59,7 +64,12 @@ that loads it.
 Links are written as PostHog's UI writes them (run ids with encodeURIComponent, query strings
 with URLSearchParams), for US cloud, EU cloud or a self-hosted PostHog (--host, else env
 POSTHOG_HOST, else us), under /llm-analytics/ (default) or /ai-observability/ (--route), and
-project-scoped with --project-id. Flags go after the subcommand:
+project-scoped with --project-id (else env POSTHOG_PROJECT_ID); the route family comes from
+--route, else env POSTHOG_ROUTE. Set the three variables once and no call needs the flags.
+Several ids give several links, one a line, in the order given:
+  link_builder.py cluster RUN_ID 1 2 3
+  link_builder.py trace ID ID --timestamp TS --timestamp TS     (timestamps paired with ids)
+Flags go after the subcommand:
   link_builder.py cluster RUN_ID 3 --host eu --format markdown"""
 
 
@@ -77,21 +87,24 @@ def build_parser() -> ArgumentParser:
         return commands.add_parser(name, help=summary, description=summary, parents=list(parents))
 
     command("overview", "the clusters overview page")
-    run = command("run", "one run's page")
-    run.add_argument("run_id", metavar="RUN_ID", help="the run id ($ai_clustering_run_id)")
-    cluster = command("cluster", "one cluster's page in its run")
+    run = command("run", "runs' pages, one link per run id")
+    run.add_argument("run_id", metavar="RUN_ID", nargs="+", help="run ids ($ai_clustering_run_id)")
+    cluster = command("cluster", "clusters' pages in one run, one link per cluster id")
     cluster.add_argument("run_id", metavar="RUN_ID", help="the run id ($ai_clustering_run_id)")
-    cluster.add_argument("cluster_id", metavar="CLUSTER_ID", type=_cluster_id,
-                         help="the cluster id (-1 is the noise cluster)")
-    trace = command("trace", "one trace's page")
-    trace.add_argument("trace_id", metavar="TRACE_ID")
-    trace.add_argument("--timestamp", metavar="TS", type=_timestamp,
-                       help="the trace's timestamp (ISO 8601), which makes the page load fast")
-    generation = command("generation", "a generation (by its event uuid) inside its trace")
-    generation.add_argument("trace_id", metavar="TRACE_ID")
-    generation.add_argument("generation_id", metavar="GENERATION_ID")
-    generation.add_argument("--timestamp", metavar="TS", type=_timestamp,
-                            help="the generation's or trace's timestamp (ISO 8601)")
+    cluster.add_argument("cluster_id", metavar="CLUSTER_ID", type=_cluster_id, nargs="+",
+                         help="cluster ids (-1 is the noise cluster)")
+    trace = command("trace", "traces' pages, one link per trace id")
+    trace.add_argument("trace_id", metavar="TRACE_ID", nargs="+")
+    trace.add_argument("--timestamp", metavar="TS", type=_timestamp, action="append",
+                       help="the trace's timestamp (ISO 8601), which makes the page load fast; "
+                       "repeat it once per id, in the same order")
+    generation = command("generation", "generations (by event uuid) inside their traces: "
+                         "TRACE_ID GENERATION_ID pairs")
+    generation.add_argument("ids", metavar="TRACE_ID GENERATION_ID", nargs="+",
+                            help="a trace id then a generation id, repeated for more links")
+    generation.add_argument("--timestamp", metavar="TS", type=_timestamp, action="append",
+                            help="the generation's or trace's timestamp (ISO 8601); repeat it "
+                            "once per pair, in the same order")
     parse = command("parse", "read a pasted PostHog link: what it names and what loads it",
                     parents=(output,))
     parse.add_argument("url", metavar="URL")
@@ -153,37 +166,55 @@ class Link:
     ids: dict
 
 
-def single_link(args: argparse.Namespace, links: LinkBuilder) -> Link:
-    run_label = clean(getattr(args, "run_id", None), RUN_ID_CHARS)
+def single_links(args: argparse.Namespace, links: LinkBuilder) -> list[Link]:
+    """One link per id given, in the order given."""
     if args.command == "overview":
-        return Link("overview", "LLM clusters overview", links.overview(), {})
+        return [Link("overview", "LLM clusters overview", links.overview(), {})]
     if args.command == "run":
-        return Link("run", f"Run {run_label}", links.run(args.run_id), {"run_id": args.run_id})
+        return [Link("run", f"Run {clean(run_id, RUN_ID_CHARS)}", links.run(run_id), {"run_id": run_id})
+                for run_id in args.run_id]
     if args.command == "cluster":
-        return Link("cluster", f"Cluster {args.cluster_id} of run {run_label}",
-                    links.cluster(args.run_id, args.cluster_id),
-                    {"run_id": args.run_id, "cluster_id": args.cluster_id})
-    trace_label = clean(args.trace_id, ID_CHARS)
+        run_label = clean(args.run_id, RUN_ID_CHARS)
+        return [Link("cluster", f"Cluster {cluster_id} of run {run_label}", links.cluster(args.run_id, cluster_id),
+                     {"run_id": args.run_id, "cluster_id": cluster_id}) for cluster_id in args.cluster_id]
     if args.command == "trace":
-        return Link("trace", f"Trace {trace_label}", links.trace(args.trace_id, args.timestamp),
-                    {"trace_id": args.trace_id, "timestamp": args.timestamp})
-    return Link("generation", f"Generation {clean(args.generation_id, ID_CHARS)} in trace {trace_label}",
-                links.generation(args.trace_id, args.generation_id, args.timestamp),
-                {"trace_id": args.trace_id, "generation_id": args.generation_id,
-                 "timestamp": args.timestamp})
+        return [Link("trace", f"Trace {clean(trace_id, ID_CHARS)}", links.trace(trace_id, timestamp),
+                     {"trace_id": trace_id, "timestamp": timestamp})
+                for trace_id, timestamp in zip(args.trace_id, _timestamps(args, len(args.trace_id)))]
+    if len(args.ids) % 2:
+        raise ClusterToolError(f"generation takes TRACE_ID GENERATION_ID pairs; got {len(args.ids)} "
+                               "ids, an odd number.", ExitStatus.USAGE)
+    pairs = list(zip(args.ids[::2], args.ids[1::2]))
+    return [Link("generation", f"Generation {clean(generation_id, ID_CHARS)} in trace {clean(trace_id, ID_CHARS)}",
+                 links.generation(trace_id, generation_id, timestamp),
+                 {"trace_id": trace_id, "generation_id": generation_id, "timestamp": timestamp})
+            for (trace_id, generation_id), timestamp in zip(pairs, _timestamps(args, len(pairs)))]
+
+
+def _timestamps(args: argparse.Namespace, ids: int) -> list[str | None]:
+    """--timestamp values paired with the ids in order: none at all, or one per id."""
+    given = args.timestamp or []
+    if given and len(given) != ids:
+        raise ClusterToolError(f"{len(given)} --timestamp values for {ids} links: give one per "
+                               "link, in the same order, or none.", ExitStatus.USAGE)
+    return given or [None] * ids
 
 
 def single_view(args: argparse.Namespace, links: LinkBuilder) -> str:
-    link = single_link(args, links)
+    made = single_links(args, links)
     notes = _host_notes(links)
-    if link.kind in ("trace", "generation") and not args.timestamp:
+    if made[0].kind in ("trace", "generation") and not args.timestamp:
         notes.append("no --timestamp: PostHog finds the trace faster with its timestamp "
                      "(an item's timestamp in print_clusters output)")
     if args.format == "json":
-        return _json({**_context(links), "link": {"kind": link.kind, "url": link.url, **link.ids},
-                      "notes": notes})
+        listed = [{"kind": link.kind, "url": link.url, **link.ids} for link in made]
+        return _json({**_context(links), "link": listed[0], "links": listed, "notes": notes})
     page = Page(args.format)
-    page.line(markdown_link(link.label, link.url) if args.format == "markdown" else link.url)
+    if args.format == "markdown" and len(made) > 1:
+        page.bullets(markdown_link(link.label, link.url) for link in made)  # one a line
+    else:
+        page.lines(markdown_link(link.label, link.url) if args.format == "markdown" else link.url
+                   for link in made)
     page.lines(f"Note: {note}" for note in notes)
     return page.render(budget=None)
 
@@ -363,15 +394,22 @@ def _names(link: ParsedLink) -> str:
     }[link.kind]
 
 
+def link_environment(link: ParsedLink) -> dict[str, str]:
+    """The variables that make every script's links match the pasted link's PostHog."""
+    route = link.route if link.route in ROUTES else DEFAULT_ROUTE  # a legacy route redirects there
+    return {HOST_ENV: link.host, **({PROJECT_ENV: link.project_id} if link.project_id else {}), ROUTE_ENV: route}
+
+
 def parse_view(link: ParsedLink, fmt: str) -> str:
     step = next_step(link)
     notes = list(step.notes)
+    environment = link_environment(link)
     if link.route == LEGACY_TRACE_ROUTE:
         notes.insert(0, "/llm-observability/ is a legacy route; PostHog redirects it to /llm-analytics/")
     if fmt == "json":
         return _json({"schema": SCHEMA, "link": link.to_json(), "next": {
             "summary": step.summary, "tool": step.tool, "arguments": step.arguments,
-            "then": step.then, "live": step.live}, "notes": notes})
+            "then": step.then, "live": step.live}, "environment": environment, "notes": notes})
     page = Page(fmt)
     markdown_out = fmt == "markdown"
     names = _names(link)
@@ -393,6 +431,9 @@ def parse_view(link: ParsedLink, fmt: str) -> str:
         page.line(f"Or, without the MCP server ({KEY_ENV} set, and --project-id if the link "
                   "has no project):")
         page.line(_code(step.live, "sh", markdown_out))
+    page.line("Set once, so every script's links match this PostHog:")
+    page.line(_code("export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items()),
+                    "sh", markdown_out))
     page.lines(f"Note: {clean(note, 300)}" for note in notes)
     return page.render(budget=None)
 
