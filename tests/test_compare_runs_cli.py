@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,26 @@ def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(tmp_path):
     assert "Noise (-1): 2.0% -> 30.0% (+28.0 pp, p <0.001): grew." in out
     (pair,) = json.loads(run_cli(path, "--format", "json")[1])["steps"][0]["pairs"]
     assert pair["before"]["cluster_id"] == pair["after"]["cluster_id"] == 0
+
+
+def test_with_links_every_cluster_row_links_its_clusters(tmp_path):
+    """Matched (grown, shrunk or not) and lineage rows too, not only new, vanished, split, merged."""
+    runs = [props(20 + day, [("Order support", SUPPORT), ("Coding help", CODING)]) for day in range(3)]
+    path = save(tmp_path, "runs.txt", *runs)
+    base = "https://eu.posthog.com/project/7/llm-analytics/clusters/"
+    text = run_cli(path, "--links", "--steps", "--host", "eu", "--project-id", "7")[1]
+    pair_rows = [line for line in text.splitlines() if re.match(r"\d+ -> \d+ ", line)]
+    assert len(pair_rows) == 4  # two matched pairs in each of two steps
+    for row in pair_rows:
+        before, after = (int(i) for i in row.split()[0:3:2])
+        assert re.search(rf"{re.escape(base)}\S+/{before} {re.escape(base)}\S+/{after}\s*$", row), row
+    lineage = text.split("Lineage:")[1]
+    rows = [line for line in lineage.splitlines() if line.startswith(("Order support", "Coding help"))]
+    assert len(rows) == 2 and all(re.search(rf"{re.escape(base)}\S+_20260122_\S+/\d+\s*$", r) for r in rows)
+    markdown_out = run_cli(path, "--links", "--format", "markdown", "--host", "eu", "--project-id", "7")[1]
+    assert markdown_out.split("Lineage:")[1].count(f"]({base}") == 6  # every cell of both lineages
+    document = json.loads(run_cli(path, "--links", "--format", "json", "--host", "eu", "--project-id", "7")[1])
+    assert all(link and link.startswith(base) for lineage in document["lineages"] for link in lineage["links"])
+    assert all(pair["before"]["link"] and pair["after"]["link"]
+               for step in document["steps"] for pair in step["pairs"])
+    assert "https://" not in run_cli(path)[1]  # no links without --links

@@ -373,8 +373,9 @@ class Report:
             pairs = [p for p in pairs if p.test and not p.test.change.startswith("no ")]
         label = "Matched clusters" if self.all_pairs else "Significant share changes"
         page.line(f"{label} (ids before -> after):")
-        self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score"],
-                   [self.pair_row(p) for p in pairs], "pairs")
+        self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score",
+                    *(["links (before, after)"] if self.links else [])],
+                   [self.pair_row(p, step) for p in pairs], "pairs")
         renamed = [p for p in step.pairs if p.title_changed]
         if renamed:
             page.line("Title changes:")
@@ -392,12 +393,23 @@ class Report:
         page.line(f"Noise (-1): {percent(step.noise_before)} -> {percent(step.noise_after)} "
                   f"({points(noise)}, p {p_text(step.noise_test)}): {step.noise_test.change}.")
 
-    def pair_row(self, pair: Pair) -> list:
-        return [f"{pair.before.cluster_id} -> {pair.after.cluster_id}", self.title(pair.after),
-                f"{count(pair.before.size)} -> {count(pair.after.size)}",
-                f"{percent(pair.share_before)} -> {percent(pair.share_after)}",
-                points(pair.share_after - pair.share_before), p_text(pair.test),
-                change_word(pair.test), f"{pair.score:.2f}"]
+    def pair_row(self, pair: Pair, step: Step) -> list:
+        row = [f"{pair.before.cluster_id} -> {pair.after.cluster_id}", self.title(pair.after),
+               f"{count(pair.before.size)} -> {count(pair.after.size)}",
+               f"{percent(pair.share_before)} -> {percent(pair.share_after)}",
+               points(pair.share_after - pair.share_before), p_text(pair.test),
+               change_word(pair.test), f"{pair.score:.2f}"]
+        if self.links:
+            row.append(" ".join(self.link_text(label, cluster, run) for label, cluster, run in
+                                (("before", pair.before, step.before), ("after", pair.after, step.after))))
+        return row
+
+    def link_text(self, label: str, cluster: Cluster, run: Run) -> str:
+        """A table cell's link to a cluster: the bare URL, or `[label](URL)` in Markdown."""
+        url = cluster_link(self.links, run, cluster)
+        if url is None:
+            return "-"
+        return markdown_link(label, url) if self.fmt == "markdown" else url
 
     def division_text(self, division: Division, step: Step) -> str:
         (whole_run, whole_total), (parts_run, parts_total) = _division_sides(division, step)
@@ -415,16 +427,27 @@ class Report:
         rows = []
         for lineage in sorted_lineages(c.lineages):
             first, last = lineage.span
-            cells = [f"{cl.cluster_id}: {percent(share)}" if cl is not None else ""
-                     for cl, share in zip(lineage.clusters, lineage.shares)]
+            cells = [self.lineage_cell(cl, share, run)
+                     for cl, share, run in zip(lineage.clusters, lineage.shares, c.runs)]
             steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
                             for ch in lineage.changes[first:last]).strip() or "-"
             trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
                      f"p {p_text(lineage.trend)})" if lineage.trend else "-")
             story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
-            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story])
+            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story,
+                         *([self.link_text("latest", lineage.clusters[last], c.runs[last])]
+                           if self.links and self.fmt != "markdown" else [])])
         self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
-                    "trend", "origin / end"], rows, "lineages")
+                    "trend", "origin / end", *(["link (latest)"] if self.links and self.fmt != "markdown" else [])],
+                   rows, "lineages")
+
+    def lineage_cell(self, cluster: Cluster | None, share: float | None, run: Run) -> str:
+        """`id: share`; in Markdown with links, itself the link to that cluster in that run."""
+        if cluster is None:
+            return ""
+        text = f"{cluster.cluster_id}: {percent(share)}"
+        url = cluster_link(self.links, run, cluster) if self.fmt == "markdown" else None
+        return markdown_link(text, url) if url else text
 
 
 def _by_size(clusters: list[Cluster]) -> list[Cluster]:
@@ -508,8 +531,10 @@ def _step_json(number_: int, step: Step, rows: int, links: LinkBuilder | None) -
     }
 
 
-def _lineage_json(lineage: Lineage) -> dict:
+def _lineage_json(lineage: Lineage, runs: list[Run], links: LinkBuilder | None) -> dict:
     return {"title": clean(lineage.clusters[lineage.span[1]].title),
+            "links": [cluster_link(links, run, cl) if cl is not None else None
+                      for cl, run in zip(lineage.clusters, runs)],
             "cluster_ids": [cl.cluster_id if cl is not None else None for cl in lineage.clusters],
             "shares": lineage.shares, "step_changes": lineage.changes, "origin": lineage.origin or None,
             "end": lineage.end or None, "trend": _test_json(lineage.trend)}
@@ -533,6 +558,7 @@ def to_json(comparison: Comparison, rows: int, links: LinkBuilder | None = None)
                   "link": links.run(run.run_id) if links and run.run_id else None}
                  for i, run in enumerate(comparison.runs, 1)],
         "steps": [_step_json(i, step, rows, links) for i, step in enumerate(comparison.steps, 1)],
-        **_capped(sorted_lineages(comparison.lineages), rows, "lineages", _lineage_json),
+        **_capped(sorted_lineages(comparison.lineages), rows, "lineages",
+                  lambda lineage: _lineage_json(lineage, comparison.runs, links)),
         "notes": [clean(note) for note in comparison.notes],
     }
