@@ -11,7 +11,7 @@ import time
 import pytest
 
 from llm_clusters.commands import compare_runs
-from llm_clusters.queries import last_runs_sql, load_run_sql
+from llm_clusters.queries import last_runs_sql, load_run_sql, runs_by_id_sql
 from localposthog.answers import hogql_response
 from localposthog.server import Fault
 
@@ -59,7 +59,9 @@ def test_runs_named_by_id_give_the_file_modes_report(live_env, localposthog_engi
     same_as_file_mode(live, files, *flags)
     if fmt == "json":
         assert [r["run_id"] for r in json.loads(live[1])["runs"]] == ids[::-1]
-    assert len(live_env.requests) == 2  # one query per run id
+    assert len(live_env.requests) == 1  # one query for all the run ids
+    both = file_twin(localposthog_engine, runs_by_id_sql(ids), tmp_path, "both.json")
+    same_as_file_mode(live, [both], *flags)  # that query's saved answer reads the same
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
@@ -96,15 +98,15 @@ def test_job_id_picks_one_jobs_runs_and_is_kept_a_value(live_env, localposthog_e
     assert status == 5 and "holds 0 trace-level runs" in err
 
 
-def test_a_429_during_one_of_the_loads_is_waited_out(live_env, localposthog_engine):
+def test_a_429_during_the_load_is_waited_out(live_env, localposthog_engine):
     first, second = (r["run_id"] for r in daily_runs(localposthog_engine, "generation")[:2])
     expected = run_cli("--live", "--run-id", first, "--run-id", second)
     assert expected[0] == 0, expected[2]
-    live_env.add_faults(Fault(), Fault(status=429, retry_after="1"))  # the second load is throttled
+    live_env.add_faults(Fault(status=429, retry_after="1"))  # the load is throttled once
     started = time.monotonic()
     assert run_cli("--live", "--run-id", first, "--run-id", second) == expected
     assert time.monotonic() - started >= 1.0
-    assert len(live_env.requests) == 2 + 3
+    assert len(live_env.requests) == 1 + 2
 
 
 def test_a_missing_run_id_is_named(live_env, localposthog_engine):
@@ -139,3 +141,10 @@ def test_flags_that_do_not_go_together_are_usage_errors(argv, words):
     status, out, err = run_cli(*argv)
     assert (status, out) == (2, "")
     assert words in err
+
+
+def test_the_last_n_runs_look_back_far_enough_for_n_daily_runs():
+    from llm_clusters.queries import days_for_runs
+
+    assert [days_for_runs(n) for n in (1, 2, 6, 7, 10)] == [7, 7, 7, 8, 11]
+    assert days_for_runs(10, 3) == 3  # --days wins

@@ -5,6 +5,7 @@ and read back to exactly the clusters the generator made."""
 from __future__ import annotations
 
 import io
+from datetime import date
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from llm_clusters.commands import print_clusters
 from llm_clusters.model import ItemPolicy
-from llm_clusters.queries import list_runs_sql, load_run_sql
+from llm_clusters.queries import list_runs_sql, load_run_sql, runs_in_range_sql
 from llm_clusters.reader import read_runs
 from localposthog.answers import hogql_response, persist_execute_sql
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.engine
 SKILL = (Path(__file__).resolve().parent.parent / "SKILL.md").read_text(encoding="utf-8")
 SQL_BLOCKS = re.findall(r"```sql\n(.*?)```", SKILL, re.DOTALL)
 LOAD_RUN_SQL = next(block for block in SQL_BLOCKS if "'{run_id}'" in block)
-LIST_RUNS_SQL = SQL_BLOCKS[0]
+LIST_RUNS_SQL = SQL_BLOCKS[0]  # with {days}
 
 
 def _load_run_sql(run: dict) -> str:
@@ -32,7 +33,11 @@ def _load_run_sql(run: dict) -> str:
 
 def test_skill_md_shows_exactly_the_queries_the_scripts_send():
     run_id = "1_trace_20260122_000016_019ba00d-8800-756b-9007-d44a55c23db7"
-    assert LIST_RUNS_SQL == list_runs_sql() + "\n"
+    assert LIST_RUNS_SQL.replace("{days}", "7") == list_runs_sql(7) + "\n"
+    assert LIST_RUNS_SQL.replace("{days}", "11") == list_runs_sql(11) + "\n"
+    several = next(block for block in SQL_BLOCKS if "{first_day}" in block)
+    shown = several.replace("{first_day}", "2026-01-15").replace("{last_day}", "2026-01-22").replace("{job_id}", "j\\'1")
+    assert shown == runs_in_range_sql(date(2026, 1, 15), date(2026, 1, 22), "j'1") + "\n"
     shown = LOAD_RUN_SQL.replace("{run_id}", run_id).replace("{window_end}", "2026-01-22 00:00:16")
     assert shown == load_run_sql(run_id) + "\n"
 
@@ -94,10 +99,10 @@ def test_an_mcp_server_cut_is_reported_as_truncated(localposthog_engine, tmp_pat
 
 
 def test_the_runs_listing_and_a_hogql_api_answer_read_as_runs(localposthog_engine, tmp_path):
-    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL, tmp_path, truncate=False,
+    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL.replace("{days}", "7"), tmp_path, truncate=False,
                                   stamp_ms=3)
     header = listing.read_text(encoding="utf-8")
-    assert "run_id|level|job_name|window_end|total_items|clusters" in header
+    assert "run_id|level|job_id|job_name|window_end|total_items|clusters" in header
     run = localposthog_engine.runs[2]
     answer = tmp_path / "answer.json"
     answer.write_text(json.dumps(hogql_response(localposthog_engine.query(_load_run_sql(run)))))
@@ -107,3 +112,19 @@ def test_the_runs_listing_and_a_hogql_api_answer_read_as_runs(localposthog_engin
     assert document["run"]["run_id"] == run["run_id"]
     generated = _generated_clusters(localposthog_engine, run["run_id"])
     assert sorted(c["cluster_id"] for c in document["clusters"]) == sorted(c["cluster_id"] for c in generated)
+
+
+def test_the_several_runs_query_loads_a_jobs_runs_in_its_date_range(localposthog_engine, tmp_path):
+    from localposthog.answers import hogql_response
+
+    daily = sorted((r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]),
+                   key=lambda r: r["window_end"])[-4:]
+    first, last = (date.fromisoformat(r["window_end"][:10]) for r in (daily[0], daily[-1]))
+    result = localposthog_engine.query(runs_in_range_sql(first, last, daily[0]["job_id"]))
+    path = tmp_path / "several.json"
+    path.write_text(json.dumps(hogql_response(result)), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert print_clusters.main([str(path), "--list-runs", "--format", "json"], stdout=out, stderr=err) == 0, \
+        err.getvalue()
+    out = out.getvalue()
+    assert sorted(r["run_id"] for r in json.loads(out)["runs"]) == sorted(r["run_id"] for r in daily)

@@ -76,6 +76,8 @@ def _substitute(sql: str, engine) -> str:
         "{trace_id}": next(iter(run["clusters"][0]["items"].values()))["trace_id"],
         "{job_id}": run["job_id"],
         "{days}": "7",
+        "{first_day}": "2026-01-15",  # a week of daily runs, up to the run's
+        "{last_day}": run["window_end"][:10],
     }
     for placeholder, value in values.items():
         sql = sql.replace(placeholder, value)

@@ -39,7 +39,7 @@ def test_from_a_pasted_cluster_link_to_an_answer_with_links(local_posthog, local
     parsed = run_script("link_builder", ["parse", link])
     assert f"cluster {cluster['cluster_id']} of run {run['run_id']}" in parsed
     query = "\n".join(line[4:] for line in parsed.splitlines()
-                      if line.startswith("    ") and not line.strip().startswith("python "))
+                      if line.startswith("    ") and not line.strip().startswith(("python ", "export ")))
     assert query.lstrip().startswith("SELECT") and query.rstrip().endswith("LIMIT 1")
 
     # 2. run the query as execute-sql with truncate: false; the agent's tool saves the answer

@@ -13,6 +13,7 @@ from .errors import ClusterToolError, ExitStatus, NoClustersFound
 from .links import HOST_ENV, PROJECT_ENV
 from .model import ItemPolicy
 from .posthog_api import KEY_ENV, ApiConfig, PostHogClient
+from .queries import days_for_runs
 from .reader import ReadResult, read_runs_from
 from .textsource import TextSource
 
@@ -27,8 +28,14 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--live", action="store_true", help="query PostHog's API directly")
     group.add_argument("--host", help="us, eu, or your PostHog's base URL")
     group.add_argument("--project-id", help="the numeric project id")
-    group.add_argument("--days", type=int, default=7,
-                       help="how many days back to look for runs (default 7)")
+    group.add_argument("--days", type=int,
+                       help="how many days back to look for runs (default 7; for the N newest runs "
+                       "N+1 when that is more)")
+
+
+def lookback_days(args: argparse.Namespace, runs: int = 1) -> int:
+    """--days, else enough days back for the `runs` newest runs of a job (at least 7)."""
+    return days_for_runs(runs, args.days)
 
 
 def live_client(args: argparse.Namespace, **client_options) -> PostHogClient:

@@ -6,6 +6,8 @@ so a hostile run id cannot change a query. Every query bounds `timestamp` and se
 
 from __future__ import annotations
 
+from datetime import date
+
 from .errors import ClusterToolError, ExitStatus
 from .model import LEVELS
 from .run_ids import parse_run_id
@@ -37,7 +39,7 @@ def _select_list(fields: dict[str, str]) -> str:
 RUN_COLUMNS_SQL = _select_list(_RUN_FIELDS)
 # A listing counts each run's clusters instead of returning them.
 LIST_COLUMNS_SQL = _select_list({
-    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
+    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_id", "job_name", "window_end", "total_items")},
     "clusters": "JSONLength(properties, '$ai_clusters')",
 })
 
@@ -65,6 +67,13 @@ def _days(days: int) -> int:
     return days
 
 
+def days_for_runs(count: int, days: int | None = None) -> int:
+    """How far back to look for the `count` newest runs of one job and level: each job runs once a
+    day, so `count` runs span `count` days; one more covers a run written late. At least 7 (the
+    window of one run), or `days` when the user gave it."""
+    return days if days is not None else max(7, count + 1)
+
+
 def list_runs_sql(days: int = 7, level: str | None = None, limit: int = 50) -> str:
     return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
             f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
@@ -86,6 +95,44 @@ def load_run_sql(run_id: str, days: int = 7) -> str:
             "LIMIT 1")
 
 
+def runs_in_range_sql(first_day: date, last_day: date, job_id: str | None = None,
+                      limit: int = MAX_RUNS_PER_QUERY) -> str:
+    """Several whole runs in one query: those whose event was written from `first_day` to
+    `last_day` (UTC, both included; a run's event is written the day its window ends, the date
+    in its id), of one clustering job when `job_id` is given; newest first."""
+    if last_day < first_day:
+        raise ClusterToolError(f"the date range ends ({last_day}) before it starts ({first_day})", ExitStatus.USAGE)
+    job = ("" if job_id is None else
+           f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n"
+            f"    AND timestamp >= toDateTime('{first_day.isoformat()}', 'UTC')\n"
+            f"    AND timestamp < toDateTime('{last_day.isoformat()}', 'UTC') + INTERVAL 1 DAY\n{job}"
+            f"ORDER BY timestamp DESC\nLIMIT {_run_count(limit)}")
+
+
+def runs_by_id_sql(run_ids: list[str], days: int = 7) -> str:
+    """Several runs named by id in one query, bounded by the days their ids carry (a day either
+    side), or by the last `days` when an id carries no time."""
+    parsed = [parse_run_id(run_id) for run_id in run_ids]
+    ids = ", ".join(sql_string(run_id) for run_id in run_ids)
+    if all(parsed):
+        ends = [p.window_end for p in parsed]  # type: ignore[union-attr]
+        bounds = (f"timestamp >= toDateTime('{min(ends):%Y-%m-%d %H:%M:%S}', 'UTC') - INTERVAL 1 DAY\n"
+                  f"    AND timestamp < toDateTime('{max(ends):%Y-%m-%d %H:%M:%S}', 'UTC') + INTERVAL 1 DAY")
+    else:
+        bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n    AND {bounds}\n"
+            f"    AND JSONExtractString(properties, '$ai_clustering_run_id') IN ({ids})\n"
+            f"LIMIT {_run_count(len(run_ids))}")
+
+
+def _run_count(count: int) -> int:
+    if not 1 <= count <= MAX_RUNS_PER_QUERY:
+        raise ClusterToolError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
+                               "every run is a whole $ai_clusters column", ExitStatus.USAGE)
+    return int(count)
+
+
 def latest_run_sql(level: str, days: int = 7) -> str:
     return last_runs_sql(level, 1, days)
 
@@ -93,9 +140,7 @@ def latest_run_sql(level: str, days: int = 7) -> str:
 def last_runs_sql(level: str, count: int, days: int = 7, job_id: str | None = None) -> str:
     """The `count` newest runs of one level, whole, newest first; only one clustering job's runs
     when `job_id` is given ("" picks manual and legacy runs, which have no job)."""
-    if not 1 <= count <= MAX_RUNS_PER_QUERY:
-        raise ClusterToolError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
-                               "every run is a whole $ai_clusters column", ExitStatus.USAGE)
+    _run_count(count)
     job = ("" if job_id is None else
            f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"

@@ -29,7 +29,7 @@ from ..cluster_rows import (
 )
 from ..errors import ClusterToolError, ExitStatus
 from ..links import parse_timestamp
-from ..live import ANSWER_NAME, add_live_arguments, live_client, read_live
+from ..live import ANSWER_NAME, add_live_arguments, live_client, lookback_days, read_live
 from ..metrics_sql import (
     DEFAULT_MAX_QUERY_BYTES,
     LATENCY_NOTE,
@@ -301,7 +301,7 @@ def _live_inputs(args) -> Inputs:
         raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
                                "--list-runs`).", ExitStatus.USAGE)
     with live_client(args) as client:
-        run, notes, warnings = _picked(read_live(client, load_run_sql(args.run_id, args.days),
+        run, notes, warnings = _picked(read_live(client, load_run_sql(args.run_id, lookback_days(args)),
                                                  ItemPolicy(default=None)), args.run_id)
         target = _run_target(run)
 

@@ -23,9 +23,9 @@ from ..compare import (
 )
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
-from ..live import add_live_arguments, live_client, read_live
+from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, Cluster, ItemPolicy, Run
-from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
+from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, runs_by_id_sql
 from ..reader import ReadResult, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text
 from ..text import clean, clusters_phrase, count, markdown, percent
@@ -42,8 +42,9 @@ DEFAULTS = Settings()
 DESCRIPTION = f"""\
 Compare two or more PostHog LLM clustering runs of one level, each read from a saved tool result
 (any shape print_clusters.py reads; a file holding several runs counts as several runs), or
-loaded from PostHog with --live: the runs named by --run-id (one query each), or the --last N
-runs of a level (one query). The runs are put in time order (window end) whatever order they
+loaded from PostHog with --live: the runs named by --run-id (one query for all, bounded by the
+times in their ids), or the --last N runs of a level (one query, N+1 days back when that is
+more than --days' default 7). The runs are put in time order (window end) whatever order they
 are given in.
 
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
@@ -175,17 +176,18 @@ def _check_live(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--live compares two runs or more: repeat --run-id for each, or use "
                      "--last N")
     if args.run_id and len(set(args.run_id)) > MAX_RUNS_PER_QUERY:
-        parser.error(f"--live loads at most {MAX_RUNS_PER_QUERY} runs by --run-id (one query "
-                     f"each), got {len(set(args.run_id))}")
+        parser.error(f"--live loads at most {MAX_RUNS_PER_QUERY} runs by --run-id ("
+                     f"one query), got {len(set(args.run_id))}")
 
 
 def load_live_runs(args: argparse.Namespace) -> tuple[list[Run], list[str]]:
-    """The runs named by --run-id, one query each (bounded by the time in each id), or the
+    """The runs named by --run-id, in one query (bounded by the times in their ids), or the
     --last N runs of a level in one query; read as the file mode reads PostHog's answer."""
     with live_client(args) as client:
         if not args.run_id:
             level, count_ = args.level or "trace", args.last or LAST_RUNS
-            sql = last_runs_sql(level, count_, args.days, args.job_id)
+            days = lookback_days(args, count_)
+            sql = last_runs_sql(level, count_, days, args.job_id)
             try:
                 result = read_live(client, sql, ALL_ITEMS)
             except NoClustersFound:
@@ -194,23 +196,24 @@ def load_live_runs(args: argparse.Namespace) -> tuple[list[Run], list[str]]:
                 job = f" of job {args.job_id!r}" if args.job_id is not None else ""
                 raise NoClustersFound(
                     f"PostHog holds {len(result.runs)} {level}-level run{'' if len(result.runs) == 1 else 's'}"
-                    f"{job} in the last {args.days} days on {client.config.host}, project "
+                    f"{job} in the last {days} days on {client.config.host}, project "
                     f"{client.config.project_id}; comparing needs two. Widen --days, pick another "
                     "--level or --job-id, or list the runs with print_clusters.py --live --list-runs.")
             return gather_runs([result], None)
-        results, missing = [], []
-        for run_id in dict.fromkeys(args.run_id):
-            try:
-                results.append(read_live(client, load_run_sql(run_id, args.days), ALL_ITEMS))
-            except NoClustersFound:
-                missing.append(run_id)
+        wanted = list(dict.fromkeys(args.run_id))
+        try:  # all the runs in one query, bounded by the times in their ids
+            result = read_live(client, runs_by_id_sql(wanted, lookback_days(args)), ALL_ITEMS)
+        except NoClustersFound:
+            result = ReadResult(runs=[])
+        found = {run.run_id for run in result.runs}
+        missing = [run_id for run_id in wanted if run_id not in found]
         if missing:
             raise NoClustersFound(
                 f"PostHog holds no run with id {', '.join(map(repr, missing))} on "
                 f"{client.config.host}, project {client.config.project_id} (looked a day either "
                 "side of the time in the id, or the last --days days when the id holds none). "
                 "Check the ids with print_clusters.py --live --list-runs.")
-        return gather_runs(results, args.run_id)
+        return gather_runs([result], args.run_id)
 
 
 def load_runs(paths: list[str], run_ids: list[str] | None, stdin=None) -> tuple[list[Run], list[str]]:

@@ -11,7 +11,7 @@ from typing import TextIO
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
-from ..live import add_live_arguments, live_client, read_live
+from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, ItemPolicy, Run
 from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
@@ -153,11 +153,11 @@ def _live(args, stdout: TextIO) -> int:
             stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
             return ExitStatus.OK
         if args.list_runs:
-            sql = list_runs_sql(args.days, args.level)
+            sql = list_runs_sql(lookback_days(args), args.level)
         elif args.run_id:
-            sql = load_run_sql(args.run_id, args.days)
+            sql = load_run_sql(args.run_id, lookback_days(args))
         else:
-            sql = latest_run_sql(args.level or "trace", args.days)
+            sql = latest_run_sql(args.level or "trace", lookback_days(args))
         _show(read_live(client, sql, _policy(args)), args, stdout)
     return ExitStatus.OK
 
