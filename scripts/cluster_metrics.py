@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # /// script
 # requires-python = ">=3.10"
-# dependencies = ["httpx>=0.27", "ijson>=3.2", "tabulate>=0.9"]
+# dependencies = ["httpx>=0.27", "ijson>=3.2"]
 # ///
 """Cost, latency, tokens and errors per cluster of a PostHog LLM clustering run: the HogQL that
 measures them inside PostHog (`sql`), and the per-cluster table from saved results

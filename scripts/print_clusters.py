@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # /// script
 # requires-python = ">=3.10"
-# dependencies = ["httpx>=0.27", "ijson>=3.2", "tabulate>=0.9"]
+# dependencies = ["httpx>=0.27", "ijson>=3.2"]
 # ///
 """Summarise a PostHog LLM clustering run saved to a file. Run with --help for the flags."""
 

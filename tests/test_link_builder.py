@@ -515,7 +515,7 @@ def test_project_id_comes_from_the_flag_then_the_environment():
 def test_other_scripts_get_links_flags_beside_live_modes_host_and_project():
     import argparse
 
-    from llm_clusters.links import add_link_options, builder_from_args
+    from llm_clusters.link_options import add_link_options, builder_from_args
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--host")

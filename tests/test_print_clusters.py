@@ -201,7 +201,7 @@ def test_help_documents_the_exit_codes():
 
 
 def _without_dependencies(tmp_path) -> dict:
-    """An environment whose interpreter cannot import ijson, tabulate or httpx, as on a machine
+    """An environment whose interpreter cannot import ijson or httpx, as on a machine
     where they were never installed."""
     blocker = tmp_path / "sitecustomize.py"
     blocker.write_text(
@@ -227,7 +227,7 @@ def test_a_missing_dependency_gives_the_install_command_and_exit_6(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), str(EXAMPLES / "trace_run.execute-sql.txt")],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 6
-    assert "python -m pip install httpx ijson tabulate" in done.stderr
+    assert "python -m pip install httpx ijson" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
@@ -254,3 +254,52 @@ def test_json_output_escapes_what_it_does_not_clean():
     status, out, _ = run_cli("-", "--format", "json", stdin=data)
     assert status == 0 and "\x9b" not in out and "\u202e" not in out
     assert "\\u009b" in out and json.loads(out)["run"]["params"] == params
+
+
+@pytest.mark.parametrize("markdown", [False, True])
+def test_tables_are_written_as_tabulate_writes_them(markdown):
+    """render.format_table against tabulate itself (the test extra has it), on random tables with
+    empty cells, None, numbers, spaces and non-ASCII text."""
+    import random
+
+    from tabulate import tabulate
+
+    from llm_clusters.render import format_table
+
+    rng = random.Random(13)
+    alphabet = ["a", "Z", "0", " ", "-", "%", "→", "–", "é", "字", "テ", "$", "."]
+    for _ in range(300):
+        columns = rng.randint(1, 7)
+        headers = ["".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(columns)]
+        rows = [[rng.choice([None, rng.randint(-5, 10_000), "".join(rng.choices(alphabet, k=rng.randint(0, 30)))])
+                 for _ in range(columns)]
+                for _ in range(rng.randint(1, 6))]
+        expected = tabulate(rows, headers=headers, tablefmt="pipe" if markdown else "simple", disable_numparse=True)
+        assert format_table(headers, rows, markdown=markdown) == expected, (headers, rows)
+
+
+IMPORT_PROBE = """
+import io, sys
+sys.path.insert(0, {scripts!r})
+from llm_clusters.commands import print_clusters
+assert print_clusters.main({argv!r}, stdout=io.StringIO()) == 0
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in
+                      ("llm_clusters", "httpx", "tabulate", "typing", "shutil", "dataclasses"))))
+"""
+
+
+def _imported(*argv: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE.format(scripts=str(ROOT / "scripts"), argv=list(argv))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_each_view_imports_only_what_it_needs():
+    """Start-up time is mostly imports: no link builder without --links, no HTTP client or
+    query text without --live, no typing, no tabulate, no shutil (argparse's help formatter)."""
+    plain = _imported(str(EXAMPLES / "trace_run.execute-sql.txt"))
+    assert "llm_clusters.reader" in plain
+    for module in ("llm_clusters.links", "llm_clusters.posthog_api", "httpx", "tabulate", "typing", "shutil"):
+        assert module not in plain, module
+    assert "llm_clusters.links" in _imported(str(EXAMPLES / "trace_run.execute-sql.txt"), "--links")

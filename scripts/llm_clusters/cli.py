@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from typing import Callable, TextIO
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Callable, TextIO
 
 from .errors import EXIT_CODES_HELP, ClusterToolError, ExitStatus
 
-DEPENDENCIES = ("ijson", "tabulate", "httpx")
-INSTALL_COMMAND = "python -m pip install httpx ijson tabulate"
+DEPENDENCIES = ("ijson", "httpx")
+INSTALL_COMMAND = "python -m pip install httpx ijson"
 
 
 def missing_dependency(package: str) -> str:
@@ -35,11 +38,34 @@ def run_command(module: str, argv: list[str] | None = None) -> int:
     return command.main(sys.argv[1:] if argv is None else argv)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's, without its `import shutil` (which pulls in compression modules) each time
+    a parser is built: the width comes from COLUMNS or the terminal, as shutil would read it."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+def terminal_columns() -> int:
+    """COLUMNS, else the terminal's width, else 80: shutil.get_terminal_size's columns."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with the exit codes in --help, and usage errors that say what to do."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs.setdefault("epilog", EXIT_CODES_HELP)
         super().__init__(**kwargs)
 

@@ -12,7 +12,7 @@ class ExitStatus(IntEnum):
     UNREADABLE = 3  # the input could not be read as any known result shape
     TRUNCATED = 4  # the input was cut somewhere before it reached the file
     NO_CLUSTERS = 5  # the input was read but holds no clustering run
-    MISSING_DEPENDENCY = 6  # ijson, tabulate or httpx is not installed
+    MISSING_DEPENDENCY = 6  # ijson or httpx is not installed
     LIVE_API = 7  # live mode: PostHog's API refused or failed (key, scope, project, retries)
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 from .errors import UnreadableInput
 from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
@@ -41,7 +43,8 @@ CLUSTER_EVENTS = {"$ai_trace_clusters": "trace", "$ai_generation_clusters": "gen
 PARAM_KEYS = ("clustering_method", "embedding_normalization", "dimensionality_reduction_method",
               "max_samples", "visualization_method")
 
-JsonParser = Callable[[str], Any]
+if TYPE_CHECKING:
+    JsonParser = Callable[[str], Any]
 
 
 def field_for_column(name: str) -> str | None:

@@ -9,17 +9,16 @@ with `URLSearchParams`; this module writes exactly the same text, so any run id 
 
 For a script that prints clusters or items and wants a `--links` flag:
 
-    add_link_options(parser)                   # --host, --project-id, --route
+    add_link_options(parser)                   # --host, --project-id, --route (link_options.py)
     links = builder_from_args(args, env)       # env: os.environ or a test's dict
     links.cluster(run.run_id, cluster.cluster_id)
     links.item(item, run.level)                # None when the item names no trace
     links.host_note()                          # say when the host was only a default
-    markdown_link(label, url)                  # for --format markdown
+    markdown_link(label, url)                  # for --format markdown (text.py)
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,19 +26,16 @@ from typing import Iterable, Mapping
 from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 from .errors import ClusterToolError, ExitStatus
+from .environment import HOST_ENV, PROJECT_ENV, ROUTE_ENV
+from .link_options import DEFAULT_ROUTE, ROUTES
 from .model import Item
-from .text import clean, markdown
+from .text import clean
 
-HOST_ENV = "POSTHOG_HOST"
-PROJECT_ENV = "POSTHOG_PROJECT_ID"
-ROUTE_ENV = "POSTHOG_ROUTE"  # the route family the user's own links use, set once like the host
 HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
          "app": "https://app.posthog.com"}  # app: the legacy US host
 DEFAULT_HOST = "us"
 # SDKs are configured with the ingestion hosts; people often put those in POSTHOG_HOST.
 INGESTION_HOSTS = {"us.i.posthog.com": HOSTS["us"], "eu.i.posthog.com": HOSTS["eu"]}
-ROUTES = ("llm-analytics", "ai-observability")
-DEFAULT_ROUTE = "llm-analytics"
 LEGACY_TRACE_ROUTE = "llm-observability"
 KINDS = ("overview", "run", "cluster", "trace", "generation")
 
@@ -284,40 +280,6 @@ class LinkBuilder:
     def host_note(self) -> str | None:
         """What to tell the user about the host: it was a default, or it was corrected."""
         return self.host.note
-
-
-def markdown_link(label: str, url: str | None) -> str:
-    """A clickable Markdown link for untrusted `label` text (cleaned by the caller, escaped
-    here); the parentheses encodeURIComponent leaves in a URL are percent-encoded so they cannot
-    end the link early (the UI decodes them back). Without a URL, the escaped label alone."""
-    if url is None:
-        return markdown(label)
-    return f"[{markdown(label)}]({url.replace('(', '%28').replace(')', '%29')})"
-
-
-def add_link_options(parser: argparse.ArgumentParser, links_flag: bool = False) -> None:
-    """The flags every script that prints links takes, with the same names and help; with
-    `links_flag`, also `--links` (print them at all). `--host` and `--project-id` mean the same
-    in live mode, so they are added only when the parser does not have them yet."""
-    if links_flag:
-        parser.add_argument("--links", action="store_true",
-                            help="add PostHog UI links to what the output names (run, clusters, items)")
-    present = set(getattr(parser, "_option_string_actions", {}))
-    if "--host" not in present:
-        parser.add_argument("--host", metavar="HOST",
-                            help=f"your PostHog: us, eu, or a URL such as https://posthog.example.com "
-                            f"(default: env {HOST_ENV}, else us)")
-    if "--project-id" not in present:
-        parser.add_argument("--project-id", metavar="ID",
-                            help=f"write project-scoped links (/project/ID/…): the digits after "
-                            f"/project/ in your PostHog URLs (default: env {PROJECT_ENV}, if set)")
-    parser.add_argument("--route", choices=ROUTES,
-                        help=f"route family of your PostHog's UI (default: env {ROUTE_ENV}, else "
-                        f"{DEFAULT_ROUTE}; newer PostHog also serves ai-observability)")
-
-
-def builder_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> LinkBuilder:
-    return LinkBuilder.create(args.host, args.route, args.project_id, env)
 
 
 # --- parsing --------------------------------------------------------------------------------

@@ -7,15 +7,18 @@ a saved file, streamed, so its output is the file mode's output on the same data
 from __future__ import annotations
 
 import argparse
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 
 from .cli import missing_dependency
+from .environment import HOST_ENV, KEY_ENV, PROJECT_ENV
 from .errors import ClusterToolError, ExitStatus, NoClustersFound
-from .links import HOST_ENV, PROJECT_ENV
 from .model import ItemPolicy
-from .posthog_api import KEY_ENV, ApiConfig, PostHogClient
 from .queries import days_for_runs
 from .reader import ReadResult, read_runs_from
 from .textsource import TextSource
+
+if TYPE_CHECKING:  # the API client is imported in live mode only
+    from .posthog_api import PostHogClient
 
 ANSWER_NAME = "PostHog's answer"
 
@@ -38,7 +41,9 @@ def lookback_days(args: argparse.Namespace, runs: int = 1) -> int:
     return days_for_runs(runs, args.days)
 
 
-def live_client(args: argparse.Namespace, **client_options) -> PostHogClient:
+def live_client(args: argparse.Namespace, **client_options) -> "PostHogClient":
+    from .posthog_api import ApiConfig, PostHogClient
+
     try:
         return PostHogClient(ApiConfig.from_env(args.host, args.project_id), **client_options)
     except ModuleNotFoundError as exc:

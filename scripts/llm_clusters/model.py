@@ -8,7 +8,9 @@ only as many as the caller asked for (and counts the rest).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 from .run_ids import RunId, parse_run_id
 

@@ -17,12 +17,12 @@ from datetime import timezone
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from .errors import ClusterToolError, ExitStatus
-from .links import PROJECT_ENV, resolve_host
+from .environment import KEY_ENV, PROJECT_ENV
+from .links import resolve_host
 
 if TYPE_CHECKING:
     import httpx
 
-KEY_ENV = "POSTHOG_PERSONAL_API_KEY"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ROWS = 50_000  # PostHog's cap on a HogQL query with an explicit LIMIT
 

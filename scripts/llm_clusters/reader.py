@@ -15,7 +15,9 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, TypeVar
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import BinaryIO, Callable, Iterator, TypeVar
 
 from .errors import NoClustersFound, TruncatedInput, UnreadableInput
 from .interpret import Interpreter
@@ -26,7 +28,8 @@ from .textsource import TextSource, json_string_source, text_from_binary, text_f
 from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 
 # A content block's keys come in any order: `annotations` or `_meta` may come first.
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 # An MCP CallToolResult; `content` need not be its first key.

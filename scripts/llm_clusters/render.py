@@ -1,18 +1,21 @@
 """Pages of output shared by the scripts: text for terminals, Markdown for chat, one builder.
 
-Tables go through tabulate with pinned formats (`simple` for text, `pipe` for Markdown), and a
-page never exceeds its budget: what is cut is counted and the flag to see it named.
+Tables are written here in the two layouts the scripts use (tabulate's `simple` for text, its
+`pipe` for Markdown, character for character; importing tabulate would cost more start-up time
+than a whole small run takes to read), and a page never exceeds its budget: what is cut is
+counted and the flag to see it named.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterable
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Iterable
 
 from .model import Item, Run
 from .text import UNPRINTABLE, clean, clusters_phrase, count, number
 
-TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
 OUTPUT_FORMATS = ("text", "markdown", "json")  # every command's --format
 
 
@@ -57,10 +60,7 @@ class Page:
         if not rows:
             self._parts.append("(none)")
             return
-        from tabulate import tabulate  # imported on first table: --help needs no dependency
-
-        self._parts.append(tabulate(rows, headers=headers, tablefmt=TABLE_FORMATS[self.fmt],
-                                    disable_numparse=True))
+        self._parts.append(format_table(headers, rows, markdown=self.fmt == "markdown"))
 
     def render(self, budget: int | None, narrow: str = "--max-clusters") -> str:
         """The page; past `budget` characters it is cut at a line and says how much was cut,
@@ -73,6 +73,28 @@ class Page:
         keep = keep if keep > 0 else budget - 200
         return (text[:keep] + f"\n[output cut at {keep:,} characters: {len(text) - keep:,} more "
                 f"not shown; narrow it with {narrow}, or see all with --full]")
+
+
+def format_table(headers: list[str], rows: list[list], markdown: bool = False) -> str:
+    """Left-aligned columns, each as wide as its widest cell and at least its header plus two:
+    a header, a rule, a line per row (`  ` between columns, lines right-stripped); in Markdown a
+    pipe table whose rule marks the columns left-aligned. Cells are shown stripped (None as
+    empty); widths are in characters."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max([len(header) + 2, *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)]
+    lines = [[text.ljust(width) for text, width in zip(row, widths)] for row in [list(headers), *cells]]
+    if markdown:
+        rule = "|" + "|".join(":" + "-" * (width + 1) for width in widths) + "|"
+        rows_text = ["| " + " | ".join(line) + " |" for line in lines]
+        return "\n".join([rows_text[0], rule, *rows_text[1:]])
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join(["  ".join(lines[0]).rstrip(), rule, *("  ".join(line).rstrip() for line in lines[1:])])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return (format(value, "g") if isinstance(value, float) else str(value)).strip()
 
 
 def describe_params(params: dict | None) -> str | None:

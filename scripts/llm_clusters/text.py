@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Iterable
 
 # ANSI/VT escape sequences (CSI, OSC, two-character), C0/C1 controls, zero-width and bidi marks.
 _ESCAPES = re.compile(
@@ -45,6 +47,15 @@ def cut(text: str, limit: int | None) -> str:
 def markdown(text: str) -> str:
     """Escape Markdown syntax so untrusted text cannot make links, tables or HTML."""
     return _MARKDOWN_SPECIAL.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
+
+
+def markdown_link(label: str, url: str | None) -> str:
+    """A clickable Markdown link for untrusted `label` text (cleaned by the caller, escaped
+    here); the parentheses encodeURIComponent leaves in a URL are percent-encoded so they cannot
+    end the link early (the UI decodes them back). Without a URL, the escaped label alone."""
+    if url is None:
+        return markdown(label)
+    return f"[{markdown(label)}]({url.replace('(', '%28').replace(')', '%29')})"
 
 
 def money(value: float | None) -> str:

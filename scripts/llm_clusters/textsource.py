@@ -10,7 +10,9 @@ from __future__ import annotations
 import codecs
 import re
 from json.decoder import scanstring  # the C scanner behind json.loads
-from typing import BinaryIO, Iterator
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import BinaryIO, Iterator
 
 from .errors import TruncatedInput, UnreadableInput
 

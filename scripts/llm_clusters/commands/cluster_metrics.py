@@ -12,7 +12,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..cli import ArgumentParser, guarded, positive_number, whole_number
 from ..cluster_rows import (
@@ -44,7 +44,6 @@ from ..metrics_sql import (
 )
 from ..model import ItemPolicy, Run
 from ..pipetable import Table
-from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
@@ -52,6 +51,9 @@ from ..tables import read_table, read_table_from
 from ..text import clean, count, markdown, money, percent, seconds
 from ..textsource import TextSource
 from ..window_view import coverage_json, estimate_json, window_section
+
+if TYPE_CHECKING:
+    from ..posthog_api import PostHogClient
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
@@ -320,9 +322,11 @@ def _live_inputs(args) -> Inputs:
     return Inputs(run, metrics, window, notes, warnings)
 
 
-def _job_scope_warnings(client: PostHogClient, run: Run) -> list[str]:
+def _job_scope_warnings(client: "PostHogClient", run: Run) -> list[str]:
     """A run does not record its job's event_filters, but the jobs API does: when the job filters
     events, the window totals (all traffic at the level) count more than the run sampled from."""
+    from ..posthog_api import LiveError  # live mode only
+
     if not run.job_id:
         return []
     try:

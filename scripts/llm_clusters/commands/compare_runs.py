@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..compare import (
@@ -22,13 +22,16 @@ from ..compare import (
     time_order,
 )
 from ..errors import ClusterToolError, ExitStatus, NoClustersFound
-from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
+from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, Cluster, ItemPolicy, Run
 from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, runs_by_id_sql
 from ..reader import ReadResult, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text
-from ..text import clean, clusters_phrase, count, markdown, percent
+from ..text import clean, clusters_phrase, count, markdown, markdown_link, percent
+
+if TYPE_CHECKING:  # the link builder is imported only with --links
+    from ..links import LinkBuilder
 
 SCHEMA = "exploring-llm-clusters/compare_runs@1"
 TITLE_CHARS = 60

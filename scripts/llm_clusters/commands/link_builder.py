@@ -14,27 +14,20 @@ from dataclasses import dataclass
 from typing import Mapping, TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
+from ..environment import HOST_ENV, KEY_ENV, PROJECT_ENV, ROUTE_ENV
 from ..errors import ClusterToolError, ExitStatus
+from ..link_options import DEFAULT_ROUTE, ROUTES, add_link_options, builder_from_args
 from ..links import (
-    DEFAULT_ROUTE,
-    HOST_ENV,
     LEGACY_TRACE_ROUTE,
-    PROJECT_ENV,
-    ROUTE_ENV,
-    ROUTES,
     UNKNOWN_TIME_LOOKBACK_DAYS,
     LinkBuilder,
     LinkError,
     ParsedLink,
-    add_link_options,
-    builder_from_args,
     check_timestamp,
-    markdown_link,
     parse_link,
     trace_query_arguments,
 )
 from ..model import Cluster, ItemPolicy, Run
-from ..posthog_api import KEY_ENV
 from ..queries import load_run_sql
 from ..reader import choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, item_label, json_text
@@ -45,6 +38,7 @@ from ..text import (
     clusters_phrase,
     count,
     markdown,
+    markdown_link,
 )
 
 SCHEMA = "exploring-llm-clusters/link_builder@1"
@@ -75,11 +69,11 @@ Flags go after the subcommand:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="link_builder.py", description=DESCRIPTION)
-    output = argparse.ArgumentParser(add_help=False)
+    output = ArgumentParser(add_help=False)
     output.add_argument("--format", choices=OUTPUT_FORMATS, default="text",
                         help="output format (default text: the bare link); markdown writes "
                         "clickable [label](link); json has a `schema` field")
-    links = argparse.ArgumentParser(add_help=False, parents=[output])
+    links = ArgumentParser(add_help=False, parents=[output])
     add_link_options(links)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
-from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
+from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, ItemPolicy, Run
-from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, item_label, json_text, run_header_lines
-from ..text import clean, clusters_phrase, count, markdown, money, number, percent, seconds
+from ..text import clean, clusters_phrase, count, markdown, markdown_link, money, number, percent, seconds
+
+if TYPE_CHECKING:  # the link builder is imported only with --links
+    from ..links import LinkBuilder
 
 SCHEMA = "exploring-llm-clusters/print_clusters@1"
 TITLE_CHARS = 80
@@ -152,6 +156,8 @@ def _live(args, stdout: TextIO) -> int:
         if args.list_jobs:
             stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
             return ExitStatus.OK
+        from ..queries import latest_run_sql, list_runs_sql, load_run_sql
+
         if args.list_runs:
             sql = list_runs_sql(lookback_days(args), args.level)
         elif args.run_id:
