@@ -297,9 +297,11 @@ def _imported(*argv: str) -> set[str]:
 
 def test_each_view_imports_only_what_it_needs():
     """Start-up time is mostly imports: no link builder without --links, no HTTP client or
-    query text without --live, no typing, no tabulate, no shutil (argparse's help formatter)."""
+    query text without --live, no typing, no tabulate, no shutil (argparse's help formatter), no
+    dataclasses (and the inspect module it loads)."""
     plain = _imported(str(EXAMPLES / "trace_run.execute-sql.txt"))
     assert "llm_clusters.reader" in plain
-    for module in ("llm_clusters.links", "llm_clusters.posthog_api", "httpx", "tabulate", "typing", "shutil"):
+    for module in ("llm_clusters.links", "llm_clusters.posthog_api", "httpx", "tabulate", "typing", "shutil",
+                   "dataclasses"):
         assert module not in plain, module
     assert "llm_clusters.links" in _imported(str(EXAMPLES / "trace_run.execute-sql.txt"), "--links")

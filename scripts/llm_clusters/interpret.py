@@ -8,7 +8,6 @@ own property names, also inside an unaliased expression such as
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
@@ -345,8 +344,8 @@ def _complete_item_ids(run: Run) -> None:
     generation id (generation level)."""
     for cluster in run.clusters:
         if run.level == "trace":
-            cluster.items = [item if item.trace_id else replace(item, trace_id=item.key)
+            cluster.items = [item if item.trace_id else item._replace(trace_id=item.key)
                              for item in cluster.items]
         elif run.level == "generation":
-            cluster.items = [item if item.generation_id else replace(item, generation_id=item.key)
+            cluster.items = [item if item.generation_id else item._replace(generation_id=item.key)
                              for item in cluster.items]

@@ -3,11 +3,15 @@
 A run of 10,000 items per cluster must not cost 10,000 objects when only the three most
 representative are shown, so clusters keep their items through an `ItemCollector` that holds
 only as many as the caller asked for (and counts the rest).
+
+The classes are named tuples and plain classes, not dataclasses: importing `dataclasses` (and the
+`inspect` it loads) costs more start-up time than reading a small run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
@@ -19,18 +23,12 @@ LEVELS = ("trace", "generation", "evaluation")
 INFINITY = float("inf")
 
 
-@dataclass(frozen=True)
-class Item:
-    """One clustered item: a trace (trace level) or a generation event (generation level)."""
+class Item(namedtuple("Item", "key rank distance x y timestamp trace_id generation_id")):
+    """One clustered item: a trace (trace level) or a generation event (generation level).
+    key: str; rank: int | None; distance, x, y: float | None; timestamp, trace_id,
+    generation_id: str | None."""
 
-    key: str
-    rank: int | None
-    distance: float | None
-    x: float | None
-    y: float | None
-    timestamp: str | None
-    trace_id: str | None
-    generation_id: str | None
+    __slots__ = ()
 
 
 def _number(value: Any) -> float | None:
@@ -55,12 +53,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-@dataclass(frozen=True)
-class ItemPolicy:
-    """How many items to keep per cluster, best rank first: None keeps all."""
+class ItemPolicy(namedtuple("ItemPolicy", "default per_cluster", defaults=(3, ()))):
+    """How many items to keep per cluster, best rank first: None keeps all. `default`: the
+    limit of every cluster not in `per_cluster`, a tuple of (cluster id, limit) pairs."""
 
-    default: int | None = 3
-    per_cluster: tuple[tuple[int, int | None], ...] = ()
+    __slots__ = ()
 
     def limit_for(self, cluster_id: int | None) -> int | None:
         if cluster_id is None:
@@ -155,41 +152,56 @@ def _item(key: str, entry: dict) -> Item:
     )
 
 
-@dataclass
 class Cluster:
-    cluster_id: int
-    size: int
-    title: str
-    description: str
-    item_count: int
-    items: list[Item]
-    centroid_x: float | None = None
-    centroid_y: float | None = None
-    metrics: dict | None = None
+    """One cluster of a run: its items are the kept ones, `item_count` counts them all."""
+
+    def __init__(self, cluster_id: int, size: int, title: str, description: str, item_count: int,
+                 items: list[Item], centroid_x: float | None = None, centroid_y: float | None = None,
+                 metrics: dict | None = None):
+        self.cluster_id = cluster_id
+        self.size = size
+        self.title = title
+        self.description = description
+        self.item_count = item_count
+        self.items = items
+        self.centroid_x = centroid_x
+        self.centroid_y = centroid_y
+        self.metrics = metrics
+
+    def __repr__(self) -> str:
+        return f"Cluster({self.cluster_id}, size={self.size}, title={self.title!r})"
 
     @property
     def is_noise(self) -> bool:
         return self.cluster_id == NOISE_CLUSTER_ID
 
 
-@dataclass
 class Run:
-    """One clustering run: an `$ai_*_clusters` event, however it reached the file."""
+    """One clustering run: an `$ai_*_clusters` event, however it reached the file.
+    `cluster_count` is set when the input only counted the run's clusters (a runs listing),
+    holding none of them."""
 
-    clusters: list[Cluster]
-    run_id: str | None = None
-    level: str | None = None
-    job_id: str | None = None
-    job_name: str | None = None
-    window_start: str | None = None
-    window_end: str | None = None
-    total_items: int | None = None
-    params: dict | None = None
-    event: str | None = None
-    source: str = ""
-    notes: list[str] = field(default_factory=list)
-    # Set when the input only counted the run's clusters (a runs listing), holding none of them.
-    cluster_count: int | None = None
+    def __init__(self, clusters: list[Cluster], run_id: str | None = None, level: str | None = None,
+                 job_id: str | None = None, job_name: str | None = None, window_start: str | None = None,
+                 window_end: str | None = None, total_items: int | None = None, params: dict | None = None,
+                 event: str | None = None, source: str = "", notes: list[str] | None = None,
+                 cluster_count: int | None = None):
+        self.clusters = clusters
+        self.run_id = run_id
+        self.level = level
+        self.job_id = job_id
+        self.job_name = job_name
+        self.window_start = window_start
+        self.window_end = window_end
+        self.total_items = total_items
+        self.params = params
+        self.event = event
+        self.source = source
+        self.notes = [] if notes is None else notes
+        self.cluster_count = cluster_count
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_id!r}, level={self.level!r}, clusters={len(self.clusters)})"
 
     @property
     def listed_only(self) -> bool:

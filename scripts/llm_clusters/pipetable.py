@@ -8,7 +8,6 @@ plain cells that hold a `|` are put back together by column count, into a text c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from .errors import TruncatedInput, UnreadableInput
 from .jsonparse import parse_json_cell
@@ -24,12 +23,16 @@ _LINE_END = re.compile(r"\n")
 TEXT_COLUMNS = ("job_name", "title", "description", "name", "label", "cluster_title", "summary")
 
 
-@dataclass
 class Table:
-    columns: list[str]
-    rows: list[list] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # signs that rows are missing (row limits)
+    """A result table: column names, rows of cells, notes on what was skipped, and warnings,
+    signs that rows are missing (row limits)."""
+
+    def __init__(self, columns: list[str], rows: list[list] | None = None, notes: list[str] | None = None,
+                 warnings: list[str] | None = None):
+        self.columns = columns
+        self.rows = [] if rows is None else rows
+        self.notes = [] if notes is None else notes
+        self.warnings = [] if warnings is None else warnings
 
 
 def _scalar(text: str):

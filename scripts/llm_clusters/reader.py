@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
@@ -47,11 +46,13 @@ SELECT_HINT = (
 )
 
 
-@dataclass
 class ReadResult:
-    runs: list[Run]
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # the result may be incomplete
+    """The runs read, notes on what was skipped, and warnings that the result may be incomplete."""
+
+    def __init__(self, runs: list[Run], notes: list[str] | None = None, warnings: list[str] | None = None):
+        self.runs = runs
+        self.notes = [] if notes is None else notes
+        self.warnings = [] if warnings is None else warnings
 
 
 def read_input(path: str, stdin: BinaryIO | None, read: Callable[[TextSource, str], T]) -> T:

@@ -10,7 +10,7 @@ goes; it parses as the job id.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -27,13 +27,10 @@ _RUN_ID = re.compile(
 DEFAULT_LOOKBACK = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class RunId:
-    team_id: int
-    level: str | None
-    window_end: datetime
-    job_id: str | None
-    label: str | None
+class RunId(namedtuple("RunId", "team_id level window_end job_id label")):
+    """team_id: int; level, job_id, label: str | None; window_end: datetime (UTC)."""
+
+    __slots__ = ()
 
     def time_bounds(self, lookback: timedelta = DEFAULT_LOOKBACK,
                     margin: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:

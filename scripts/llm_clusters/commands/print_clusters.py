@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import TextIO
@@ -80,27 +79,30 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-@dataclass
 class Report:
     """What the output says besides the data: warnings and the run picked go on top, notes
     (skipped blocks or rows) at the end."""
 
-    headline: list[str]
-    notes: list[str]
+    def __init__(self, headline: list[str], notes: list[str]):
+        self.headline = headline
+        self.notes = notes
 
     def json(self) -> dict:
         return {"warnings": [clean(line, 600) for line in self.headline],
                 "notes": [clean(note, 600) for note in self.notes]}
 
 
-@dataclass
 class Options:
-    top: int
-    sort: str
-    max_clusters: int
-    full: bool
-    fmt: str
-    links: LinkBuilder | None = None
+    """How the run is shown: the flags that shape the output, and the link builder with --links."""
+
+    def __init__(self, top: int, sort: str, max_clusters: int, full: bool, fmt: str,
+                 links: LinkBuilder | None = None):
+        self.top = top
+        self.sort = sort
+        self.max_clusters = max_clusters
+        self.full = full
+        self.fmt = fmt
+        self.links = links
 
     def link(self, label: str, url: str | None) -> str:
         """A link after its label: clickable in Markdown, plain in text."""
