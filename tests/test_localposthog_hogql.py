@@ -29,9 +29,24 @@ def test_to_float_and_to_int_become_accurate_casts():
 
 def test_clickhouse_functions_pass_through_verbatim():
     query = ("SELECT JSONExtractString(properties, '$ai_model') AS m, arrayJoin(JSONExtractArrayRaw(properties, "
-             "'$ai_clusters')) AS c FROM events WHERE timestamp > parseDateTimeBestEffort('2026-01-01') LIMIT 3")
+             "'$ai_clusters')) AS c FROM events WHERE timestamp > toStartOfDay(toDateTime(0)) LIMIT 3")
     prepared = rewrite(query)
     assert prepared.sql == query and prepared.has_limit
+
+
+def test_functions_printed_under_another_name_are_rewritten_as_posthog_prints_them():
+    sql = rewrite("SELECT parseDateTimeBestEffort('2026-01-01T00:00:00.5+00:00') AS a, "
+                  "parseDateTimeBestEffort(concat('2026', '-01-01'), 'UTC') AS b").sql
+    assert sql == ("SELECT parseDateTime64BestEffortOrNull('2026-01-01T00:00:00.5+00:00', 6) AS a, "
+                   "parseDateTime64BestEffortOrNull(concat('2026', '-01-01'), 6, 'UTC') AS b")
+
+
+def test_the_materialised_trace_id_is_read_from_its_column():
+    sql = rewrite("SELECT properties.$ai_trace_id, e.properties.$ai_trace_id AS t, properties.$ai_model "
+                  "FROM events AS e WHERE properties.$ai_trace_id IN ('x')").sql
+    assert sql.startswith("SELECT `mat_$ai_trace_id` AS `$ai_trace_id`, e.`mat_$ai_trace_id` AS t, "
+                          "replaceRegexpAll(nullIf(nullIf(JSONExtractRaw(properties, '$ai_model')")
+    assert sql.endswith("WHERE `mat_$ai_trace_id` IN ('x')")
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
