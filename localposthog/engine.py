@@ -7,7 +7,7 @@ query in UTC, and returns column names, ClickHouse types and rows as PostHog's J
 (datetimes as ISO strings with `Z`, UUIDs as strings, `properties` as the JSON string). Its clock
 stands at the dataset's `now` (a few hours after the last run), so `now() - INTERVAL 7 DAY` works.
 The table is laid out as PostHog's: a MergeTree sorted by team, day and event, with `$ai_trace_id`
-materialised into an indexed column.
+materialised into an indexed column and the other small `$ai_` properties in a map column.
 
 chdb keeps one ClickHouse per process and its sessions share state, so every engine gets its own
 database in one shared session, and queries run one at a time under a lock.
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from localposthog import dataset
-from localposthog.hogql import MATERIALIZED_PROPERTIES, QueryError, rewrite
+from localposthog.hogql import AI_BLOBS, AI_PROPERTY_GROUP, MATERIALIZED_PROPERTIES, QueryError, rewrite
 from localposthog.hogql_check import check_query
 
 DEFAULT_ROWS = 100  # PostHog returns this many rows when the query has no LIMIT
@@ -43,13 +43,18 @@ _COLUMNS = (
     ("created_at", "DateTime64(6, 'UTC')"),
     ("person_id", "UUID"),
 )
-# PostHog's events table: its sort key, and the AI properties it materialises as columns with a
-# bloom-filter index (HogQL's `properties.$ai_trace_id` reads the column, see hogql.py).
+# PostHog's events table: its sort key, the AI properties it materialises as columns with a
+# bloom-filter index, and the map of the other small AI properties (its `ai` property group);
+# HogQL's `properties.$ai_…` reads those instead of the JSON (see hogql.py).
 _SORT_KEY = "team_id, toDate(timestamp), event, cityHash64(distinct_id), cityHash64(uuid)"
 _MATERIALIZED = tuple(
     f"`{column}` Nullable(String) MATERIALIZED JSONExtract(properties, '{name}', 'Nullable(String)'), "
     f"INDEX `bloom_filter_{column}` `{column}` TYPE bloom_filter(0.001) GRANULARITY 1"
     for name, column in MATERIALIZED_PROPERTIES.items()
+) + (
+    f"`{AI_PROPERTY_GROUP}` Map(String, String) MATERIALIZED mapFilter((k, v) -> startsWith(k, '$ai_') "
+    f"AND k NOT IN ({', '.join(repr(b) for b in AI_BLOBS)}), "
+    "CAST(JSONExtractKeysAndValuesRaw(properties), 'Map(String, String)'))",
 )
 _SETTINGS = (
     "session_timezone = 'UTC', cast_string_to_date_time_mode = 'best_effort', "

@@ -2,7 +2,7 @@
 
 PostHog compiles HogQL to ClickHouse; this module does the small part of that an agent relies
 on: `properties.$ai_model` chains (read from the `properties` JSON string the way HogQL prints
-them, or from the materialised column where PostHog has one), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
+them, or from the materialised column or property group where PostHog has one), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
 string literals, quoted identifiers and comments is never touched. Given a `now`, it also stops
 the clock there (`now()`, `now64()`, `today()`, `yesterday()`), so relative-time queries such as
 `timestamp >= now() - INTERVAL 7 DAY` find a fixed dataset's traffic whatever today's date is. Anything HogQL would accept
@@ -100,6 +100,10 @@ def _is_kw(token: Token, word: str) -> bool:
 # Event properties PostHog keeps in their own column (`mat_…`); HogQL reads the column instead of
 # parsing the properties JSON, and for these it skips the NULL wrapping so the index stays usable.
 MATERIALIZED_PROPERTIES = {"$ai_trace_id": "mat_$ai_trace_id"}
+# The other `$ai_` properties sit in a map column (PostHog's property group), all but the blobs
+# (prompts, completions, states, tools), which stay in the properties JSON only.
+AI_PROPERTY_GROUP = "properties_group_ai"
+AI_BLOBS = ("$ai_input", "$ai_output_choices", "$ai_input_state", "$ai_output_state", "$ai_tools")
 
 
 def _property_sql(table: str | None, keys: list[str]) -> str:
@@ -108,6 +112,9 @@ def _property_sql(table: str | None, keys: list[str]) -> str:
     prefix = f"{table}." if table else ""
     if len(keys) == 1 and keys[0] in MATERIALIZED_PROPERTIES:
         return prefix + _quoted_name(MATERIALIZED_PROPERTIES[keys[0]])
+    if len(keys) == 1 and keys[0].startswith("$ai_") and keys[0] not in AI_BLOBS:
+        value = f"{prefix}{AI_PROPERTY_GROUP}[{_sql_string(keys[0])}]"
+        return f"replaceRegexpAll(nullIf(nullIf({value}, ''), 'null'), '^\"|\"$', '')"
     source = f"{prefix}properties"
     path = ", ".join(_sql_string(k) for k in keys)
     return (

@@ -14,6 +14,7 @@ import inspect
 import io
 import json
 import pkgutil
+import sys
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -197,3 +198,30 @@ def test_tables_name_their_source_commits():
     assert tables.lookup("nullIf").name == "nullif"  # registered lower-case, case-insensitive
     assert tables.lookup("NullIf").name == "nullif" and tables.lookup("TODATETIME") is None
     assert json.loads((ROOT / "localposthog" / "hogql_functions.json").read_text())["functions"]["if"]["max_args"] == 3
+
+
+def test_refresh_reads_the_tables_of_a_posthog_checkout(tmp_path, monkeypatch):
+    """Against a stand-in checkout: PostHog's layout, a two-entry table, its files in git."""
+    from localposthog import refresh_hogql_tables
+
+    functions = tmp_path / "posthog" / "hogql" / "functions"
+    functions.mkdir(parents=True)
+    for package in (tmp_path / "posthog", tmp_path / "posthog" / "hogql", functions):
+        (package / "__init__.py").write_text("")
+    (functions / "mapping.py").write_text(
+        "from dataclasses import dataclass\n"
+        "@dataclass\nclass HogQLFunctionMeta:\n    clickhouse_name: str\n    min_args: int = 0\n"
+        "    max_args: int | None = 0\n    min_params: int = 0\n    max_params: int | None = 0\n"
+        "    aggregate: bool = False\n    case_sensitive: bool = True\n"
+        "HOGQL_AGGREGATIONS = {'sum': HogQLFunctionMeta('sum', 1, 1, aggregate=True, case_sensitive=False)}\n"
+        "HOGQL_CLICKHOUSE_FUNCTIONS = {'toFloat': HogQLFunctionMeta('accurateCastOrNull', 1, 1),\n"
+        "                              'sum': HogQLFunctionMeta('plus', 2, 2)}\n"
+        "HOGQL_POSTHOG_FUNCTIONS = {}\n")
+    out = tmp_path / "tables.json"
+    for name in [m for m in sys.modules if m == "posthog" or m.startswith("posthog.")]:
+        monkeypatch.delitem(sys.modules, name)  # the parser's stand-ins; the checkout's package loads
+    assert refresh_hogql_tables.main(["--posthog", str(tmp_path), "--out", str(out)]) == 0
+    tables = FunctionTables(json.loads(out.read_text()))
+    assert tables.lookup("SUM").table == "aggregation" and tables.lookup("sum").max_args == 1
+    assert tables.lookup("toFloat").name == "toFloat" and tables.lookup("tofloat") is None
+    assert {f["path"] for f in tables.source["files"]} >= {"posthog/hogql/functions/mapping.py"}

@@ -141,9 +141,17 @@ def _run_event(target: RunTarget) -> str:
     )
 
 
-def _run_item_keys(target: RunTarget) -> str:
-    """The keys of the run's items, for narrowing AI events before they are joined."""
-    return ("SELECT arrayJoin(JSONExtractKeys(c,'traces')) FROM ("
+# The trace id of each item: the key itself at trace level, the item's `trace_id` at generation level.
+_ITEM_TRACE_IDS = {
+    "trace": "JSONExtractKeys(c,'traces')",
+    "generation": "arrayMap(k->JSONExtractString(c,'traces',k,'trace_id'),JSONExtractKeys(c,'traces'))",
+}
+
+
+def _run_trace_ids(target: RunTarget) -> str:
+    """The trace ids of the run's items: AI events are narrowed to them before any join, on the
+    column PostHog materialises and indexes (`properties.$ai_trace_id`)."""
+    return (f"SELECT arrayJoin({_ITEM_TRACE_IDS[target.level]}) FROM ("
             f"SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c FROM ({_run_event(target)}))")
 
 
@@ -214,7 +222,7 @@ _PER_CLUSTER = (
 
 
 def _per_item_select(target: RunTarget) -> str:
-    events = _item_events(target, f" AND {ITEM_KEY[target.level]} IN ({_run_item_keys(target)})")
+    events = _item_events(target, f" AND properties.$ai_trace_id IN ({_run_trace_ids(target)})")
     return _PER_ITEM.format(joined=_JOINED.format(items=_run_items(target), events=events))
 
 
