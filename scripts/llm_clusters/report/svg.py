@@ -1,0 +1,232 @@
+"""Inline SVG for the HTML report: the 2-D map of a run's items, the interval bars, and the
+flow of clusters between runs. Every text placed in it goes through `text` (cleaned, escaped);
+every link through `safe_url`. Colours come from CSS classes `k0`…`k19` (noise: `noise`)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from ..compare import Comparison, Lineage
+from ..model import Cluster
+from ..text import clean, count, percent
+from .content import MapData
+
+MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 880, 540, 18
+LABEL_CHAR_WIDTH, LABEL_HEIGHT = 6.4, 13  # at the labels' 11 px font
+BAR_WIDTH, BAR_HEIGHT = 100, 14
+FLOW_COLUMN, FLOW_NODE, FLOW_GAP, FLOW_HEIGHT, FLOW_TOP = 250, 12, 5, 460, 28
+
+
+def text(value: object, limit: int | None = None) -> str:
+    """Untrusted text as HTML/SVG character data or attribute value."""
+    return html.escape(clean(value, limit), quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only the http(s) links the link builder makes, escaped for an attribute."""
+    if not url or not url.startswith(("https://", "http://")):
+        return None
+    return html.escape(url, quote=True)
+
+
+def short(value: object, limit: int) -> str:
+    """Untrusted text cut to `limit` characters with a bare ellipsis, for labels inside a chart
+    (the legend and the tables beside it give the longer form)."""
+    cleaned = clean(value)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
+def colour_class(colour: int | None) -> str:
+    return "noise" if colour is None else f"k{colour}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+# --- the map ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Projection:
+    """The run's x/y onto the chart, one scale for both axes so distances keep their meaning."""
+
+    x0: float
+    y0: float
+    scale: float
+    left: float
+    top: float
+
+    @classmethod
+    def fit(cls, xs: list[float], ys: list[float]) -> "Projection":
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        inner_w, inner_h = MAP_WIDTH - 2 * MAP_PAD, MAP_HEIGHT - 2 * MAP_PAD
+        scale = min(inner_w / (x1 - x0 or 1), inner_h / (y1 - y0 or 1))
+        return cls(x0, y1, scale, MAP_PAD + (inner_w - (x1 - x0) * scale) / 2,
+                   MAP_PAD + (inner_h - (y1 - y0) * scale) / 2)
+
+    def __call__(self, x: float, y: float) -> tuple[str, str]:
+        return _fmt(self.left + (x - self.x0) * self.scale), _fmt(self.top + (self.y0 - y) * self.scale)
+
+
+def map_svg(data: MapData) -> tuple[str, int]:
+    """The map, and how many cluster labels were left out because they would overlap."""
+    xs = [p[0] for p in data.points] + [a[0] for a in data.anchors]
+    ys = [p[1] for p in data.points] + [a[1] for a in data.anchors]
+    project = Projection.fit(xs, ys)
+    groups: dict[int | None, list[str]] = {}
+    for x, y, colour in data.points:
+        cx, cy = project(x, y)
+        groups.setdefault(colour, []).append(f'<circle cx="{cx}" cy="{cy}" r="2.3"/>')
+    parts = [f'<svg class="map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" width="{MAP_WIDTH}" '
+             f'height="{MAP_HEIGHT}" role="img" aria-label="2-D map of the run\'s items, one colour '
+             'per cluster">', f'<rect class="frame" width="{MAP_WIDTH}" height="{MAP_HEIGHT}"/>']
+    for colour, circles in groups.items():
+        parts.append(f'<g class="pts {colour_class(colour)}">{"".join(circles)}</g>')
+    parts.append('<g class="top">')
+    for x, y, colour, label, url in data.marked:
+        cx, cy = project(x, y)
+        mark = f'<circle class="{colour_class(colour)}" cx="{cx}" cy="{cy}" r="5"><title>{text(label)}</title></circle>'
+        href = safe_url(url)
+        parts.append(f'<a href="{href}" rel="noopener noreferrer">{mark}</a>' if href else mark)
+    parts.append("</g>")
+    labels, skipped = _labels(data, project)
+    parts.append(f'<g class="lbl">{"".join(labels)}</g></svg>')
+    return "".join(parts), skipped
+
+
+def _labels(data: MapData, project: Projection) -> tuple[list[str], int]:
+    """Each cluster's label at its centre, or moved up or down until it overlaps no label
+    already placed (largest clusters first); left out when nowhere fits."""
+    placed: list[tuple[float, float, float, float]] = []
+    labels, skipped = [], 0
+    for x, y, _colour, (cluster_id, title) in data.anchors:
+        label = f"{cluster_id} {short(title, 28)}"
+        cx, cy = (float(v) for v in project(x, y))
+        width = len(label) * LABEL_CHAR_WIDTH
+        for dy in (0, -15, 15, -30, 30, -45, 45):
+            box = (cx - width / 2, cy + dy - LABEL_HEIGHT + 3, cx + width / 2, cy + dy + 3)
+            inside = box[0] >= 2 and box[2] <= MAP_WIDTH - 2 and box[1] >= 2 and box[3] <= MAP_HEIGHT - 2
+            if inside and not any(_overlap(box, other) for other in placed):
+                placed.append(box)
+                labels.append(f'<text x="{_fmt(cx)}" y="{_fmt(cy + dy)}">{text(label)}</text>')
+                break
+        else:
+            skipped += 1
+    return labels, skipped
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+# --- bars ---------------------------------------------------------------------------------------
+
+def bar_svg(value: float | None, interval: tuple[float, float] | None, top: float,
+            colour: int | None, label: str) -> str:
+    """A bar for `value` on a 0..`top` scale, with its 95% interval as a whisker."""
+    if value is None or top <= 0:
+        return ""
+    scale = BAR_WIDTH / top
+    mid = BAR_HEIGHT / 2
+    parts = [f'<svg class="bar" viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" width="{BAR_WIDTH}" '
+             f'height="{BAR_HEIGHT}" role="img" aria-label="{text(label)}">',
+             f'<rect class="{colour_class(colour)}" y="3" height="8" width="{_fmt(max(0.0, value) * scale)}"/>']
+    if interval:
+        low, high = (_fmt(min(BAR_WIDTH, max(0.0, v) * scale)) for v in interval)
+        parts.append(f'<path class="ci" d="M{low} {_fmt(mid)}H{high}M{low} 2V12M{high} 2V12"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- the flow between runs ----------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    cluster: Cluster
+    x: float
+    y: float
+    height: float
+    colour: int | None
+    out_cursor: float = 0.0
+    in_cursor: float = 0.0
+
+
+def flow_svg(comparison: Comparison, lineage_colours: list[int | None]) -> str:
+    """One column per run (oldest left), a bar per cluster sized by its items, noise at the
+    bottom in grey; bands join matched clusters, splits and merges; new clusters have no band
+    in, vanished ones none out."""
+    runs = comparison.runs
+    width = FLOW_COLUMN * (len(runs) - 1) + FLOW_NODE + 230
+    scale = min((FLOW_HEIGHT - FLOW_GAP * len(run.clusters)) / max(1, sum(c.size for c in run.clusters))
+                for run in runs)
+    lineage_of = {id(c): (n, lineage) for n, lineage in enumerate(comparison.lineages)
+                  for c in lineage.clusters if c is not None}
+    nodes: dict[int, _Node] = {}
+    parts = [f'<svg class="flow" viewBox="0 0 {width} {FLOW_HEIGHT + FLOW_TOP + 8}" width="{width}" '
+             f'height="{FLOW_HEIGHT + FLOW_TOP + 8}" role="img" aria-label="clusters from one run to the next">']
+    for index, run in enumerate(runs):
+        x = index * FLOW_COLUMN
+        parts.append(f'<text class="head" x="{x}" y="14">#{index + 1} {text(short(run.window_end or run.run_id, 25))}</text>')
+        y = FLOW_TOP
+        column = sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(id(c), (1 << 30,))[0], c.cluster_id))
+        for cluster in column:
+            number, _ = lineage_of.get(id(cluster), (None, None))
+            colour = None if cluster.is_noise or number is None else lineage_colours[number]
+            height = max(1.0, cluster.size * scale)
+            nodes[id(cluster)] = _Node(cluster, x, y, height, colour)
+            y += height + FLOW_GAP
+    for step in comparison.steps:
+        for pair in step.pairs:
+            parts.append(_band(nodes[id(pair.before)], nodes[id(pair.after)], 1.0, 1.0, pair.before))
+        for division in step.divisions:
+            for part, fraction in zip(division.parts, division.fractions):
+                if division.kind == "split":
+                    parts.append(_band(nodes[id(division.whole)], nodes[id(part)], fraction, 1.0, division.whole))
+                else:
+                    parts.append(_band(nodes[id(part)], nodes[id(division.whole)], 1.0, fraction, part))
+    for index, run in enumerate(runs):
+        total = sum(c.size for c in run.clusters)
+        for cluster in run.clusters:
+            parts.append(_node(nodes[id(cluster)], index, total, lineage_of.get(id(cluster), (None, None))[1]))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _band(source: _Node, target: _Node, out_fraction: float, in_fraction: float, colour_of: Cluster) -> str:
+    start = min(source.height * out_fraction, source.height - source.out_cursor)
+    end = min(target.height * in_fraction, target.height - target.in_cursor)
+    x0, x1 = source.x + FLOW_NODE, target.x
+    y0, y1 = source.y + source.out_cursor, target.y + target.in_cursor
+    source.out_cursor += start
+    target.in_cursor += end
+    mid = (x0 + x1) / 2
+    return (f'<path class="band {colour_class(source.colour)}" d="M{_fmt(x0)} {_fmt(y0)}C{_fmt(mid)} {_fmt(y0)} '
+            f'{_fmt(mid)} {_fmt(y1)} {_fmt(x1)} {_fmt(y1)}V{_fmt(y1 + end)}C{_fmt(mid)} {_fmt(y1 + end)} '
+            f'{_fmt(mid)} {_fmt(y0 + start)} {_fmt(x0)} {_fmt(y0 + start)}Z"/>')
+
+
+def _node(node: _Node, index: int, total: int, lineage: Lineage | None) -> str:
+    cluster = node.cluster
+    share = percent(cluster.size / total if total else None)
+    fate = ""
+    if lineage is not None:
+        start, end = lineage.span
+        if start == index and lineage.origin:
+            fate = f"; {lineage.origin}"
+        if end == index and lineage.end:
+            fate += f"; {lineage.end}"
+    kind = " noise" if cluster.is_noise else ""
+    new = " new" if lineage is not None and lineage.span[0] == index and index > 0 and lineage.origin.startswith("new") else ""
+    gone = " gone" if lineage is not None and lineage.end.startswith("vanished") and lineage.span[1] == index else ""
+    tip = (f"run #{index + 1}, cluster {cluster.cluster_id} {clean(cluster.title, 80)}: "
+           f"{count(cluster.size)} items ({share}){fate}")
+    parts = [f'<g class="node{kind}{new}{gone}"><rect class="{colour_class(node.colour)}" x="{_fmt(node.x)}" '
+             f'y="{_fmt(node.y)}" width="{FLOW_NODE}" height="{_fmt(node.height)}"><title>{text(tip)}</title></rect>']
+    if node.height >= 9:
+        limit = 30
+        label = f"{cluster.cluster_id} {short(cluster.title, limit)}"
+        parts.append(f'<text x="{_fmt(node.x + FLOW_NODE + 4)}" y="{_fmt(node.y + min(node.height, 20) / 2 + 4)}">'
+                     f'{"+ " if new else ""}{text(label)}{" ✕" if gone else ""}</text>')
+    parts.append("</g>")
+    return "".join(parts)
