@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import timezone
 
 from ..compare import Comparison, Lineage
-from ..model import Cluster
+from ..links import parse_timestamp
+from ..model import Cluster, Run
 from ..text import clean, count, percent
 from .content import MapData
 
@@ -141,6 +143,12 @@ def bar_svg(value: float | None, interval: tuple[float, float] | None, top: floa
 
 # --- the flow between runs ----------------------------------------------------------------------
 
+def _when(run: Run) -> str:
+    """A run's column heading: its window end to the minute (UTC), else its id, short."""
+    end = parse_timestamp(run.window_end) or (run.parsed_id.window_end if run.parsed_id else None)
+    return f"window end {end.astimezone(timezone.utc):%Y-%m-%d %H:%M}" if end else short(run.run_id, 25)
+
+
 @dataclass
 class _Node:
     cluster: Cluster
@@ -167,7 +175,7 @@ def flow_svg(comparison: Comparison, lineage_colours: list[int | None]) -> str:
              f'height="{FLOW_HEIGHT + FLOW_TOP + 8}" role="img" aria-label="clusters from one run to the next">']
     for index, run in enumerate(runs):
         x = index * FLOW_COLUMN
-        parts.append(f'<text class="head" x="{x}" y="14">#{index + 1} {text(short(run.window_end or run.run_id, 25))}</text>')
+        parts.append(f'<text class="head" x="{x}" y="14">#{index + 1} {text(_when(run))}</text>')
         y = FLOW_TOP
         column = sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(id(c), (1 << 30,))[0], c.cluster_id))
         for cluster in column:
