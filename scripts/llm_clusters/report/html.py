@@ -22,7 +22,7 @@ h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:28px 0 8px;border-bott
 h3{font-size:15px;margin:18px 0 6px}p{margin:4px 0}.muted{color:#5b616b}.small{font-size:12px}.warn{color:#8a4b00;font-weight:600}
 a{color:#1f5fbf}table{border-collapse:collapse;margin:6px 0}th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
 th{font-weight:600;background:#f6f7f9}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-.figure{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.legend{list-style:none;padding:0;margin:0;columns:2;font-size:13px}
+.figure{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.legend{list-style:none;padding:0;margin:0;max-width:320px;font-size:13px}
 .legend li{break-inside:avoid;margin:2px 0}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px}
 svg text{font:11px system-ui,sans-serif;fill:#1d1f23}.map .frame{fill:#fbfbfc;stroke:#e3e5e8}
 .map .lbl text{text-anchor:middle;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
