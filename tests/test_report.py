@@ -279,3 +279,27 @@ def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_me
     assert kinds, "the dataset plants drift: some change must be found"
     for kind in kinds:
         assert f"<li>{kind}:" in page
+
+
+def test_runs_of_another_level_are_left_out_of_the_comparison_and_said():
+    generation = ROOT / "examples" / "generation_run.hogql.json"
+    level = read_runs(str(generation), ItemPolicy(default=0)).runs[0].level
+    page = html.unescape(page_of(RECENT, generation, "--run-id", read_runs(str(RECENT), ItemPolicy(default=0)).runs[0].run_id))
+    assert level == "generation" and "1 runs of another level than this run's (trace) are left out" in page
+    assert page.count("<h3>#") == 2  # the three trace runs: two steps
+    alone = html.unescape(page_of(generation, EXAMPLE))
+    assert 'class="flow"' not in alone and "left out of the comparison" in alone
+
+
+@pytest.mark.engine
+def test_window_totals_of_another_run_are_refused(localposthog_engine, tmp_path):
+    from llm_clusters.commands import cluster_metrics
+
+    first, second = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_id"]][:2]
+    saved = [_save(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
+             for n, r in enumerate((first, second))]
+    out = io.StringIO()
+    assert cluster_metrics.main(["sql", "--window-totals", "--run-file", str(saved[1])], stdout=out) == 0
+    window = _save(localposthog_engine, out.getvalue(), tmp_path / "window.json")
+    code, _, err = run_cli(saved[0], window)
+    assert code == 2 and "is not the run's" in err

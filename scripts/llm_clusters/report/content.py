@@ -15,7 +15,7 @@ from ..cluster_rows import (
     rows_from_embedded,
     rows_from_tables,
 )
-from ..compare import Comparison, Settings, compare_runs, time_order
+from ..compare import Comparison, Settings, compare_runs, run_level, time_order
 from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run
@@ -108,33 +108,40 @@ def build_report(inputs: Inputs, options: Options) -> Report:
     notes, warnings = list(inputs.notes), list(inputs.warnings)
     run, picked = choose_run(ReadResult(inputs.runs), options.run_id)
     if picked:
-        notes.insert(0, picked.replace("showing the newest", "the report is about the newest")
-                     .replace("List them with --list-runs, pick one with --run-id.", "Pick another with --run-id."))
+        notes.insert(0, f"the inputs hold {len(inputs.runs)} runs; the report is about the newest "
+                     "(pick another with --run-id)")
     rows, source = _rows(run, inputs, notes)
-    totals = None
-    if inputs.window and rows is not None:
-        where, table = inputs.window
-        totals = WindowTotals.from_table(table, where)
-        warnings += add_window_estimates(run, rows, totals)
-    elif inputs.window:
-        notes.append("window totals were given without metrics for the run: only the coverage uses them")
-        totals = WindowTotals.from_table(inputs.window[1], inputs.window[0])
+    totals = _window_totals(run, rows, inputs, warnings)
     colours = _colours(run)
     figures = _figures(run, rows, colours, options.links)
     shown = figures if options.max_clusters == 0 else figures[: options.max_clusters]
     links = options.links
     if links and links.host_note():
         notes.append(links.host_note())
-    comparison = _comparison(inputs.runs, options.max_runs, notes) if len(inputs.runs) > 1 else None
     total = sum(c.size for c in run.clusters)
+    header = run_header_lines(run, total, 64)  # [run, coverage, clustering params]
     return Report(
         run=run, title=f"Clusters of run {clean(run.run_id or '(no run id)', 160)}",
-        header=run_header_lines(run, total, 64)[:1] + run_header_lines(run, total, 64)[2:],
-        coverage=_coverage(run, total, totals), clusters=shown,
+        header=[header[0], *header[2:]], coverage=_coverage(run, header[1], total, totals), clusters=shown,
         clusters_omitted=len(figures) - len(shown), metrics_source=source, totals=totals,
-        map=map_data(run, colours, options), comparison=comparison,
+        map=map_data(run, colours, options), comparison=_comparison(run, inputs.runs, options.max_runs, notes),
         run_url=links.run(run.run_id) if links and run.run_id else None,
         read_as=inputs.read_as, warnings=warnings, notes=notes, links=links)
+
+
+def _window_totals(run: Run, rows: list[ClusterRow] | None, inputs: Inputs,
+                   warnings: list[str]) -> WindowTotals | None:
+    """The window totals when given and about this run (with each cluster's window estimates
+    when there are metrics); None, with a warning, when they describe another population."""
+    if inputs.window is None:
+        return None
+    totals = WindowTotals.from_table(inputs.window[1], inputs.window[0])
+    refused = add_window_estimates(run, rows or [], totals)  # refuses another level or window
+    if not refused and totals.items < sum(c.size for c in run.clusters):
+        refused = [f"the window totals count {totals.items:,} items, fewer than the run analysed: they "
+                   "do not describe this run's window, so they are not used."]
+    warnings += refused
+    return None if refused else totals
 
 
 def _rows(run: Run, inputs: Inputs, notes: list[str]) -> tuple[list[ClusterRow] | None, str | None]:
@@ -201,9 +208,9 @@ def _measure(figure: ClusterFigures, row: ClusterRow) -> None:
     figure.window = row.window
 
 
-def _coverage(run: Run, clustered: int, totals: WindowTotals | None) -> list[str]:
+def _coverage(run: Run, sample_line: str, clustered: int, totals: WindowTotals | None) -> list[str]:
     unit = "generation" if run.level == "generation" else "trace"
-    lines = run_header_lines(run, clustered, 64)[1:2]
+    lines = [sample_line]
     if totals is None:
         lines.append("Every figure is the sample's: the window's own totals were not given (pass the "
                      "saved result of `cluster_metrics.py sql --window-totals` to add them).")
@@ -261,8 +268,16 @@ def _anchor(cluster: Cluster, items: list[Item]) -> tuple[float, float] | None:
     return sum(i.x for i in items) / len(items), sum(i.y for i in items) / len(items)
 
 
-def _comparison(runs: list[Run], max_runs: int, notes: list[str]) -> Comparison:
-    ordered_runs = time_order(runs)
+def _comparison(run: Run, runs: list[Run], max_runs: int, notes: list[str]) -> Comparison | None:
+    """The runs of the report's run's level compared, oldest first; None with fewer than two."""
+    level = run_level(run)
+    same = [r for r in runs if run_level(r) in (level, None) or level is None]
+    if len(same) < len(runs):
+        notes.append(f"{len(runs) - len(same)} runs of another level than this run's ({level}) are left out "
+                     "of the comparison: clusters of different levels cannot be matched")
+    if len(same) < 2:
+        return None
+    ordered_runs = time_order(same)
     if max_runs and len(ordered_runs) > max_runs:
         notes.append(f"the comparison covers the {max_runs} newest of {len(ordered_runs)} runs; "
                      "show more with --max-runs N (0 for all)")
