@@ -39,7 +39,7 @@ def hostile_run_file(folder: Path) -> Path:
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "section", "h1", "h2", "h3", "p",
                 "a", "span", "ul", "li", "div", "table", "thead", "tbody", "tr", "th", "td", "br", "code",
-                "svg", "g", "circle", "rect", "path", "text"}
+                "svg", "g", "circle", "rect", "path", "text", "details", "summary"}
 
 
 class Structure(html.parser.HTMLParser):

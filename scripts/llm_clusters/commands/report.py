@@ -11,7 +11,7 @@ from typing import TextIO
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
 from ..links import HOST_ENV, PROJECT_ENV, add_link_options, builder_from_args
-from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, build_report
+from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, Report, build_report
 from ..report.html import render_html
 from ..report.inputs import read_inputs
 from ..report.markdown import render_markdown
@@ -48,7 +48,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default) or markdown")
     parser.add_argument("--run-id", help="the run the report is about (default: the newest)")
     parser.add_argument("--map-points", type=whole_number, default=MAP_POINTS, metavar="N",
-                        help=f"items drawn on the map before it is thinned (default {MAP_POINTS:,}, 0 for all)")
+                        help=f"items drawn on the map before it is thinned (default {MAP_POINTS:,}, "
+                        "0 for all)")
     parser.add_argument("--max-clusters", type=whole_number, default=MAX_CLUSTERS, metavar="N",
                         help=f"clusters in the tables, largest first (default {MAX_CLUSTERS}, 0 for all)")
     parser.add_argument("--max-runs", type=whole_number, default=MAX_RUNS, metavar="N",
@@ -74,15 +75,19 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
             stdout.write(page)
             return ExitStatus.OK
         _write(Path(args.output), page)
-        runs = len(report.comparison.runs) if report.comparison else 1
-        stdout.write(f"Wrote {clean(args.output, 200)} ({len(page.encode()) / 1024:,.0f} KB, {args.format}): run "
-                     f"{clean(report.run.run_id, 160)}, {len(report.run.clusters)} clusters, "
-                     f"{count(len(report.map.points))} items on the map"
-                     f"{' (thinned)' if report.map.thinned else ''}"
-                     f"{f', {runs} runs compared' if runs > 1 else ''}.\n")
+        stdout.write(f"Wrote {clean(args.output, 200)} ({len(page.encode()) / 1024:,.0f} KB, "
+                     f"{args.format}): {summary(report)}.\n")
         return ExitStatus.OK
 
     return guarded(body, stderr)
+
+
+def summary(report: Report) -> str:
+    """What the report holds, in one line."""
+    runs = len(report.comparison.runs) if report.comparison else 1
+    return (f"run {clean(report.run.run_id, 160)}, {len(report.run.clusters)} clusters, "
+            f"{count(len(report.map.points))} items on the map{' (thinned)' if report.map.thinned else ''}"
+            f"{f', {runs} runs compared' if runs > 1 else ''}")
 
 
 def _write(path: Path, page: str) -> None:

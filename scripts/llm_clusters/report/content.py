@@ -20,7 +20,7 @@ from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run
 from ..render import run_header_lines
-from ..stats import Sample, mean_interval, wilson
+from ..stats import Estimate, Sample, mean_interval, wilson
 from ..text import clean, count, percent
 from .inputs import Inputs
 
@@ -124,7 +124,8 @@ def build_report(inputs: Inputs, options: Options) -> Report:
         run=run, title=f"Clusters of run {clean(run.run_id or '(no run id)', 160)}",
         header=[header[0], *header[2:]], coverage=_coverage(run, header[1], total, totals), clusters=shown,
         clusters_omitted=len(figures) - len(shown), metrics_source=source, totals=totals,
-        map=map_data(run, colours, options), comparison=_comparison(run, inputs.runs, options.max_runs, notes),
+        map=map_data(run, colours, options),
+        comparison=_comparison(run, inputs.runs, options.max_runs, notes),
         run_url=links.run(run.run_id) if links and run.run_id else None,
         read_as=inputs.read_as, warnings=warnings, notes=notes, links=links)
 
@@ -181,7 +182,8 @@ def _figures(run: Run, rows: list[ClusterRow] | None, colours: dict, links: Link
             share=Figure(cluster.size / total if total else None,
                          wilson(cluster.size, total) if total else None, total),
             url=links.cluster(run.run_id, cluster.cluster_id) if links and run.run_id else None,
-            top=[(item, links.item(item, run.level) if links else None) for item in cluster.items[:TOP_ITEMS]])
+            top=[(item, links.item(item, run.level) if links else None)
+                 for item in cluster.items[:TOP_ITEMS]])
         row = by_id.get(cluster.cluster_id)
         if row is not None:
             _measure(figure, row)
@@ -193,7 +195,7 @@ def _measure(figure: ClusterFigures, row: ClusterRow) -> None:
     figure.total_cost = row.total_cost
     if row.costs:
         sample = Sample.of(row.costs)
-        figure.avg_cost = Figure(row.avg_cost, mean_interval(sample.n, sample.mean, sample.variance), sample.n)
+        figure.avg_cost = Figure(row.avg_cost, _interval(sample), sample.n)
     else:  # the per-cluster query's sum of squares gives the spread; the embedded averages none
         variance = None
         n = row.cost_n
@@ -201,11 +203,15 @@ def _measure(figure: ClusterFigures, row: ClusterRow) -> None:
             variance = max(0.0, (row.cost_squares - n * row.avg_cost ** 2) / (n - 1))
         figure.avg_cost = Figure(row.avg_cost, mean_interval(n or 0, row.avg_cost, variance), n)
     latency = Sample.of(row.latencies) if row.latencies else None
-    figure.avg_latency = Figure(row.avg_latency, latency and mean_interval(latency.n, latency.mean, latency.variance),
+    figure.avg_latency = Figure(row.avg_latency, _interval(latency) if latency else None,
                                 row.latency_n)
     figure.error_rate = Figure(row.error_rate, row.error_interval, row.items_with_data)
     figure.flags = [TESTED_NAMES[key] for key, test in row.tests.items() if test and test["significant"]]
     figure.window = row.window
+
+
+def _interval(sample: Sample) -> tuple[float, float] | None:
+    return mean_interval(sample.n, sample.mean, sample.variance)
 
 
 def _coverage(run: Run, sample_line: str, clustered: int, totals: WindowTotals | None) -> list[str]:
@@ -285,6 +291,20 @@ def _comparison(run: Run, runs: list[Run], max_runs: int, notes: list[str]) -> C
     comparison = compare_runs(ordered_runs, Settings())
     notes += comparison.notes
     return comparison
+
+
+def estimate_text(estimate: Estimate | None, show) -> str:
+    """A window estimate as "value (low–high)"; the value alone when exact."""
+    if estimate is None:
+        return "-"
+    if estimate.exact:
+        return show(estimate.value)
+    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
+    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
+
+
+def whole(value: float) -> str:
+    return count(round(value))
 
 
 def flagged_text(figure: ClusterFigures) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..links import markdown_link
 from ..render import Page
 from ..text import clean, count, markdown, money, percent, seconds
-from .content import ClusterFigures, Figure, Report, flagged_text, short_title
-from .html import MAX_ROWS, estimate_text, whole
+from .changes import MAX_ROWS
+from .content import ClusterFigures, Figure, Report, estimate_text, flagged_text, short_title, whole
 
 
 def _figure(figure: Figure | None, show) -> str:
@@ -33,28 +33,31 @@ def render_markdown(report: Report) -> str:
         heads += ["mean cost (95% CI)", "mean latency (95% CI)", "error rate (95% CI)", "above the rest"]
     rows = []
     for f in report.clusters:
-        row = [_name(f), markdown(short_title(f.cluster, 60)), count(f.cluster.size), _figure(f.share, percent)]
+        row = [_name(f), markdown(short_title(f.cluster, 60)), count(f.cluster.size),
+               _figure(f.share, percent)]
         if measured:
-            row += [_figure(f.avg_cost, money), _figure(f.avg_latency, seconds), _figure(f.error_rate, percent),
-                    flagged_text(f) or "-"]
+            row += [_figure(f.avg_cost, money), _figure(f.avg_latency, seconds),
+                    _figure(f.error_rate, percent), flagged_text(f) or "-"]
         rows.append(row)
     page.table(heads, rows)
     if report.clusters_omitted:
         page.line(f"{report.clusters_omitted} smaller clusters not shown; see them with --max-clusters 0.")
     if report.metrics_source == "embedded":
-        page.line("Cost, latency and errors are PostHog's embedded averages: no intervals for cost and latency.")
+        page.line("Cost, latency and errors are PostHog's embedded averages: no intervals for cost and "
+                  "latency.")
     elif not measured:
-        page.line("No cost, latency or error figures: pass the saved result of `cluster_metrics.py sql --per-item`.")
+        page.line("No cost, latency or error figures: pass the saved result of `cluster_metrics.py sql "
+                  "--per-item`.")
     if report.totals and any(f.window for f in report.clusters):
         _window(page, report)
     if report.comparison:
         _comparison(page, report)
     page.heading("Best-ranked items")
     page.line("Rank 0 is a cluster's most representative item; in noise (-1), the most anomalous.")
-    level = report.run.level
+    generations = report.run.level == "generation"
     page.table(["cluster", "rank", f"{report.unit} id"], [
         [str(f.cluster.cluster_id), "-" if item.rank is None else str(item.rank),
-         markdown_link(clean(item.generation_id if level == "generation" else (item.trace_id or item.key), 80), url)]
+         markdown_link(clean(item.generation_id if generations else (item.trace_id or item.key), 80), url)]
         for f in report.clusters for item, url in f.top])
     data = report.map
     page.line(f"The HTML report holds the 2-D map ({count(len(data.points))} of {count(data.items)} items"
@@ -93,7 +96,8 @@ def _comparison(page: Page, report: Report) -> None:
              (p.test.change if p.test else "-")] for p in pairs[:MAX_ROWS]])
         if len(pairs) > MAX_ROWS:
             page.line(f"{len(pairs) - MAX_ROWS} more matched clusters not shown.")
-        changes = ([f"new: {c.cluster_id} {markdown(short_title(c, 50))} ({count(c.size)} items)" for c in step.new]
+        changes = ([f"new: {c.cluster_id} {markdown(short_title(c, 50))} ({count(c.size)} items)"
+                    for c in step.new]
                    + [f"vanished: {c.cluster_id} {markdown(short_title(c, 50))} ({count(c.size)} items)"
                       for c in step.vanished]
                    + [f"{d.kind}: {d.whole.cluster_id} {'into' if d.kind == 'split' else 'from'} "

@@ -1,10 +1,9 @@
 """Inline SVG for the HTML report: the 2-D map of a run's items, the interval bars, and the
-flow of clusters between runs. Every text placed in it goes through `text` (cleaned, escaped);
-every link through `safe_url`. Colours come from CSS classes `k0`…`k19` (noise: `noise`)."""
+flow of clusters between runs. Text and links go through `markup`; colours are CSS classes
+(`markup.colour_class`), so the page's stylesheet is the only place they are set."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import timezone
 
@@ -13,34 +12,12 @@ from ..links import parse_timestamp
 from ..model import Cluster, Run
 from ..text import clean, count, percent
 from .content import MapData
+from .markup import colour_class, link, short, text
 
 MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 880, 540, 18
 LABEL_CHAR_WIDTH, LABEL_HEIGHT = 6.4, 13  # at the labels' 11 px font
 BAR_WIDTH, BAR_HEIGHT = 100, 14
 FLOW_COLUMN, FLOW_NODE, FLOW_GAP, FLOW_HEIGHT, FLOW_TOP = 250, 12, 5, 460, 28
-
-
-def text(value: object, limit: int | None = None) -> str:
-    """Untrusted text as HTML/SVG character data or attribute value."""
-    return html.escape(clean(value, limit), quote=True)
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only the http(s) links the link builder makes, escaped for an attribute."""
-    if not url or not url.startswith(("https://", "http://")):
-        return None
-    return html.escape(url, quote=True)
-
-
-def short(value: object, limit: int) -> str:
-    """Untrusted text cut to `limit` characters with a bare ellipsis, for labels inside a chart
-    (the legend and the tables beside it give the longer form)."""
-    cleaned = clean(value)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
-
-
-def colour_class(colour: int | None) -> str:
-    return "noise" if colour is None else f"k{colour}"
 
 
 def _fmt(value: float) -> str:
@@ -88,9 +65,8 @@ def map_svg(data: MapData) -> tuple[str, int]:
     parts.append('<g class="top">')
     for x, y, colour, label, url in data.marked:
         cx, cy = project(x, y)
-        mark = f'<circle class="{colour_class(colour)}" cx="{cx}" cy="{cy}" r="5"><title>{text(label)}</title></circle>'
-        href = safe_url(url)
-        parts.append(f'<a href="{href}" rel="noopener noreferrer">{mark}</a>' if href else mark)
+        parts.append(link(f'<circle class="{colour_class(colour)}" cx="{cx}" cy="{cy}" r="5">'
+                          f"<title>{text(label)}</title></circle>", url))
     parts.append("</g>")
     labels, skipped = _labels(data, project)
     parts.append(f'<g class="lbl">{"".join(labels)}</g></svg>')
@@ -133,7 +109,8 @@ def bar_svg(value: float | None, interval: tuple[float, float] | None, top: floa
     mid = BAR_HEIGHT / 2
     parts = [f'<svg class="bar" viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" width="{BAR_WIDTH}" '
              f'height="{BAR_HEIGHT}" role="img" aria-label="{text(label)}">',
-             f'<rect class="{colour_class(colour)}" y="3" height="8" width="{_fmt(max(0.0, value) * scale)}"/>']
+             f'<rect class="{colour_class(colour)}" y="3" height="8" '
+             f'width="{_fmt(max(0.0, value) * scale)}"/>']
     if interval:
         low, high = (_fmt(min(BAR_WIDTH, max(0.0, v) * scale)) for v in interval)
         parts.append(f'<path class="ci" d="M{low} {_fmt(mid)}H{high}M{low} 2V12M{high} 2V12"/>')
@@ -163,78 +140,82 @@ class _Node:
 def flow_svg(comparison: Comparison, lineage_colours: list[int | None]) -> str:
     """One column per run (oldest left), a bar per cluster sized by its items, noise at the
     bottom in grey; bands join matched clusters, splits and merges; new clusters have no band
-    in, vanished ones none out."""
+    in, vanished ones none out. Clusters are stacked in lineage order, which keeps bands from
+    crossing where nothing changed."""
     runs = comparison.runs
     width = FLOW_COLUMN * (len(runs) - 1) + FLOW_NODE + 230
+    height = FLOW_HEIGHT + FLOW_TOP + 8
     scale = min((FLOW_HEIGHT - FLOW_GAP * len(run.clusters)) / max(1, sum(c.size for c in run.clusters))
                 for run in runs)
-    lineage_of = {id(c): (n, lineage) for n, lineage in enumerate(comparison.lineages)
+    lineage_of = {id(c): (number, lineage) for number, lineage in enumerate(comparison.lineages)
                   for c in lineage.clusters if c is not None}
     nodes: dict[int, _Node] = {}
-    parts = [f'<svg class="flow" viewBox="0 0 {width} {FLOW_HEIGHT + FLOW_TOP + 8}" width="{width}" '
-             f'height="{FLOW_HEIGHT + FLOW_TOP + 8}" role="img" aria-label="clusters from one run to the next">']
+    parts = [f'<svg class="flow" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             'role="img" aria-label="clusters from one run to the next">']
     for index, run in enumerate(runs):
         x = index * FLOW_COLUMN
         parts.append(f'<text class="head" x="{x}" y="14">#{index + 1} {text(_when(run))}</text>')
         y = FLOW_TOP
-        column = sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(id(c), (1 << 30,))[0], c.cluster_id))
-        for cluster in column:
-            number, _ = lineage_of.get(id(cluster), (None, None))
+        for cluster in sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(id(c), (1 << 30,))[0])):
+            number = lineage_of[id(cluster)][0] if id(cluster) in lineage_of else None
             colour = None if cluster.is_noise or number is None else lineage_colours[number]
-            height = max(1.0, cluster.size * scale)
-            nodes[id(cluster)] = _Node(cluster, x, y, height, colour)
-            y += height + FLOW_GAP
+            nodes[id(cluster)] = _Node(cluster, x, y, max(1.0, cluster.size * scale), colour)
+            y += nodes[id(cluster)].height + FLOW_GAP
     for step in comparison.steps:
-        for pair in step.pairs:
-            parts.append(_band(nodes[id(pair.before)], nodes[id(pair.after)], 1.0, 1.0, pair.before))
+        parts += [_band(nodes[id(p.before)], nodes[id(p.after)], 1.0, 1.0) for p in step.pairs]
         for division in step.divisions:
+            whole = nodes[id(division.whole)]
             for part, fraction in zip(division.parts, division.fractions):
-                if division.kind == "split":
-                    parts.append(_band(nodes[id(division.whole)], nodes[id(part)], fraction, 1.0, division.whole))
-                else:
-                    parts.append(_band(nodes[id(part)], nodes[id(division.whole)], 1.0, fraction, part))
+                split = division.kind == "split"
+                parts.append(_band(whole, nodes[id(part)], fraction, 1.0) if split
+                             else _band(nodes[id(part)], whole, 1.0, fraction))
     for index, run in enumerate(runs):
         total = sum(c.size for c in run.clusters)
         for cluster in run.clusters:
-            parts.append(_node(nodes[id(cluster)], index, total, lineage_of.get(id(cluster), (None, None))[1]))
+            lineage = lineage_of[id(cluster)][1] if id(cluster) in lineage_of else None
+            parts.append(_node(nodes[id(cluster)], index, total, lineage))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _band(source: _Node, target: _Node, out_fraction: float, in_fraction: float, colour_of: Cluster) -> str:
+def _band(source: _Node, target: _Node, out_fraction: float, in_fraction: float) -> str:
+    """A band from the next free slice of `source` (`out_fraction` of its height) to the next
+    free slice of `target`, coloured as its source."""
     start = min(source.height * out_fraction, source.height - source.out_cursor)
     end = min(target.height * in_fraction, target.height - target.in_cursor)
-    x0, x1 = source.x + FLOW_NODE, target.x
+    x0, x1, mid = source.x + FLOW_NODE, target.x, (source.x + FLOW_NODE + target.x) / 2
     y0, y1 = source.y + source.out_cursor, target.y + target.in_cursor
     source.out_cursor += start
     target.in_cursor += end
-    mid = (x0 + x1) / 2
-    return (f'<path class="band {colour_class(source.colour)}" d="M{_fmt(x0)} {_fmt(y0)}C{_fmt(mid)} {_fmt(y0)} '
-            f'{_fmt(mid)} {_fmt(y1)} {_fmt(x1)} {_fmt(y1)}V{_fmt(y1 + end)}C{_fmt(mid)} {_fmt(y1 + end)} '
-            f'{_fmt(mid)} {_fmt(y0 + start)} {_fmt(x0)} {_fmt(y0 + start)}Z"/>')
+    x0, x1, mid, top0, top1, low0, low1 = map(_fmt, (x0, x1, mid, y0, y1, y0 + start, y1 + end))
+    return (f'<path class="band {colour_class(source.colour)}" d="M{x0} {top0}C{mid} {top0} {mid} {top1} '
+            f'{x1} {top1}V{low1}C{mid} {low1} {mid} {low0} {x0} {low0}Z"/>')
 
 
 def _node(node: _Node, index: int, total: int, lineage: Lineage | None) -> str:
+    """A cluster's bar with its tooltip (size, share, how it began or ended) and, when tall
+    enough to read, its label; new clusters are outlined (+), vanished ones dashed (✕)."""
     cluster = node.cluster
-    share = percent(cluster.size / total if total else None)
+    first, last = lineage.span if lineage else (index, index)
+    new = lineage is not None and first == index > 0 and lineage.origin.startswith("new")
+    gone = lineage is not None and last == index and lineage.end.startswith("vanished")
     fate = ""
-    if lineage is not None:
-        start, end = lineage.span
-        if start == index and lineage.origin:
-            fate = f"; {lineage.origin}"
-        if end == index and lineage.end:
-            fate += f"; {lineage.end}"
-    kind = " noise" if cluster.is_noise else ""
-    new = " new" if lineage is not None and lineage.span[0] == index and index > 0 and lineage.origin.startswith("new") else ""
-    gone = " gone" if lineage is not None and lineage.end.startswith("vanished") and lineage.span[1] == index else ""
+    if lineage and first == index and lineage.origin:
+        fate += f"; {lineage.origin}"
+    if lineage and last == index and lineage.end:
+        fate += f"; {lineage.end}"
+    share = percent(cluster.size / total if total else None)
     tip = (f"run #{index + 1}, cluster {cluster.cluster_id} {clean(cluster.title, 80)}: "
            f"{count(cluster.size)} items ({share}){fate}")
-    parts = [f'<g class="node{kind}{new}{gone}"><rect class="{colour_class(node.colour)}" x="{_fmt(node.x)}" '
-             f'y="{_fmt(node.y)}" width="{FLOW_NODE}" height="{_fmt(node.height)}"><title>{text(tip)}</title></rect>']
+    kinds = "".join(name for name, present in ((" noise", cluster.is_noise), (" new", new), (" gone", gone))
+                    if present)
+    parts = [f'<g class="node{kinds}"><rect class="{colour_class(node.colour)}" x="{_fmt(node.x)}" '
+             f'y="{_fmt(node.y)}" width="{FLOW_NODE}" height="{_fmt(node.height)}">'
+             f"<title>{text(tip)}</title></rect>"]
     if node.height >= 9:
-        limit = 30
-        label = f"{cluster.cluster_id} {short(cluster.title, limit)}"
-        parts.append(f'<text x="{_fmt(node.x + FLOW_NODE + 4)}" y="{_fmt(node.y + min(node.height, 20) / 2 + 4)}">'
-                     f'{"+ " if new else ""}{text(label)}{" ✕" if gone else ""}</text>')
+        label = f"{cluster.cluster_id} {short(cluster.title, 30)}"
+        label = f"+ {label}" if new else f"{label} ✕" if gone else label
+        parts.append(f'<text x="{_fmt(node.x + FLOW_NODE + 4)}" '
+                     f'y="{_fmt(node.y + min(node.height, 20) / 2 + 4)}">{text(label)}</text>')
     parts.append("</g>")
     return "".join(parts)
