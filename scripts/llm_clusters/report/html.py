@@ -147,7 +147,7 @@ def _clusters_section(report: Report) -> list[str]:
              "<th>flags</th></tr></thead><tbody>"]
     tops = {name: _top(figures, name) for name in ("share", "avg_cost", "avg_latency", "error_rate")}
     for f in figures:
-        row = [f'<tr><td><span class="sw {colour_class(f.colour)}"></span>'
+        row = [f'<tr><td class="num"><span class="sw {colour_class(f.colour)}"></span>'
                f"{link(str(f.cluster.cluster_id), f.url)}</td>{_title_cell(f)}"
                f'<td class="num">{count(f.cluster.size)}</td>',
                _cell(f.share, tops["share"], f.colour, percent, "share")]
