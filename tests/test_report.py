@@ -22,6 +22,7 @@ from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.model import ItemPolicy
 from llm_clusters.queries import load_run_sql
 from llm_clusters.reader import read_runs
+from llm_clusters.text import money
 from llm_clusters.report.html import CSS
 from localposthog.answers import hogql_response
 from payloads import content_blocks, execute_sql, make_cluster, make_properties
@@ -253,6 +254,8 @@ def test_metrics_and_window_totals_add_intervals_flags_and_estimates(localpostho
     assert "per-item metrics" in page and "window totals (1 row)" in page
     assert "The whole window" in page and "The whole window" in md
     for row in expected["clusters"]:
+        if row["total_cost"]:
+            assert f'<td class="num">{money(row["total_cost"])}</td>' in page and money(row["total_cost"]) in md
         if row["error_rate_ci95"]:
             low, high = (f"{100 * v:.1f}%" for v in row["error_rate_ci95"])
             assert f"({low}–{high})" in md and f"({low}–{high})" in page

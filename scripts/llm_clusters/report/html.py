@@ -141,9 +141,10 @@ def _clusters_section(report: Report) -> list[str]:
     figures = report.clusters
     measured = report.metrics_source is not None
     heads = ["id", "title", f"{report.unit}s", "share of the run"]
-    heads += ["mean cost", "mean latency", "error rate"] if measured else []
+    heads += ["total cost (sample)", "mean cost", "mean latency", "error rate"] if measured else []
     parts = ['<section id="clusters"><h2>Clusters</h2><table><thead><tr>',
-             "".join(f'<th colspan="2">{h}</th>' if i >= 3 else f"<th>{h}</th>" for i, h in enumerate(heads)),
+             "".join(f'<th colspan="2">{h}</th>' if "mean" in h or "rate" in h or "share" in h
+                     else f"<th>{h}</th>" for h in heads),
              "<th>flags</th></tr></thead><tbody>"]
     tops = {name: _top(figures, name) for name in ("share", "avg_cost", "avg_latency", "error_rate")}
     for f in figures:
@@ -152,7 +153,8 @@ def _clusters_section(report: Report) -> list[str]:
                f'<td class="num">{count(f.cluster.size)}</td>',
                _cell(f.share, tops["share"], f.colour, percent, "share")]
         if measured:
-            row += [_cell(f.avg_cost, tops["avg_cost"], f.colour, money, "mean cost"),
+            row += [f'<td class="num">{money(f.total_cost)}</td>',
+                    _cell(f.avg_cost, tops["avg_cost"], f.colour, money, "mean cost"),
                     _cell(f.avg_latency, tops["avg_latency"], f.colour, seconds, "mean latency"),
                     _cell(f.error_rate, tops["error_rate"], f.colour, percent, "error rate")]
         row.append(f'<td class="flag">{text(flagged_text(f))}</td></tr>')

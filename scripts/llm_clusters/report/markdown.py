@@ -30,13 +30,14 @@ def render_markdown(report: Report) -> str:
     page.heading("Clusters")
     heads = ["id", "title", f"{report.unit}s", "share (95% CI)"]
     if measured:
-        heads += ["mean cost (95% CI)", "mean latency (95% CI)", "error rate (95% CI)", "above the rest"]
+        heads += ["total cost (sample)", "mean cost (95% CI)", "mean latency (95% CI)", "error rate (95% CI)",
+                  "above the rest"]
     rows = []
     for f in report.clusters:
         row = [_name(f), markdown(short_title(f.cluster, 60)), count(f.cluster.size),
                _figure(f.share, percent)]
         if measured:
-            row += [_figure(f.avg_cost, money), _figure(f.avg_latency, seconds),
+            row += [money(f.total_cost), _figure(f.avg_cost, money), _figure(f.avg_latency, seconds),
                     _figure(f.error_rate, percent), flagged_text(f) or "-"]
         rows.append(row)
     page.table(heads, rows)
