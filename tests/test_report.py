@@ -263,7 +263,7 @@ def test_metrics_and_window_totals_add_intervals_flags_and_estimates(localpostho
         if estimate and not estimate["exact"]:
             assert f"{round(estimate['value']):,} ({round(estimate['ci95'][0]):,}–" in page
     flagged = [r for r in expected["clusters"] if any(t and t["significant"] for t in r["tests"].values())]
-    assert len(re.findall(r'<td class="flag">[^<]+</td>', page)) == len(flagged)
+    assert len(re.findall(r'<td class="flag">↑[^<]+</td>', page)) == len(flagged)
 
 
 @pytest.mark.engine

@@ -10,7 +10,7 @@ import math
 
 from ..text import count, money, percent, seconds
 from .changes import comparison_section
-from .content import PALETTE, ClusterFigures, Figure, Report, estimate_text, flagged_text, short_title, whole
+from .content import PALETTE, ClusterFigures, Figure, Report, estimate_text, short_title, whole
 from .markup import colour_class, link, text
 from .svg import bar_svg, map_svg
 
@@ -23,9 +23,9 @@ CSS = "".join((
     "h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}",
     ".muted{color:#5b616b}.small{font-size:12px}.warn{color:#8a4b00;font-weight:600}a{color:#1f5fbf}",
     "table{border-collapse:collapse;margin:6px 0}th{font-weight:600;background:#f6f7f9}",
-    "th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}",
-    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}",
-    "details p{white-space:pre-line;max-width:420px;font-size:12px;color:#3d4249}summary{cursor:pointer}",
+    "th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}",
+    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.title{min-width:170px}",
+    ".flag{white-space:nowrap}details p{white-space:pre-line;max-width:420px;font-size:12px;color:#3d4249}summary{cursor:pointer}",
     ".figure{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}",
     ".legend{list-style:none;padding:0;margin:0;max-width:320px;font-size:13px}.legend li{margin:2px 0}",
     ".sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px}",
@@ -133,15 +133,15 @@ def _title_cell(figure: ClusterFigures) -> str:
     title = text(short_title(figure.cluster, 70))
     description = text(figure.cluster.description, DESCRIPTION_CHARS, keep_newlines=True)
     if not description:
-        return f"<td>{title}</td>"
-    return f"<td><details><summary>{title}</summary><p>{description}</p></details></td>"
+        return f'<td class="title">{title}</td>'
+    return f'<td class="title"><details><summary>{title}</summary><p>{description}</p></details></td>'
 
 
 def _clusters_section(report: Report) -> list[str]:
     figures = report.clusters
     measured = report.metrics_source is not None
     heads = ["id", "title", f"{report.unit}s", "share of the run"]
-    heads += ["total cost (sample)", "mean cost", "mean latency", "error rate"] if measured else []
+    heads += ["total cost", "mean cost", "mean latency", "error rate"] if measured else []
     parts = ['<section id="clusters"><h2>Clusters</h2><table><thead><tr>',
              "".join(f'<th colspan="2">{h}</th>' if "mean" in h or "rate" in h or "share" in h
                      else f"<th>{h}</th>" for h in heads),
@@ -157,7 +157,7 @@ def _clusters_section(report: Report) -> list[str]:
                     _cell(f.avg_cost, tops["avg_cost"], f.colour, money, "mean cost"),
                     _cell(f.avg_latency, tops["avg_latency"], f.colour, seconds, "mean latency"),
                     _cell(f.error_rate, tops["error_rate"], f.colour, percent, "error rate")]
-        row.append(f'<td class="flag">{text(flagged_text(f))}</td></tr>')
+        row.append(f'<td class="flag">{text(" ".join(f"↑{name}" for name in f.flags))}</td></tr>')
         parts.append("".join(row))
     parts.append(f'</tbody></table><p class="muted">{text(_clusters_caption(report))}</p></section>')
     return parts
@@ -169,8 +169,7 @@ def _clusters_caption(report: Report) -> str:
     if report.metrics_source in ("per-item", "per-cluster"):
         said.append(f"Cost, latency and errors from the {report.metrics_source} metrics, computed as PostHog "
                     "computes them: means over items with a value > 0 (t interval), the error rate over "
-                    "items with data (Wilson interval). Flags: significantly above the rest of the run "
-                    "(one-sided tests, Holm-corrected, p < 0.05).")
+                    "items with data (Wilson interval).")
     elif report.metrics_source == "embedded":
         said.append("Cost, latency and errors are PostHog's own averages embedded in the run: no per-item "
                     "values, so no interval for cost and latency. Measure them with `cluster_metrics.py sql "
@@ -178,6 +177,9 @@ def _clusters_caption(report: Report) -> str:
     else:
         said.append("No cost, latency or error figures: the run embeds none and no metrics result was "
                     "given (pass the saved result of `cluster_metrics.py sql --per-item`).")
+    if report.metrics_source:
+        said.append("Total cost: over the run's sample. Flags (↑): significantly above the rest of the run "
+                    "(one-sided tests, Holm-corrected, p < 0.05).")
     if report.clusters_omitted:
         said.append(f"{report.clusters_omitted} smaller clusters not shown; see them with --max-clusters 0.")
     return " ".join(said)

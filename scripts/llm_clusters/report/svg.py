@@ -16,7 +16,7 @@ from .markup import colour_class, link, short, text
 
 MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 880, 540, 18
 LABEL_CHAR_WIDTH, LABEL_HEIGHT = 6.4, 13  # at the labels' 11 px font
-BAR_WIDTH, BAR_HEIGHT = 100, 14
+BAR_WIDTH, BAR_HEIGHT = 72, 14
 FLOW_COLUMN, FLOW_NODE, FLOW_GAP, FLOW_HEIGHT, FLOW_TOP = 250, 12, 5, 460, 28
 
 
