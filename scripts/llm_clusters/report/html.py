@@ -24,7 +24,7 @@ CSS = "".join((
     ".muted{color:#5b616b}.small{font-size:12px}.warn{color:#8a4b00;font-weight:600}a{color:#1f5fbf}",
     "table{border-collapse:collapse;margin:6px 0}th{font-weight:600;background:#f6f7f9}",
     "th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}",
-    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.title{min-width:170px}",
+    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.title{min-width:170px}td.title,.legend li,#notes li,h1,h3,code{overflow-wrap:anywhere}",
     ".flag{white-space:nowrap}details p{white-space:pre-line;max-width:420px;font-size:12px;color:#3d4249}summary{cursor:pointer}",
     ".figure{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}",
     ".legend{list-style:none;padding:0;margin:0;max-width:320px;font-size:13px}.legend li{margin:2px 0}",
