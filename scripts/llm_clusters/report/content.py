@@ -33,6 +33,8 @@ TOP_ITEMS = 3  # best-ranked items marked on the map and listed per cluster
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#17becf", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#f1ce63", "#499894",
            "#86bcb6", "#d37295", "#fabfd2", "#d4a6c8")
+NO_LINKS = ("No PostHog links: pass --host and --project-id (or set POSTHOG_HOST and POSTHOG_PROJECT_ID) "
+            "to link the run, every cluster and item.")
 TESTED_NAMES = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}
 
 

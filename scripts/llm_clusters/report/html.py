@@ -10,7 +10,7 @@ import math
 
 from ..text import count, money, percent, seconds
 from .changes import comparison_section
-from .content import PALETTE, ClusterFigures, Figure, Report, estimate_text, short_title, whole
+from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, Report, estimate_text, short_title, whole
 from .markup import colour_class, link, text
 from .svg import bar_svg, map_svg
 
@@ -24,8 +24,9 @@ CSS = "".join((
     ".muted{color:#5b616b}.small{font-size:12px}.warn{color:#8a4b00;font-weight:600}a{color:#1f5fbf}",
     "table{border-collapse:collapse;margin:6px 0}th{font-weight:600;background:#f6f7f9}",
     "th,td{padding:3px 6px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}",
-    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.title{min-width:170px}td.title,.legend li,#notes li,h1,h3,code{overflow-wrap:anywhere}",
-    ".flag{white-space:nowrap}details p{white-space:pre-line;max-width:420px;font-size:12px;color:#3d4249}summary{cursor:pointer}",
+    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.title{min-width:170px}",
+    "td.title,.legend li,#notes li,h1,h3,code{overflow-wrap:anywhere}.flag{white-space:nowrap}",
+    "details p{white-space:pre-line;max-width:420px;font-size:12px;color:#3d4249}summary{cursor:pointer}",
     ".figure{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}",
     ".legend{list-style:none;padding:0;margin:0;max-width:320px;font-size:13px}.legend li{margin:2px 0}",
     ".sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px}",
@@ -74,8 +75,7 @@ def _header(report: Report) -> list[str]:
              '</header><section id="coverage"><h2>Coverage</h2>',
              *(f"<p>{text(line)}</p>" for line in report.coverage)]
     if report.links is None:
-        parts.append('<p class="muted">No PostHog links: pass --host and --project-id (or set POSTHOG_HOST '
-                     "and POSTHOG_PROJECT_ID) to link the run, every cluster and item.</p>")
+        parts.append(f'<p class="muted">{text(NO_LINKS)}</p>')
     parts.append("</section>")
     return parts
 

@@ -7,7 +7,7 @@ from ..links import markdown_link
 from ..render import Page
 from ..text import clean, count, markdown, money, percent, seconds
 from .changes import MAX_ROWS
-from .content import ClusterFigures, Figure, Report, estimate_text, flagged_text, short_title, whole
+from .content import NO_LINKS, ClusterFigures, Figure, Report, estimate_text, flagged_text, short_title, whole
 
 
 def _figure(figure: Figure | None, show) -> str:
@@ -26,6 +26,8 @@ def render_markdown(report: Report) -> str:
     page.heading(markdown_link(report.title, report.run_url), level=1)
     page.lines(f"**Warning:** {markdown(clean(w, 600))}" for w in report.warnings)
     page.lines(markdown(line) for line in report.header + report.coverage)
+    if report.links is None:
+        page.line(markdown(NO_LINKS))
     measured = report.metrics_source is not None
     page.heading("Clusters")
     heads = ["id", "title", f"{report.unit}s", "share (95% CI)"]
