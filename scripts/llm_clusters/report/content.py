@@ -20,7 +20,7 @@ from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run
 from ..render import run_header_lines
-from ..stats import Estimate, Sample, mean_interval, wilson
+from ..stats import Sample, mean_interval, wilson
 from ..text import clean, count, percent
 from .inputs import Inputs
 
@@ -293,20 +293,6 @@ def _comparison(run: Run, runs: list[Run], max_runs: int, notes: list[str]) -> C
     comparison = compare_runs(ordered_runs, Settings())
     notes += comparison.notes
     return comparison
-
-
-def estimate_text(estimate: Estimate | None, show) -> str:
-    """A window estimate as "value (low–high)"; the value alone when exact."""
-    if estimate is None:
-        return "-"
-    if estimate.exact:
-        return show(estimate.value)
-    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
-    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
-
-
-def whole(value: float) -> str:
-    return count(round(value))
 
 
 def flagged_text(figure: ClusterFigures) -> str:

@@ -8,9 +8,10 @@ import base64
 import hashlib
 import math
 
+from ..render import estimate_text, whole
 from ..text import count, money, percent, seconds
 from .changes import comparison_section
-from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, Report, estimate_text, short_title, whole
+from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, Report, short_title
 from .markup import colour_class, link, text
 from .svg import bar_svg, map_svg
 

@@ -4,10 +4,10 @@ HTML page, without the pictures (the page holds the map and the flow)."""
 from __future__ import annotations
 
 from ..links import markdown_link
-from ..render import Page
+from ..render import Page, estimate_text, whole
 from ..text import clean, count, markdown, money, percent, seconds
 from .changes import MAX_ROWS
-from .content import NO_LINKS, ClusterFigures, Figure, Report, estimate_text, flagged_text, short_title, whole
+from .content import NO_LINKS, ClusterFigures, Figure, Report, flagged_text, short_title
 
 
 def _figure(figure: Figure | None, show) -> str:
