@@ -142,7 +142,8 @@ def test_every_documented_command_runs_on_the_examples(tmp_path, local_posthog, 
         script = Path(words[1]).stem
         if "METRICS_FILE" in words:
             metrics_file = metrics_file or _per_cluster_metrics(tmp_path)
-        values = {**PLACEHOLDERS, **SCRIPT_PLACEHOLDERS.get(script, {}), "METRICS_FILE": metrics_file}
+        values = {**PLACEHOLDERS, **SCRIPT_PLACEHOLDERS.get(script, {}), "METRICS_FILE": metrics_file,
+                  "REPORT_FILE": str(tmp_path / "report.html")}
         argv = [values.get(w, w) for w in words[2:]]
         status, out, err = _run_script(script, argv)
         assert status == 0, f"{doc}: `{line}` exited {status}: {err}"
@@ -214,7 +215,7 @@ def test_the_cookbooks_cluster_items_query_returns_the_cluster_in_rank_order(loc
 # Each script that has a section of its own documents there every flag and subcommand it has,
 # and no flag it does not have.
 SCRIPT_SECTIONS = {"3. Summarise the run": "print_clusters", "Metrics per cluster": "cluster_metrics",
-                   "Compare runs": "compare_runs", "Links": "link_builder"}
+                   "Compare runs": "compare_runs", "Links": "link_builder", "Report": "report"}
 
 
 def _section(title: str) -> str:

@@ -7,9 +7,11 @@ page never exceeds its budget: what is cut is counted and the flag to see it nam
 from __future__ import annotations
 
 import json
+import math
 from typing import Iterable
 
 from .model import Item, Run
+from .stats import Estimate
 from .text import UNPRINTABLE, clean, count, number
 
 TABLE_FORMATS = {"text": "simple", "markdown": "pipe"}
@@ -73,6 +75,22 @@ class Page:
         keep = keep if keep > 0 else budget - 200
         return (text[:keep] + f"\n[output cut at {keep:,} characters: {len(text) - keep:,} more "
                 f"not shown; narrow it with {narrow}, or see all with --full]")
+
+
+def estimate_text(estimate: Estimate | None, show) -> str:
+    """A window estimate as "value (low–high)" with `show` formatting each number; the value
+    alone when exact."""
+    if estimate is None:
+        return "-"
+    if estimate.exact:
+        return show(estimate.value)
+    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
+    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
+
+
+def whole(value: float) -> str:
+    """An estimated count, rounded to a whole number."""
+    return count(round(value))
 
 
 def describe_params(params: dict | None) -> str | None:

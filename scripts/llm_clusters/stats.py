@@ -266,3 +266,13 @@ def window_total(total: float, squares: float, k: int, n: int, population: int,
             if k > 1 else math.inf)
     low = max(total, count.low * max(0.0, mean - half))
     return Estimate(value, low, count.high * (mean + half))
+
+
+def mean_interval(n: int, mean: float | None, variance: float | None,
+                  level: float = 0.95) -> tuple[float, float] | None:
+    """The t interval of a mean from n values with sample variance `variance`; None with
+    fewer than 2 values or no variance known."""
+    if n < 2 or mean is None or variance is None:
+        return None
+    half = student_t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(max(variance, 0.0) / n)
+    return mean - half, mean + half

@@ -48,7 +48,7 @@ from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
 from ..reader import ReadResult, choose_run, read_runs
-from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
+from ..render import OUTPUT_FORMATS, Page, estimate_text, json_text, run_header_lines, whole
 from ..stats import (
     COUNT_METHOD,
     TOTAL_METHOD,
@@ -478,26 +478,13 @@ def _window_section(page: Page, shown: list[ClusterRow], totals: WindowTotals, n
         ["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
          f"window {unit}s with an error ({kind})"],
         [[row.cluster.cluster_id, _title(row, fmt, limit), count(row.items),
-          _estimate(row.window["items"], _whole), _estimate(row.window["total_cost"], money),
-          _estimate(row.window["error_items"], _whole)] for row in estimated])
+          estimate_text(row.window["items"], whole), estimate_text(row.window["total_cost"], money),
+          estimate_text(row.window["error_items"], whole)] for row in estimated])
     if not exact:
         page.line(f"Method: counts by {COUNT_METHOD}; cost by {TOTAL_METHOD}. Assumes the run sampled "
                   f"the window's {unit}s uniformly at random; a cost estimate shows - without per-item "
                   "(or per-cluster) metrics.")
     page.line(window_scope(unit))
-
-
-def _whole(value: float) -> str:
-    return count(round(value))
-
-
-def _estimate(estimate: Estimate | None, show) -> str:
-    if estimate is None:
-        return "-"
-    if estimate.exact:
-        return show(estimate.value)
-    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
-    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
 
 
 def _estimate_json(estimate: Estimate | None) -> dict | None:
