@@ -43,6 +43,10 @@ _STOP_WORDS = frozenset(
 CHANGES = ("grew", "shrank", "no significant change")
 CORRECTIONS = ("holm", "none")
 DOMINANT_TRACE_SHARE = 0.1  # a trace holding this much of a run's items gets a note
+# The text matching reads: the first characters of the title and the description (the
+# comparison query returns no more, so files and the query's answer match clusters alike).
+TITLE_CHARS = 200
+DESCRIPTION_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,10 @@ class Settings:
 # --- similarity ------------------------------------------------------------------------------
 
 def cluster_text(cluster: Cluster) -> str:
-    """Title and description, without PostHog's placeholder label for unlabelled clusters."""
-    title = "" if _PLACEHOLDER_TITLE.fullmatch(cluster.title.strip()) else cluster.title
-    return f"{title} {cluster.description}".strip()
+    """Title and description (their first TITLE_CHARS and DESCRIPTION_CHARS characters),
+    without PostHog's placeholder label for unlabelled clusters."""
+    title = "" if _PLACEHOLDER_TITLE.fullmatch(cluster.title.strip()) else cluster.title[:TITLE_CHARS]
+    return f"{title} {cluster.description[:DESCRIPTION_CHARS]}".strip()
 
 
 def _words(text: str) -> list[str]:

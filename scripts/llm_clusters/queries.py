@@ -14,7 +14,7 @@ MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
 CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
 # What the skill selects of a run's event, by output column; SKILL.md shows the same SQL.
-_RUN_FIELDS = {
+RUN_FIELDS = {
     "run_id": "JSONExtractString(properties, '$ai_clustering_run_id')",
     "level": "JSONExtractString(properties, '$ai_clustering_level')",
     "job_id": "JSONExtractString(properties, '$ai_clustering_job_id')",
@@ -34,10 +34,10 @@ def _select_list(fields: dict[str, str]) -> str:
     return ",\n".join(f"    {expression} AS {name}" for name, expression in fields.items())
 
 
-RUN_COLUMNS_SQL = _select_list(_RUN_FIELDS)
+RUN_COLUMNS_SQL = _select_list(RUN_FIELDS)
 # A listing counts each run's clusters instead of returning them.
 LIST_COLUMNS_SQL = _select_list({
-    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
+    **{name: RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
     "clusters": "JSONLength(properties, '$ai_clusters')",
 })
 

@@ -1,0 +1,155 @@
+"""ONE HogQL query that compares clustering runs inside PostHog: what their clusters share.
+
+The query reads the runs' own `$ai_*_clusters` events (JSONExtract on those events only),
+unpacks `$ai_clusters` and each cluster's `traces` there, and returns counts, never items. Its
+text is constant in size whatever the runs' size. The runs are put in time order (window end,
+then run id, as `compare.time_order` orders them) and numbered 1, 2, … (`run`). One row per
+cluster of each run and cluster of the NEXT run that share items (`next_cluster_id`, `shared`),
+or one row with `next_cluster_id` NULL for a cluster that shares none (and for the last run).
+The run's columns are filled on its first row only, the cluster's on its first row only:
+
+  run            run_id, level, job_id, job_name, window_start, window_end, total_items,
+                 top_trace, top_trace_items (the trace holding most of the run's items)
+  cluster        cluster_id, size, title (cut to TITLE_CHARS), description (cut to
+                 DESCRIPTION_CHARS; both end with … when cut, line breaks and `|` made spaces),
+                 items (keys in `traces`), in_previous / in_next (how many of its items the run
+                 before / after clustered), trace_cross = Σ over its traces of (the trace's items
+                 in the cluster × the trace's items in the run), trace_squares = Σ (items in the
+                 cluster)²: what the share test's trace-clustered variance needs
+  pair           next_cluster_id, shared
+
+Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
+inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
+"""
+
+from __future__ import annotations
+
+from .compare import DESCRIPTION_CHARS, TITLE_CHARS
+from .errors import ClusterToolError, ExitStatus
+from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, _time, run_target
+from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, sql_string
+from .run_ids import parse_run_id
+
+MAX_ROWS = 50_000
+COLUMNS = (
+    "run", "run_id", "level", "job_id", "job_name", "window_start", "window_end", "total_items",
+    "top_trace", "top_trace_items", "cluster_id", "size", "title", "description", "items",
+    "in_previous", "in_next", "trace_cross", "trace_squares", "next_cluster_id", "shared",
+)
+RUN_COLUMNS = COLUMNS[1:10]
+CLUSTER_COLUMNS = COLUMNS[11:19]
+_RUN_META = ("run_id", "level", "job_id", "job_name", "window_start", "window_end", "total_items")
+
+
+def _compact(sql: str) -> str:
+    """`sql` with no line breaks and no space after commas (the field expressions hold no
+    string literal with either)."""
+    return " ".join(sql.split()).replace(", ", ",")
+
+
+_RUN_ID = _compact(RUN_FIELDS["run_id"])
+_JOB_ID = _compact(RUN_FIELDS["job_id"])
+
+
+def _text(expr: str, chars: int, spaces: str) -> str:
+    """`expr` cut to `chars` characters (… marks a cut), runs of `spaces` characters made one
+    space: a pipe table then keeps one line per row, and no cell looks like long JSON."""
+    return (f"concat(replaceRegexpAll(substringUTF8({expr},1,{chars}),'[{spaces}]+',' '),"
+            f"if(lengthUTF8({expr})>{chars},'…',''))")
+
+
+def _query(where: str, count: int) -> str:
+    """The query over the `count` newest cluster events matching `where`."""
+    meta = ",".join(f"{_compact(RUN_FIELDS[name])} AS {name}" for name in _RUN_META)
+    names = ",".join(_RUN_META)
+    title = _text("JSONExtractString(c,'title')", TITLE_CHARS, "\\\\t\\\\n\\\\r")
+    description = _text("JSONExtractString(c,'description')", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
+    clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY window_end,run_id) AS r,"
+                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties"
+                f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT {count})")
+    items = (f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
+             f"{title} AS title,{description} AS description,"
+             "arrayJoin(JSONExtractKeysAndValuesRaw(c,'traces')) AS kv"
+             f" FROM ({clusters})")
+    # Per item: its trace's items in the run (m) and in the cluster (y); where the key sits in
+    # every run (g), hence its cluster in the next run (nx) and whether the run before has it (pv).
+    units = (f"SELECT *,count() OVER (PARTITION BY r,u) AS m,count() OVER (PARTITION BY r,id,u) AS y,"
+             "groupArray((r,id)) OVER (PARTITION BY k) AS g FROM ("
+             f"SELECT r,{names},id,size,title,description,tupleElement(kv,1) AS k,"
+             f"coalesce(nullif(JSONExtractString(tupleElement(kv,2),'trace_id'),''),k) AS u FROM ({items}))")
+    pairs = (f"SELECT r,{names},id,size,title,description,"
+             "if(arrayExists(x->x.1=r+1,g),arrayFirst(x->x.1=r+1,g).2,NULL) AS nx,"
+             "count() AS n,sum(m) AS cm,sum(y) AS cy,countIf(arrayExists(x->x.1=r-1,g)) AS np,"
+             f"min((-m,u)) AS top FROM ({units}) GROUP BY r,{names},id,size,title,description,nx")
+    windows = (f"SELECT *,row_number() OVER (PARTITION BY r ORDER BY id=-1,id,nx) AS fr,"
+               "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(top) OVER (PARTITION BY r) AS t,"
+               "sum(n) OVER w AS ni,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
+               f"sum(if(nx IS NULL,0,n)) OVER w AS nnx FROM ({pairs}) WINDOW w AS (PARTITION BY r,id)")
+    run_cells = ",".join(f"if(fr=1,{name},NULL) AS {name}" for name in _RUN_META)
+    cluster_cells = ",".join(f"if(fc=1,{value},NULL) AS {name}" for name, value in (
+        ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ni"),
+        ("in_previous", "nnp"), ("in_next", "nnx"), ("trace_cross", "ncm"), ("trace_squares", "ncy")))
+    return (f"SELECT r AS run,{run_cells},if(fr=1,t.2,NULL) AS top_trace,if(fr=1,-t.1,NULL) AS top_trace_items,"
+            f"id AS cluster_id,{cluster_cells},nx AS next_cluster_id,if(nx IS NULL,NULL,n) AS shared"
+            f"\nFROM ({windows})\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
+
+
+def _runs_count(count: int) -> int:
+    if not 2 <= count <= MAX_RUNS_PER_QUERY:
+        raise ClusterToolError(f"compare from 2 to {MAX_RUNS_PER_QUERY} runs in one query, not "
+                               f"{count}.", ExitStatus.USAGE)
+    return count
+
+
+def ids_sql(run_ids: list[str], days: int = 7) -> str:
+    """The runs named by `run_ids`, time-bounded by the window ends their ids carry (a day
+    either side), or by the last `days` days when an id carries none."""
+    unique = list(dict.fromkeys(run_ids))
+    _runs_count(len(unique))
+    parsed = [parse_run_id(run_id) for run_id in unique]
+    if all(parsed):
+        ends = [p.window_end for p in parsed]
+        bounds = (f"timestamp>={_time(min(ends) - RUN_EVENT_MARGIN)}"
+                  f" AND timestamp<{_time(max(ends) + RUN_EVENT_MARGIN, up=True)}")
+    else:
+        bounds = _recent(days)
+    ids = ",".join(sql_string(run_id) for run_id in unique)
+    return _query(f"event IN {CLUSTER_EVENTS_SQL} AND {bounds} AND {_RUN_ID} IN ({ids})", len(unique))
+
+
+def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
+    """The run `run_id` and the run before it of the same job and level: found inside the
+    query among that job's runs whose event lies up to `days` days before (and whose window
+    ends no later than the run's)."""
+    target = run_target(run_id, level)
+    low, high = target.run_event_bounds
+    end = high - RUN_EVENT_MARGIN
+    event = f"event={sql_string(CLUSTER_EVENTS[target.level])}"
+    job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={_time(low)}"
+           f" AND timestamp<{_time(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
+    where = (f"{event} AND timestamp>={_time(low)} - INTERVAL {_days(days)} DAY"
+             f" AND timestamp<{_time(high, up=True)} AND {_JOB_ID} IN ({job})"
+             f" AND parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})<{_time(end)} + INTERVAL 1 SECOND")
+    return _query(where, 2)
+
+
+def last_sql(count: int, job_id: str, level: str | None = None, days: int = 7) -> str:
+    """The `count` newest runs of the clustering job `job_id` ("" for manual runs), of one level
+    when `level` is given (a job clusters one level)."""
+    event = f"event IN {CLUSTER_EVENTS_SQL}" if level is None else f"event={sql_string(CLUSTER_EVENTS[level])}"
+    return _query(f"{event} AND {_recent(days)} AND {_JOB_ID}={sql_string(job_id)}", _runs_count(count))
+
+
+def _days(days: int) -> int:
+    if not 1 <= days <= 365:
+        raise ClusterToolError(f"--days must be from 1 to 365, got {days}", ExitStatus.USAGE)
+    return days
+
+
+def _recent(days: int) -> str:
+    return f"timestamp>=now() - INTERVAL {_days(days)} DAY"
+
+
+def query_bytes(sql: str) -> int:
+    """The query's size in bytes without comment lines, as the size limit counts it."""
+    return len("\n".join(line for line in sql.split("\n") if not line.lstrip().startswith("--")).encode())
