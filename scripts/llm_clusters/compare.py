@@ -173,27 +173,44 @@ class ShareTest:
 
 
 class Sample:
-    """A run's items grouped by sampling unit (the trace), to give each share its variance."""
+    """A run's items grouped by sampling unit (the trace), to give each share its variance:
+    per cluster, the sums over its traces of y_t * m_t and y_t^2 (y_t: the trace's items in the
+    cluster, m_t: in the run). Built from a run's items, or from those sums (`from_sums`)."""
 
     def __init__(self, run: Run):
-        self.total = sum(c.size for c in run.clusters)
-        self.unit_sizes: Counter = Counter()
-        self.by_cluster: dict[int, Counter] = {}
+        unit_sizes: Counter = Counter()
+        by_cluster: dict[int, Counter] = {}
         for cluster in run.clusters:
             units = Counter(item.trace_id or item.key for item in cluster.items)
-            self.by_cluster[cluster.cluster_id] = units
-            self.unit_sizes.update(units)
-        items = sum(self.unit_sizes.values())
-        self._sum_squares = sum(n * n for n in self.unit_sizes.values())
-        self._scale = self.total / items if items else 1.0  # sizes without items: one unit each
+            if units:
+                by_cluster[cluster.cluster_id] = units
+            unit_sizes.update(units)
+        largest = min(unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]), default=("", 0))
+        self._set(sum(c.size for c in run.clusters), sum(unit_sizes.values()),
+                  {cid: (sum(y * unit_sizes[t] for t, y in units.items()), sum(y * y for y in units.values()))
+                   for cid, units in by_cluster.items()}, largest)
+
+    @classmethod
+    def from_sums(cls, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
+                  largest: tuple[str, int]) -> "Sample":
+        """`total`: the run's cluster sizes summed; `items`: the items listed; `by_cluster`:
+        cluster id -> (sum of y_t * m_t, sum of y_t^2); `largest`: the trace with most items."""
+        sample = cls.__new__(cls)
+        sample._set(total, items, by_cluster, largest)
+        return sample
+
+    def _set(self, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
+             largest: tuple[str, int]) -> None:
+        self.total = total
+        self.items = items
+        self.by_cluster = by_cluster
+        self.largest = largest
+        self._sum_squares = sum(cross for cross, _ in by_cluster.values())  # = sum of m_t^2
 
     def largest_unit(self) -> tuple[str, float]:
         """The trace holding most of the run's items, and its share of them."""
-        items = sum(self.unit_sizes.values())
-        if not items:
-            return "", 0.0
-        unit, size = min(self.unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]))
-        return unit, size / items
+        unit, size = self.largest
+        return (unit, size / self.items) if self.items else ("", 0.0)
 
     def share(self, cluster: Cluster | None) -> float:
         return (cluster.size / self.total) if cluster is not None and self.total else 0.0
@@ -203,14 +220,56 @@ class Sample:
         if not self.total or cluster is None:
             return 0.0
         p = self.share(cluster)
-        units = self.by_cluster.get(cluster.cluster_id) or Counter()
-        if not units:  # the run carried no items: treat each item as its own trace
+        sums = self.by_cluster.get(cluster.cluster_id)
+        if not sums:  # the run carried no items: treat each item as its own trace
             return p * (1 - p) / self.total
-        cross = sum(y * self.unit_sizes[t] for t, y in units.items())
-        squares = sum(y * y for y in units.values())
-        items = sum(self.unit_sizes.values())
+        cross, squares = sums
         spread = squares - 2 * p * cross + p * p * self._sum_squares
-        return max(spread, 0.0) / (items * items)
+        return max(spread, 0.0) / (self.items * self.items)
+
+
+@dataclass
+class Overlap:
+    """What the clusters of two runs share, as counts: all the matching needs. `shared`:
+    (cluster id before, cluster id after) -> items in both; `seen_before`/`seen_after`: per
+    cluster, how many of its items the other run clustered (in any cluster, noise included)."""
+
+    shared: dict[tuple[int, int], int]
+    seen_before: dict[int, int]
+    seen_after: dict[int, int]
+
+    @classmethod
+    def of_runs(cls, before: Run, after: Run) -> "Overlap":
+        """Counted from the items of both runs."""
+        cluster_after = {item.key: c.cluster_id for c in after.clusters for item in c.items}
+        shared: Counter = Counter()
+        for cluster in before.clusters:
+            for item in cluster.items:
+                if item.key in cluster_after:
+                    shared[cluster.cluster_id, cluster_after[item.key]] += 1
+        seen_before: Counter = Counter()
+        seen_after: Counter = Counter()
+        for (cid_before, cid_after), n in shared.items():
+            seen_before[cid_before] += n
+            seen_after[cid_after] += n
+        return cls(dict(shared), dict(seen_before), dict(seen_after))
+
+    @property
+    def items(self) -> int:
+        return sum(self.shared.values())
+
+    def count(self, before: int, after: int) -> int:
+        return self.shared.get((before, after), 0)
+
+
+class ItemEvidence:
+    """Samples and overlaps computed from the runs' items (saved or loaded whole runs)."""
+
+    def sample(self, run: Run) -> Sample:
+        return Sample(run)
+
+    def overlap(self, before: Run, after: Run) -> Overlap:
+        return Overlap.of_runs(before, after)
 
 
 def z_test(share_a: float, var_a: float, share_b: float, var_b: float) -> tuple[float | None, float]:
@@ -307,18 +366,19 @@ def _noise(run: Run) -> Cluster | None:
     return next((c for c in run.clusters if c.is_noise), None)
 
 
-def _item_keys(cluster: Cluster) -> frozenset[str]:
-    return frozenset(item.key for item in cluster.items)
+def _item_similarity(overlap: Overlap, before: Cluster, after: Cluster) -> float | None:
+    """Jaccard index of the two clusters' items that both runs clustered."""
+    common = overlap.count(before.cluster_id, after.cluster_id)
+    union = (overlap.seen_before.get(before.cluster_id, 0) + overlap.seen_after.get(after.cluster_id, 0)
+             - common)
+    return common / union if union else None
 
 
 def compare_pair(before: Run, after: Run, settings: Settings,
-                 samples: tuple[Sample, Sample] | None = None) -> Step:
+                 samples: tuple[Sample, Sample] | None = None, overlap: Overlap | None = None) -> Step:
+    """One step; `samples` and `overlap` default to those computed from the runs' items."""
     old, new = _regular(before), _regular(after)
-    keys_old = {c.cluster_id: _item_keys(c) for c in before.clusters}
-    keys_new = {c.cluster_id: _item_keys(c) for c in after.clusters}
-    shared = frozenset().union(*keys_old.values()) & frozenset().union(*keys_new.values())
-    seen_old = {cid: keys & shared for cid, keys in keys_old.items()}
-    seen_new = {cid: keys & shared for cid, keys in keys_new.items()}
+    overlap = overlap or Overlap.of_runs(before, after)
     texts_new = [cluster_text(b) for b in new]
 
     grid: list[list[tuple[float, float | None, float | None]]] = []
@@ -326,7 +386,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
         text_a = cluster_text(a)
         row = []
         for b, text_b in zip(new, texts_new):
-            items = jaccard(seen_old[a.cluster_id], seen_new[b.cluster_id])
+            items = _item_similarity(overlap, a, b)
             text = text_similarity(text_a, text_b)
             row.append((_score(items, text, settings), items, text))
         grid.append(row)
@@ -337,7 +397,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
              for i, j in max_assignment([[cell[0] for cell in row] for row in grid])
              if grid[i][j][0] >= settings.min_score]
 
-    divisions = _divisions(old, new, seen_old, seen_new, settings)
+    divisions = _divisions(old, new, overlap, settings)
     divided_old = {id(c) for d in divisions for c in ([d.whole] if d.kind == "split" else d.parts)}
     divided_new = {id(c) for d in divisions for c in (d.parts if d.kind == "split" else [d.whole])}
     pairs = [p for p in pairs if id(p.before) not in divided_old and id(p.after) not in divided_new]
@@ -351,7 +411,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
     for pair, test in zip(pairs, tests):
         pair.test = test
     return Step(
-        before=before, after=after, shared_items=len(shared), pairs=pairs,
+        before=before, after=after, shared_items=overlap.items, pairs=pairs,
         new=[c for c in new if id(c) not in matched_new],
         vanished=[c for c in old if id(c) not in matched_old],
         divisions=divisions, noise_before=sample_old.share(noise_old),
@@ -369,29 +429,29 @@ def _score(items: float | None, text: float | None, settings: Settings) -> float
     return sum(w * value for w, value in parts if value is not None) / weight
 
 
-def _divisions(old: list[Cluster], new: list[Cluster], seen_old: dict, seen_new: dict,
+def _divisions(old: list[Cluster], new: list[Cluster], overlap: Overlap,
                settings: Settings) -> list[Division]:
     """Splits: a cluster whose shared items now sit in >= 2 clusters, each holding at least
     `split_fraction` of them and made of them for at least that fraction. Merges: the reverse.
     Items that went to (or came from) noise are left out: noise is reported on its own."""
     found = []
-    for kind, wholes, others, seen_whole, seen_other in (
-            ("split", old, new, seen_old, seen_new), ("merge", new, old, seen_new, seen_old)):
-        clustered = frozenset().union(*(seen_other[other.cluster_id] for other in others))
+    for kind, wholes, others, common_items, seen_other in (
+            ("split", old, new, lambda w, o: overlap.count(w, o), overlap.seen_after),
+            ("merge", new, old, lambda w, o: overlap.count(o, w), overlap.seen_before)):
         for whole in wholes:
-            items = seen_whole[whole.cluster_id] & clustered
+            common = {other.cluster_id: common_items(whole.cluster_id, other.cluster_id) for other in others}
+            items = sum(common.values())
             if not items:
                 continue
             parts = []
             for other in others:
-                common = len(items & seen_other[other.cluster_id])
-                if (common >= settings.split_fraction * len(items)
-                        and common >= settings.split_fraction * len(seen_other[other.cluster_id])):
-                    parts.append((-common, other.cluster_id, other, common / len(items)))
+                n = common[other.cluster_id]
+                if (n >= settings.split_fraction * items
+                        and n >= settings.split_fraction * seen_other.get(other.cluster_id, 0)):
+                    parts.append((-n, other.cluster_id, other, n / items))
             if len(parts) >= 2:
                 parts.sort(key=lambda p: p[:2])
-                found.append(Division(kind, whole, [p[2] for p in parts], [p[3] for p in parts],
-                                      len(items)))
+                found.append(Division(kind, whole, [p[2] for p in parts], [p[3] for p in parts], items))
     return found
 
 
@@ -435,8 +495,12 @@ def time_order(runs: Sequence[Run]) -> list[Run]:
     return sorted(runs, key=lambda run: (run.sort_time, run.run_id or ""))
 
 
-def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Comparison:
+def compare_runs(runs: Sequence[Run], settings: Settings = Settings(),
+                 evidence: ItemEvidence | None = None) -> Comparison:
+    """The comparison of `runs` (any order); `evidence` gives each run's Sample and each
+    consecutive pair's Overlap (default: computed from the runs' items)."""
     settings.check()
+    evidence = evidence or ItemEvidence()
     if len(runs) < 2:
         raise ClusterToolError(f"comparing needs at least two runs; got {len(runs)}. Pass two or "
                                "more saved run files (or a file holding several runs).",
@@ -457,9 +521,9 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
     if len(jobs) > 1:
         notes.append(f"the runs come from different clustering jobs ({', '.join(jobs)}); "
                      "their samples may cover different traffic")
-    samples = [Sample(run) for run in ordered]
+    samples = [evidence.sample(run) for run in ordered]
     notes += _dominant_traces(samples)
-    steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]))
+    steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]), evidence.overlap(a, b))
              for i, (a, b) in enumerate(zip(ordered, ordered[1:]))]
     for step in steps:
         if not step.shared_items:
