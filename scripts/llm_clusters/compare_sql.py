@@ -27,7 +27,7 @@ from __future__ import annotations
 from .compare import DESCRIPTION_CHARS, TITLE_CHARS
 from .errors import ClusterToolError, ExitStatus
 from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, _time, run_target
-from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, sql_string
+from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 from .run_ids import parse_run_id
 
 MAX_ROWS = 50_000
@@ -96,8 +96,8 @@ def _query(where: str, count: int) -> str:
 
 def _runs_count(count: int) -> int:
     if not 2 <= count <= MAX_RUNS_PER_QUERY:
-        raise ClusterToolError(f"compare from 2 to {MAX_RUNS_PER_QUERY} runs in one query, not "
-                               f"{count}.", ExitStatus.USAGE)
+        raise ClusterToolError(f"one query compares at least 2 and at most {MAX_RUNS_PER_QUERY} runs, "
+                               f"not {count}.", ExitStatus.USAGE)
     return count
 
 
@@ -133,11 +133,12 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     return _query(where, 2)
 
 
-def last_sql(count: int, job_id: str, level: str | None = None, days: int = 7) -> str:
-    """The `count` newest runs of the clustering job `job_id` ("" for manual runs), of one level
-    when `level` is given (a job clusters one level)."""
-    event = f"event IN {CLUSTER_EVENTS_SQL}" if level is None else f"event={sql_string(CLUSTER_EVENTS[level])}"
-    return _query(f"{event} AND {_recent(days)} AND {_JOB_ID}={sql_string(job_id)}", _runs_count(count))
+def last_sql(count: int, job_id: str | None = None, level: str | None = None, days: int = 7) -> str:
+    """The `count` newest runs of the clustering job `job_id` ("" for manual runs; a job
+    clusters one level), or of `level` (default trace) when no job is given."""
+    event = cluster_events_filter(level or "trace" if job_id is None else level)
+    job = "" if job_id is None else f" AND {_JOB_ID}={sql_string(job_id)}"
+    return _query(f"{event} AND {_recent(days)}{job}", _runs_count(count))
 
 
 def _days(days: int) -> int:
