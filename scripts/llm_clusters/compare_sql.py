@@ -8,8 +8,6 @@ cluster of each run and cluster of the NEXT run that share items (`next_cluster_
 or one row with `next_cluster_id` NULL for a cluster that shares none (and for the last run).
 The run's columns are filled on its first row only, the cluster's on its first row only:
 
-  run            run_id, level, job_id, job_name, window_start, window_end, total_items,
-                 top_trace, top_trace_items (the trace holding most of the run's items)
   cluster        cluster_id, size, title (cut to TITLE_CHARS), description (cut to
                  DESCRIPTION_CHARS; both end with … when cut, line breaks and `|` made spaces),
                  items (keys in `traces`), in_previous / in_next (how many of its items the run
@@ -17,6 +15,8 @@ The run's columns are filled on its first row only, the cluster's on its first r
                  in the cluster × the trace's items in the run), trace_squares = Σ (items in the
                  cluster)²: what the share test's trace-clustered variance needs
   pair           next_cluster_id, shared
+  run            run_id, level, job_id, job_name, window_start, window_end, total_items,
+                 top_trace, top_trace_items (the trace holding most of the run's items)
 
 Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
 inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
@@ -31,13 +31,13 @@ from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster
 from .run_ids import parse_run_id
 
 MAX_ROWS = 50_000
+# Cluster columns come first: a `|` in a title is then put back into the title (the first
+# free-text column) when execute-sql's pipe table is read.
 COLUMNS = (
-    "run", "run_id", "level", "job_id", "job_name", "window_start", "window_end", "total_items",
-    "top_trace", "top_trace_items", "cluster_id", "size", "title", "description", "items",
-    "in_previous", "in_next", "trace_cross", "trace_squares", "next_cluster_id", "shared",
+    "run", "cluster_id", "size", "title", "description", "items", "in_previous", "in_next",
+    "trace_cross", "trace_squares", "next_cluster_id", "shared", "run_id", "level", "job_id",
+    "job_name", "window_start", "window_end", "total_items", "top_trace", "top_trace_items",
 )
-RUN_COLUMNS = COLUMNS[1:10]
-CLUSTER_COLUMNS = COLUMNS[11:19]
 _RUN_META = ("run_id", "level", "job_id", "job_name", "window_start", "window_end", "total_items")
 
 
@@ -60,38 +60,44 @@ def _text(expr: str, chars: int, spaces: str) -> str:
 
 def _query(where: str, count: int) -> str:
     """The query over the `count` newest cluster events matching `where`."""
-    meta = ",".join(f"{_compact(RUN_FIELDS[name])} AS {name}" for name in _RUN_META)
-    names = ",".join(_RUN_META)
+    # the oldest runs record no level: their event's name says it
+    fields = {**RUN_FIELDS, "level": f"coalesce(nullif({RUN_FIELDS['level']},''),splitByChar('_',event)[2])"}
+    # the run's fields travel as one tuple, `rm`, and are unpacked on its first row
+    meta = f"({','.join(_compact(fields[name]) for name in _RUN_META)}) AS rm"
+    names = "rm"
     title = _text("JSONExtractString(c,'title')", TITLE_CHARS, "\\\\t\\\\n\\\\r")
     description = _text("JSONExtractString(c,'description')", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
-    clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY window_end,run_id) AS r,"
-                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties"
+    clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
+                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event"
                 f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT {count})")
-    items = (f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
+    # The cluster's fields are read before its items are unpacked, not once per item.
+    items = (f"SELECT r,{names},id,size,title,description,arrayJoin(kvs) AS kv FROM ("
+             f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
              f"{title} AS title,{description} AS description,"
-             "arrayJoin(JSONExtractKeysAndValuesRaw(c,'traces')) AS kv"
-             f" FROM ({clusters})")
-    # Per item: its trace's items in the run (m) and in the cluster (y); where the key sits in
-    # every run (g), hence its cluster in the next run (nx) and whether the run before has it (pv).
+             f"JSONExtractKeysAndValuesRaw(c,'traces') AS kvs FROM ({clusters}))")
+    # Per item: its trace's items in the run (m) and in the cluster (y); whether the next run
+    # has the key (hn) and in which cluster (ni), whether the run before has it (pv).
     units = (f"SELECT *,count() OVER (PARTITION BY r,u) AS m,count() OVER (PARTITION BY r,id,u) AS y,"
-             "groupArray((r,id)) OVER (PARTITION BY k) AS g FROM ("
+             "count() OVER nw AS hn,max(id) OVER nw AS ni,count() OVER (PARTITION BY k ORDER BY r"
+             " RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING) AS pv FROM ("
              f"SELECT r,{names},id,size,title,description,tupleElement(kv,1) AS k,"
-             f"coalesce(nullif(JSONExtractString(tupleElement(kv,2),'trace_id'),''),k) AS u FROM ({items}))")
-    pairs = (f"SELECT r,{names},id,size,title,description,"
-             "if(arrayExists(x->x.1=r+1,g),arrayFirst(x->x.1=r+1,g).2,NULL) AS nx,"
-             "count() AS n,sum(m) AS cm,sum(y) AS cy,countIf(arrayExists(x->x.1=r-1,g)) AS np,"
+             f"coalesce(nullif(JSONExtractString(tupleElement(kv,2),'trace_id'),''),k) AS u FROM ({items}))"
+             " WINDOW nw AS (PARTITION BY k ORDER BY r RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING)")
+    pairs = (f"SELECT r,{names},id,size,title,description,if(hn>0,ni,NULL) AS nx,"
+             "count() AS n,sum(m) AS cm,sum(y) AS cy,countIf(pv>0) AS np,"
              f"min((-m,u)) AS top FROM ({units}) GROUP BY r,{names},id,size,title,description,nx")
     windows = (f"SELECT *,row_number() OVER (PARTITION BY r ORDER BY id=-1,id,nx) AS fr,"
                "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(top) OVER (PARTITION BY r) AS t,"
                "sum(n) OVER w AS ni,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
                f"sum(if(nx IS NULL,0,n)) OVER w AS nnx FROM ({pairs}) WINDOW w AS (PARTITION BY r,id)")
-    run_cells = ",".join(f"if(fr=1,{name},NULL) AS {name}" for name in _RUN_META)
+    run_cells = ",".join(f"if(fr=1,rm.{i},NULL) AS {name}" for i, name in enumerate(_RUN_META, 1))
     cluster_cells = ",".join(f"if(fc=1,{value},NULL) AS {name}" for name, value in (
         ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ni"),
         ("in_previous", "nnp"), ("in_next", "nnx"), ("trace_cross", "ncm"), ("trace_squares", "ncy")))
-    return (f"SELECT r AS run,{run_cells},if(fr=1,t.2,NULL) AS top_trace,if(fr=1,-t.1,NULL) AS top_trace_items,"
-            f"id AS cluster_id,{cluster_cells},nx AS next_cluster_id,if(nx IS NULL,NULL,n) AS shared"
-            f"\nFROM ({windows})\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
+    return (f"SELECT r AS run,id AS cluster_id,{cluster_cells},nx AS next_cluster_id,"
+            f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,t.2,NULL) AS top_trace,"
+            f"if(fr=1,-t.1,NULL) AS top_trace_items\nFROM ({windows})"
+            f"\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
 
 
 def _runs_count(count: int) -> int:
