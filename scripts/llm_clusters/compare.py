@@ -24,29 +24,19 @@ within each pair of runs by default.
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+from .compare_evidence import ItemEvidence, Overlap, Sample
 from .errors import ClusterToolError, ExitStatus
 from .model import Cluster, Run
+from .similarity import cluster_text, max_assignment, text_similarity, words
 from .stats import holm, normal_two_sided
 from .text import clean
 
-# A label PostHog writes when its labelling agent gave none: it says nothing about the content.
-_PLACEHOLDER_TITLE = re.compile(r"cluster -?\d+", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")
-_STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or that the their this "
-    "to was were with".split())
 CHANGES = ("grew", "shrank", "no significant change")
 CORRECTIONS = ("holm", "none")
 DOMINANT_TRACE_SHARE = 0.1  # a trace holding this much of a run's items gets a note
-# The text matching reads: the first characters of the title and the description (the
-# comparison query returns no more, so files and the query's answer match clusters alike).
-TITLE_CHARS = 200
-DESCRIPTION_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -76,92 +66,6 @@ class Settings:
             raise ClusterToolError("; ".join(problems) + ".", ExitStatus.USAGE)
 
 
-# --- similarity ------------------------------------------------------------------------------
-
-def cluster_text(cluster: Cluster) -> str:
-    """Title and description (their first TITLE_CHARS and DESCRIPTION_CHARS characters),
-    without PostHog's placeholder label for unlabelled clusters."""
-    title = "" if _PLACEHOLDER_TITLE.fullmatch(cluster.title.strip()) else cluster.title[:TITLE_CHARS]
-    return f"{title} {cluster.description[:DESCRIPTION_CHARS]}".strip()
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
-
-
-def jaccard(a: set | frozenset, b: set | frozenset) -> float | None:
-    union = len(a | b)
-    return len(a & b) / union if union else None
-
-
-def text_similarity(a: str, b: str) -> float | None:
-    """0..1: the mean of the Jaccard indexes of the word sets (stop words left out) and of the
-    character-trigram sets; None when either text is empty (no evidence either way)."""
-    words_a, words_b = _words(a), _words(b)
-    if not words_a or not words_b:
-        return None
-    content_a = {w for w in words_a if w not in _STOP_WORDS} or set(words_a)
-    content_b = {w for w in words_b if w not in _STOP_WORDS} or set(words_b)
-    return (jaccard(content_a, content_b) + jaccard(_trigrams(words_a), _trigrams(words_b))) / 2
-
-
-def _trigrams(words: list[str]) -> set[str]:
-    padded = f"  {' '.join(words)} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
-
-
-# --- assignment ------------------------------------------------------------------------------
-
-def max_assignment(scores: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
-    """A one-to-one assignment of rows to columns maximising the total score (Hungarian
-    algorithm, O(n^3)); min(rows, columns) pairs, sorted by row. Deterministic: among equal
-    totals it is the same for the same matrix."""
-    rows = len(scores)
-    cols = len(scores[0]) if rows else 0
-    if not rows or not cols:
-        return []
-    transposed = rows > cols
-    matrix = [list(r) for r in zip(*scores)] if transposed else [list(r) for r in scores]
-    n, m = len(matrix), len(matrix[0])  # n <= m
-    top = max(max(r) for r in matrix)
-    cost = [[top - v for v in r] for r in matrix]  # minimise the cost = maximise the score
-    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
-    way, owner = [0] * (m + 1), [0] * (m + 1)  # owner[j]: the row holding column j (1-based)
-    for i in range(1, n + 1):
-        owner[0] = i
-        j0 = 0
-        least = [math.inf] * (m + 1)
-        used = [False] * (m + 1)
-        while True:
-            used[j0] = True
-            i0, delta, j1 = owner[j0], math.inf, 0
-            for j in range(1, m + 1):
-                if used[j]:
-                    continue
-                reduced = cost[i0 - 1][j - 1] - u[i0] - v[j]
-                if reduced < least[j]:
-                    least[j], way[j] = reduced, j0
-                if least[j] < delta:
-                    delta, j1 = least[j], j
-            for j in range(m + 1):
-                if used[j]:
-                    u[owner[j]] += delta
-                    v[j] -= delta
-                else:
-                    least[j] -= delta
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    pairs = [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j]]
-    if transposed:
-        pairs = [(c, r) for r, c in pairs]
-    return sorted(pairs)
-
-
 # --- statistics ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -170,106 +74,6 @@ class ShareTest:
     p_value: float  # as computed
     p_adjusted: float  # after the correction for testing many clusters at once
     change: str  # one of CHANGES
-
-
-class Sample:
-    """A run's items grouped by sampling unit (the trace), to give each share its variance:
-    per cluster, the sums over its traces of y_t * m_t and y_t^2 (y_t: the trace's items in the
-    cluster, m_t: in the run). Built from a run's items, or from those sums (`from_sums`)."""
-
-    def __init__(self, run: Run):
-        unit_sizes: Counter = Counter()
-        by_cluster: dict[int, Counter] = {}
-        for cluster in run.clusters:
-            units = Counter(item.trace_id or item.key for item in cluster.items)
-            if units:
-                by_cluster[cluster.cluster_id] = units
-            unit_sizes.update(units)
-        largest = min(unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]), default=("", 0))
-        self._set(sum(c.size for c in run.clusters), sum(unit_sizes.values()),
-                  {cid: (sum(y * unit_sizes[t] for t, y in units.items()), sum(y * y for y in units.values()))
-                   for cid, units in by_cluster.items()}, largest)
-
-    @classmethod
-    def from_sums(cls, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
-                  largest: tuple[str, int]) -> "Sample":
-        """`total`: the run's cluster sizes summed; `items`: the items listed; `by_cluster`:
-        cluster id -> (sum of y_t * m_t, sum of y_t^2); `largest`: the trace with most items."""
-        sample = cls.__new__(cls)
-        sample._set(total, items, by_cluster, largest)
-        return sample
-
-    def _set(self, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
-             largest: tuple[str, int]) -> None:
-        self.total = total
-        self.items = items
-        self.by_cluster = by_cluster
-        self.largest = largest
-        self._sum_squares = sum(cross for cross, _ in by_cluster.values())  # = sum of m_t^2
-
-    def largest_unit(self) -> tuple[str, float]:
-        """The trace holding most of the run's items, and its share of them."""
-        unit, size = self.largest
-        return (unit, size / self.items) if self.items else ("", 0.0)
-
-    def share(self, cluster: Cluster | None) -> float:
-        return (cluster.size / self.total) if cluster is not None and self.total else 0.0
-
-    def variance(self, cluster: Cluster | None) -> float:
-        """Cluster-robust variance of the share: sum over traces of (y_t - p m_t)^2 / M^2."""
-        if not self.total or cluster is None:
-            return 0.0
-        p = self.share(cluster)
-        sums = self.by_cluster.get(cluster.cluster_id)
-        if not sums:  # the run carried no items: treat each item as its own trace
-            return p * (1 - p) / self.total
-        cross, squares = sums
-        spread = squares - 2 * p * cross + p * p * self._sum_squares
-        return max(spread, 0.0) / (self.items * self.items)
-
-
-@dataclass
-class Overlap:
-    """What the clusters of two runs share, as counts: all the matching needs. `shared`:
-    (cluster id before, cluster id after) -> items in both; `seen_before`/`seen_after`: per
-    cluster, how many of its items the other run clustered (in any cluster, noise included)."""
-
-    shared: dict[tuple[int, int], int]
-    seen_before: dict[int, int]
-    seen_after: dict[int, int]
-
-    @classmethod
-    def of_runs(cls, before: Run, after: Run) -> "Overlap":
-        """Counted from the items of both runs."""
-        cluster_after = {item.key: c.cluster_id for c in after.clusters for item in c.items}
-        shared: Counter = Counter()
-        for cluster in before.clusters:
-            for item in cluster.items:
-                if item.key in cluster_after:
-                    shared[cluster.cluster_id, cluster_after[item.key]] += 1
-        seen_before: Counter = Counter()
-        seen_after: Counter = Counter()
-        for (cid_before, cid_after), n in shared.items():
-            seen_before[cid_before] += n
-            seen_after[cid_after] += n
-        return cls(dict(shared), dict(seen_before), dict(seen_after))
-
-    @property
-    def items(self) -> int:
-        return sum(self.shared.values())
-
-    def count(self, before: int, after: int) -> int:
-        return self.shared.get((before, after), 0)
-
-
-class ItemEvidence:
-    """Samples and overlaps computed from the runs' items (saved or loaded whole runs)."""
-
-    def sample(self, run: Run) -> Sample:
-        return Sample(run)
-
-    def overlap(self, before: Run, after: Run) -> Overlap:
-        return Overlap.of_runs(before, after)
 
 
 def z_test(share_a: float, var_a: float, share_b: float, var_b: float) -> tuple[float | None, float]:
@@ -316,7 +120,7 @@ class Pair:
 
     @property
     def title_changed(self) -> bool:
-        return _words(self.before.title) != _words(self.after.title)
+        return words(self.before.title) != words(self.after.title)
 
 
 @dataclass

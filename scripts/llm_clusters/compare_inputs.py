@@ -8,7 +8,7 @@ import sys
 from typing import BinaryIO, Iterable
 
 from . import compare_sql
-from .compare import ItemEvidence
+from .compare_evidence import ItemEvidence
 from .compare_result import is_comparison, runs_from_table
 from .errors import ClusterToolError, ExitStatus, NoClustersFound
 from .live import ANSWER_NAME

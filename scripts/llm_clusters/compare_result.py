@@ -7,7 +7,7 @@ response, compact rows; saved as content blocks, `{"result": …}` or plain text
 
 from __future__ import annotations
 
-from .compare import ItemEvidence, Overlap, Sample
+from .compare_evidence import ItemEvidence, Overlap, Sample
 from .compare_sql import COLUMNS
 from .errors import ClusterToolError, ExitStatus, UnreadableInput
 from .model import Cluster, Run

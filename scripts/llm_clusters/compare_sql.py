@@ -24,7 +24,7 @@ inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
 
 from __future__ import annotations
 
-from .compare import DESCRIPTION_CHARS, TITLE_CHARS
+from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
 from .errors import ClusterToolError, ExitStatus
 from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, _time, run_target
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
