@@ -202,3 +202,21 @@ def test_hostile_ids_stay_values(localposthog_engine):
     assert status == 2 and "two runs or more" in err
     status, out, err = run_cli("sql", "--run-id", "a", "--run-id", "b", "--previous")
     assert status == 2 and "exactly one --run-id" in err
+    status, out, err = run_cli("sql", "--run-id", "no-time-in-it", "--previous")
+    assert (status, out) == (2, "") and "carries its window end" in err
+
+
+def test_live_previous_sends_the_same_query_and_prints_the_files_report(live_env, localposthog_engine, tmp_path):
+    ids = daily(localposthog_engine, "generation")
+    answer = tmp_path / "answer.txt"
+    answer.write_text(execute_sql_text(localposthog_engine, compare_sql.previous_sql(ids[-1])), encoding="utf-8")
+    status, live, err = run_cli("--live", "--run-id", ids[-1], "--previous", "--format", "json")
+    assert status == 0, err
+    assert len(live_env.requests) == 1
+    status, saved, err = run_cli(str(answer), "--format", "json")
+    assert status == 0, err
+    assert json.loads(live)["runs"] == json.loads(saved)["runs"]
+    assert [r["run_id"] for r in json.loads(live)["runs"]] == ids[-2:]
+    # the first run of a job has no previous run: said, exit 5
+    status, out, err = run_cli("--live", "--run-id", ids[0], "--previous")
+    assert (status, out) == (5, "") and "comparing needs two" in err

@@ -8,15 +8,17 @@ cluster of each run and cluster of the NEXT run that share items (`next_cluster_
 or one row with `next_cluster_id` NULL for a cluster that shares none (and for the last run).
 The run's columns are filled on its first row only, the cluster's on its first row only:
 
-  cluster        cluster_id, size, title (cut to TITLE_CHARS), description (cut to
-                 DESCRIPTION_CHARS; both end with … when cut, line breaks and `|` made spaces),
+  cluster        cluster_id, size, title (cut to TITLE_CHARS, line breaks made spaces),
+                 description (cut to DESCRIPTION_CHARS, line breaks and `|` made spaces; both
+                 end with … when cut),
                  items (keys in `traces`), in_previous / in_next (how many of its items the run
                  before / after clustered), trace_cross = Σ over its traces of (the trace's items
                  in the cluster × the trace's items in the run), trace_squares = Σ (items in the
                  cluster)²: what the share test's trace-clustered variance needs
   pair           next_cluster_id, shared
   run            run_id, level, job_id, job_name, window_start, window_end, total_items,
-                 top_trace, top_trace_items (the trace holding most of the run's items)
+                 top_trace (its first 200 characters), top_trace_items: the trace holding
+                 most of the run's items
 
 Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
 inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
@@ -24,11 +26,11 @@ inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
 
 from __future__ import annotations
 
-from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
 from .errors import ClusterToolError, ExitStatus
 from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, _time, run_target
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 from .run_ids import parse_run_id
+from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
 
 MAX_ROWS = 50_000
 # Cluster columns come first: a `|` in a title is then put back into the title (the first
@@ -95,7 +97,7 @@ def _query(where: str, count: int) -> str:
         ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ni"),
         ("in_previous", "nnp"), ("in_next", "nnx"), ("trace_cross", "ncm"), ("trace_squares", "ncy")))
     return (f"SELECT r AS run,id AS cluster_id,{cluster_cells},nx AS next_cluster_id,"
-            f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,t.2,NULL) AS top_trace,"
+            f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,substringUTF8(t.2,1,200),NULL) AS top_trace,"
             f"if(fr=1,-t.1,NULL) AS top_trace_items\nFROM ({windows})"
             f"\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
 
@@ -127,6 +129,13 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     """The run `run_id` and the run before it of the same job and level: found inside the
     query among that job's runs whose event lies up to `days` days before (and whose window
     ends no later than the run's)."""
+    parsed = parse_run_id(run_id) if isinstance(run_id, str) else None
+    if parsed is None:
+        raise ClusterToolError(
+            f"--previous needs a run id that carries its window end (such as "
+            f"1_trace_20260122_000016_<job id>) to bound the search; {run_id[:80]!r} does not. "
+            "Name both runs with --run-id instead (list them with print_clusters.py --list-runs).",
+            ExitStatus.USAGE)
     target = run_target(run_id, level)
     low, high = target.run_event_bounds
     end = high - RUN_EVENT_MARGIN

@@ -39,6 +39,7 @@ Compare two or more PostHog LLM clustering runs of one level, each read from a s
 the saved answer to the comparison query `compare_runs.py sql` prints (what the runs' clusters
 share, counted inside PostHog: the same report without downloading the runs), or that query
 sent with --live. The runs are put in time order (window end) whatever order they are given in.
+`compare_runs.py sql …` prints that query (see `compare_runs.py sql --help`).
 
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
