@@ -15,6 +15,7 @@ from llm_clusters.commands import compare_runs
 from llm_clusters.queries import load_run_sql
 from localposthog.answers import execute_sql_text, hogql_response
 from localposthog.engine import Engine
+from localposthog.mcp_format import PERSIST_SHAPES, persisted_content
 
 pytestmark = pytest.mark.engine
 LIMIT = 4096
@@ -75,6 +76,9 @@ def test_consecutive_runs_give_the_whole_runs_report(localposthog_engine, tmp_pa
     # all of a job's runs at once (lineage, trends), and the same through --last N --job-id
     whole, counted = reports(localposthog_engine, ids, compare_sql.ids_sql(ids), tmp_path, "all")
     same(whole, counted)
+    texts = [run_cli(*sorted(str(p) for p in tmp_path.glob(f"all_{kind}*")), "--max-rows", "0")[1]
+             for kind in ("run", "comparison")]
+    assert texts[0] == texts[1] and "Lineage" in texts[0]
     job = next(r["job_id"] for r in localposthog_engine.runs if r["run_id"] == ids[0])
     _, by_job = reports(localposthog_engine, ids, compare_sql.last_sql(len(ids), job), tmp_path, "job")
     same(whole, by_job)
@@ -184,13 +188,22 @@ def test_every_cell_survives_truncation_and_the_commands_work(localposthog_engin
     assert run_cli("sql", "--run-id", ids[1], "--previous")[1].strip() == compare_sql.previous_sql(ids[1])
     job = "019ba00d-8801-7cc9-bdf7-22c021b93c94"
     assert run_cli("sql", "--last", "6", "--job-id", job)[1].strip() == compare_sql.last_sql(6, job)
-    # the saved answer piped on standard input, as content blocks
-    blocks = json.dumps([{"type": "text", "text": text}]).encode()
-    status, piped, err = run_cli("-", stdin=blocks)
-    assert status == 0, err
-    saved = tmp_path / "answer.txt"
-    saved.write_text(text, encoding="utf-8")
-    assert run_cli(str(saved))[1] == piped.replace("standard input", str(saved))
+    # every shape the answer is saved in, and piped on standard input: one report
+    shapes = {shape: persisted_content(text, shape) for shape in PERSIST_SHAPES}
+    shapes["hogql-json"] = json.dumps(hogql_response(localposthog_engine.query(sql)))
+    reports_seen = set()
+    for shape, content in shapes.items():
+        saved = tmp_path / f"answer-{shape}.txt"
+        saved.write_text(content, encoding="utf-8")
+        status, printed, err = run_cli(str(saved), "--format", "markdown")
+        assert status == 0, (shape, err)
+        reports_seen.add(printed.replace(str(saved), "FILE"))
+        status, piped, err = run_cli("-", "--format", "markdown", stdin=content.encode())
+        assert status == 0 and piped.replace("standard input", "FILE") in reports_seen, (shape, err)
+    assert len(reports_seen) == 1 and "Lineage" in reports_seen.pop()
+    # runs that were not consecutive in the answer cannot be compared from it
+    status, out, err = run_cli(str(saved), "--run-id", ids[0], "--run-id", ids[2])
+    assert (status, out) == (2, "") and "were not consecutive" in err
 
 
 def test_hostile_ids_stay_values(localposthog_engine):
