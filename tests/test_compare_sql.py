@@ -104,9 +104,10 @@ def test_a_legacy_run_and_a_manual_run_give_the_whole_runs_report(localposthog_e
 
 @pytest.fixture(scope="module")
 def altered_engine(localposthog_data_dir, tmp_path_factory):
-    """The dataset plus two copies of a daily trace run: one with its clusters renumbered,
-    one whose items were all renamed (it shares none with any run); and runs of 100 and
-    10,000 items made of one cluster each."""
+    """The dataset plus copies of a daily trace run: one with its clusters renumbered, one
+    whose items were all renamed (it shares none with any run), one whose cluster 0 has a
+    hostile title and a long JSON-looking description; and runs of 100 and 10,000 items made
+    of one cluster each."""
     folder = tmp_path_factory.mktemp("altered")
     for name in localposthog_data_dir.iterdir():
         shutil.copy(name, folder / name.name)
@@ -130,6 +131,9 @@ def altered_engine(localposthog_data_dir, tmp_path_factory):
     add("1_trace_20260121_120000_renamed", [{**c, "traces": {f"x-{k}": {**v, "trace_id": f"x-{k}"}
                                                              for k, v in c["traces"].items()}}
                                             for c in props["$ai_clusters"]], "2026-01-21T12:00:00.000000+00:00")
+    hostile = [{**c, "title": "[{\"a\": 1}] | it's \\ a\r\ntitle\t|" * 5, "description": "{" + "x|\n" * 1500}
+               if c["cluster_id"] == 0 else c for c in props["$ai_clusters"]]
+    add("1_trace_20260121_130000_hostile", hostile, "2026-01-21T13:00:00.000000+00:00")
     for size, end in ((100, "2026-01-20T06:00:00.000000+00:00"), (10_000, "2026-01-20T07:00:00.000000+00:00")):
         traces = {f"t{size}-{i}": {"rank": i, "distance_to_centroid": 0.1, "trace_id": f"t{size}-{i % 97}"}
                   for i in range(size)}
@@ -233,3 +237,12 @@ def test_live_previous_sends_the_same_query_and_prints_the_files_report(live_env
     # the first run of a job has no previous run: said, exit 5
     status, out, err = run_cli("--live", "--run-id", ids[0], "--previous")
     assert (status, out) == (5, "") and "comparing needs two" in err
+
+
+def test_hostile_titles_and_long_descriptions_survive_truncation(altered_engine, tmp_path):
+    pair = ["1_trace_20260121_000015_019ba00d-8800-756b-9007-d44a55c23db7", "1_trace_20260121_130000_hostile"]
+    text = execute_sql_text(altered_engine, compare_sql.ids_sql(pair))
+    assert "...truncated" not in text and "x x x" in text and "…" in text
+    whole, counted = reports(altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, "hostile")
+    same(whole, counted)
+    assert any("it's" in p["after"]["title"] and "|" in p["after"]["title"] for p in counted["steps"][0]["pairs"])

@@ -10,7 +10,7 @@ from typing import BinaryIO, Iterable
 from . import compare_sql
 from .compare_evidence import ItemEvidence
 from .compare_result import is_comparison, runs_from_table
-from .errors import ClusterToolError, ExitStatus, NoClustersFound
+from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
 from .live import ANSWER_NAME
 from .model import ItemPolicy, Run
 from .posthog_api import PostHogClient
@@ -82,10 +82,13 @@ def load_files(paths: list[str], run_ids: list[str] | None, stdin: BinaryIO | No
         try:
             results.append(read_runs(path, ALL_ITEMS, stdin))
             continue
-        except NoClustersFound as error:
+        except (NoClustersFound, UnreadableInput) as error:  # not runs: a comparison answer?
             if stdin is not None:
                 stdin.seek(0)
-            table = read_table(path, stdin)
+            try:
+                table = read_table(path, stdin)
+            except UnreadableInput:
+                raise error from None
             if not is_comparison(table):
                 raise error from None
         if len(paths) > 1:

@@ -55,8 +55,10 @@ _JOB_ID = _compact(RUN_FIELDS["job_id"])
 
 def _text(expr: str, chars: int, spaces: str) -> str:
     """`expr` cut to `chars` characters (… marks a cut), runs of `spaces` characters made one
-    space: a pipe table then keeps one line per row, and no cell looks like long JSON."""
-    return (f"concat(replaceRegexpAll(substringUTF8({expr},1,{chars}),'[{spaces}]+',' '),"
+    space, and a space put before a leading [ or {: a pipe table then keeps one line per row,
+    and no cell looks like JSON (the scripts show text without its outer spaces)."""
+    return (f"concat(if(substringUTF8({expr},1,1) IN ('[','{{'),' ',''),"
+            f"replaceRegexpAll(substringUTF8({expr},1,{chars}),'[{spaces}]+',' '),"
             f"if(lengthUTF8({expr})>{chars},'…',''))")
 
 
