@@ -69,14 +69,15 @@ def _query(where: str, count: int) -> str:
     # the run's fields travel as one tuple, `rm`, and are unpacked on its first row
     meta = f"({','.join(_compact(fields[name]) for name in _RUN_META)}) AS rm"
     names = "rm"
-    title = _text("JSONExtractString(c,'title')", TITLE_CHARS, "\\\\t\\\\n\\\\r")
-    description = _text("JSONExtractString(c,'description')", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
+    title = _text("t0", TITLE_CHARS, "\\\\t\\\\n\\\\r")
+    description = _text("d0", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
     clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
                 "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event"
                 f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT {count})")
     # The cluster's fields are read before its items are unpacked, not once per item.
     items = (f"SELECT r,{names},id,size,title,description,arrayJoin(kvs) AS kv FROM ("
              f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
+             "JSONExtractString(c,'title') AS t0,JSONExtractString(c,'description') AS d0,"
              f"{title} AS title,{description} AS description,"
              f"JSONExtractKeysAndValuesRaw(c,'traces') AS kvs FROM ({clusters}))")
     # Per item: its trace's items in the run (m) and in the cluster (y); whether the next run
