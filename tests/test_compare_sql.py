@@ -126,8 +126,9 @@ def altered_engine(localposthog_data_dir, tmp_path_factory):
 
     ids = sorted({c["cluster_id"] for c in props["$ai_clusters"]} - {-1})
     renumber = dict(zip(ids, reversed([i + 10 for i in ids])))
-    add("1_trace_20260121_000015_renumbered", [{**c, "cluster_id": renumber.get(c["cluster_id"], -1)}
-                                                for c in props["$ai_clusters"]], "2026-01-21T00:00:15.345678+00:00")
+    for _ in range(2):  # written twice: the query reads each run once
+        add("1_trace_20260121_000015_renumbered", [{**c, "cluster_id": renumber.get(c["cluster_id"], -1)}
+                                                    for c in props["$ai_clusters"]], "2026-01-21T00:00:15.345678+00:00")
     add("1_trace_20260121_120000_renamed", [{**c, "traces": {f"x-{k}": {**v, "trace_id": f"x-{k}"}
                                                              for k, v in c["traces"].items()}}
                                             for c in props["$ai_clusters"]], "2026-01-21T12:00:00.000000+00:00")

@@ -20,7 +20,7 @@ The run's columns are filled on its first row only, the cluster's on its first r
                  top_trace (its first 200 characters), top_trace_items: the trace holding
                  most of the run's items
 
-Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
+A run written twice is read once (LIMIT 1 BY its id). Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
 inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
 """
 
@@ -73,7 +73,7 @@ def _query(where: str, count: int) -> str:
     description = _text("d0", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
     clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
                 "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event"
-                f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT {count})")
+                f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT 1 BY {_RUN_ID} LIMIT {count})")
     # The cluster's fields are read before its items are unpacked, not once per item.
     items = (f"SELECT r,{names},id,size,title,description,arrayJoin(kvs) AS kv FROM ("
              f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
