@@ -20,8 +20,9 @@ The run's columns are filled on its first row only, the cluster's on its first r
                  top_trace (its first 200 characters), top_trace_items: the trace holding
                  most of the run's items
 
-A run written twice is read once (LIMIT 1 BY its id). Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
-inside the query (`previous_sql`), or a job's last N runs (`last_sql`).
+Which runs: those named (`ids_sql`), a run and the previous run of its job and level found
+inside the query (`previous_sql`), or a job's last N runs (`last_sql`). A run whose event was
+written twice is read once (LIMIT 1 BY its id).
 """
 
 from __future__ import annotations
