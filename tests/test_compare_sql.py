@@ -247,3 +247,22 @@ def test_hostile_titles_and_long_descriptions_survive_truncation(altered_engine,
     whole, counted = reports(altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, "hostile")
     same(whole, counted)
     assert any("it's" in p["after"]["title"] and "|" in p["after"]["title"] for p in counted["steps"][0]["pairs"])
+
+
+def test_an_empty_or_cut_answer_is_said_not_compared(localposthog_engine, tmp_path):
+    ids = daily(localposthog_engine, "trace")
+    text = execute_sql_text(localposthog_engine, compare_sql.ids_sql(ids[:3]))
+    empty = tmp_path / "empty.txt"
+    empty.write_text(text.split("\n")[0], encoding="utf-8")
+    status, out, err = run_cli(str(empty))
+    assert (status, out) == (5, "") and "no rows" in err
+    lines = text.split("\n")
+    dropped = tmp_path / "dropped.txt"  # the run's first row lost: its clusters have no run
+    dropped.write_text("\n".join([lines[0], *lines[2:]]), encoding="utf-8")
+    status, out, err = run_cli(str(dropped))
+    assert (status, out) == (3, "") and "has no row naming it" in err
+    pair_row = next(i for i, line in enumerate(lines)  # a row of a pair only: no size, a next cluster
+                    if i > 1 and line.split("|")[2] == "(null)" and line.split("|")[10] != "(null)")
+    dropped.write_text("\n".join(lines[:pair_row] + lines[pair_row + 1:]), encoding="utf-8")
+    status, out, err = run_cli(str(dropped))
+    assert (status, out) == (3, "") and "rows were lost" in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .compare_evidence import ItemEvidence, Overlap, Sample
 from .compare_sql import COLUMNS
-from .errors import ClusterToolError, ExitStatus, UnreadableInput
+from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
 from .model import Cluster, Run
 from .pipetable import Table
 from .tables import cell_number
@@ -50,6 +50,10 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
         raise UnreadableInput(f"{where} is a comparison result without the columns "
                               f"{', '.join(missing)}: it was cut or edited. Save the answer to "
                               "`compare_runs.py sql` again, unchanged.")
+    if not table.rows:
+        raise NoClustersFound(f"{where} is a comparison result with no rows: the query found none of "
+                              "the runs. Check the run ids or job id (print_clusters.py --list-runs "
+                              "lists them) or widen --days, and run `compare_runs.py sql` again.")
     if table.notes:
         raise UnreadableInput(f"{where}: {'; '.join(table.notes[:3])}. Every row of a comparison "
                               "result counts; save the answer again (as JSON if a title holds '|').")
@@ -100,11 +104,24 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
     overlaps = {}
     for n in numbers[:-1]:
         before, after = runs[n], runs[n + 1]
+        _check_complete(shared.get(n, {}), before, seen_next, n, where)
         overlaps[id(before), id(after)] = Overlap(
             shared.get(n, {}),
             {c.cluster_id: seen_next.get((n, c.cluster_id), 0) for c in before.clusters},
             {c.cluster_id: seen_previous.get((n + 1, c.cluster_id), 0) for c in after.clusters})
     return [runs[n] for n in numbers], CountEvidence(samples, overlaps), list(table.warnings)
+
+
+def _check_complete(shared: dict[tuple[int, int], int], before: Run, seen_next: dict, number: int,
+                    where: str) -> None:
+    """Each cluster's pair rows add up to the items the next run also clustered (`in_next`)."""
+    for cluster in before.clusters:
+        counted = sum(n for (cid, _), n in shared.items() if cid == cluster.cluster_id)
+        if counted != seen_next.get((number, cluster.cluster_id), 0):
+            raise UnreadableInput(
+                f"{where}: the rows of cluster {cluster.cluster_id} of run {number} count {counted} "
+                f"items shared with the next run, its in_next says {seen_next.get((number, cluster.cluster_id), 0)}: "
+                "rows were lost. Save the answer to `compare_runs.py sql` again, unchanged.")
 
 
 def _text(value) -> str:
