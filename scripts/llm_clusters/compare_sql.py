@@ -69,36 +69,35 @@ def _query(where: str, count: int) -> str:
     fields = {**RUN_FIELDS, "level": f"coalesce(nullif({RUN_FIELDS['level']},''),splitByChar('_',event)[2])"}
     # the run's fields travel as one tuple, `rm`, and are unpacked on its first row
     meta = f"({','.join(_compact(fields[name]) for name in _RUN_META)}) AS rm"
-    names = "rm"
     title = _text("t0", TITLE_CHARS, "\\\\t\\\\n\\\\r")
     description = _text("d0", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
     clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
                 "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event"
                 f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT 1 BY {_RUN_ID} LIMIT {count})")
     # The cluster's fields are read before its items are unpacked, not once per item.
-    items = (f"SELECT r,{names},id,size,title,description,arrayJoin(kvs) AS kv FROM ("
-             f"SELECT r,{names},JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
+    items = ("SELECT r,rm,id,size,title,description,arrayJoin(kvs) AS kv FROM ("
+             "SELECT r,rm,JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
              "JSONExtractString(c,'title') AS t0,JSONExtractString(c,'description') AS d0,"
              f"{title} AS title,{description} AS description,"
              f"JSONExtractKeysAndValuesRaw(c,'traces') AS kvs FROM ({clusters}))")
     # Per item: its trace's items in the run (m) and in the cluster (y); whether the next run
     # has the key (hn) and in which cluster (ni), whether the run before has it (pv).
-    units = (f"SELECT *,count() OVER (PARTITION BY r,u) AS m,count() OVER (PARTITION BY r,id,u) AS y,"
+    units = ("SELECT *,count() OVER (PARTITION BY r,u) AS m,count() OVER (PARTITION BY r,id,u) AS y,"
              "count() OVER nw AS hn,max(id) OVER nw AS ni,count() OVER (PARTITION BY k ORDER BY r"
              " RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING) AS pv FROM ("
-             f"SELECT r,{names},id,size,title,description,tupleElement(kv,1) AS k,"
+             "SELECT r,rm,id,size,title,description,tupleElement(kv,1) AS k,"
              f"coalesce(nullif(JSONExtractString(tupleElement(kv,2),'trace_id'),''),k) AS u FROM ({items}))"
              " WINDOW nw AS (PARTITION BY k ORDER BY r RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING)")
-    pairs = (f"SELECT r,{names},id,size,title,description,if(hn>0,ni,NULL) AS nx,"
+    pairs = ("SELECT r,rm,id,size,title,description,if(hn>0,ni,NULL) AS nx,"
              "count() AS n,sum(m) AS cm,sum(y) AS cy,countIf(pv>0) AS np,"
-             f"min((-m,u)) AS top FROM ({units}) GROUP BY r,{names},id,size,title,description,nx")
-    windows = (f"SELECT *,row_number() OVER (PARTITION BY r ORDER BY id=-1,id,nx) AS fr,"
+             f"min((-m,u)) AS top FROM ({units}) GROUP BY r,rm,id,size,title,description,nx")
+    windows = ("SELECT *,row_number() OVER (PARTITION BY r ORDER BY id=-1,id,nx) AS fr,"
                "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(top) OVER (PARTITION BY r) AS t,"
-               "sum(n) OVER w AS ni,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
+               "sum(n) OVER w AS ci,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
                f"sum(if(nx IS NULL,0,n)) OVER w AS nnx FROM ({pairs}) WINDOW w AS (PARTITION BY r,id)")
     run_cells = ",".join(f"if(fr=1,rm.{i},NULL) AS {name}" for i, name in enumerate(_RUN_META, 1))
     cluster_cells = ",".join(f"if(fc=1,{value},NULL) AS {name}" for name, value in (
-        ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ni"),
+        ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ci"),
         ("in_previous", "nnp"), ("in_next", "nnx"), ("trace_cross", "ncm"), ("trace_squares", "ncy")))
     return (f"SELECT r AS run,id AS cluster_id,{cluster_cells},nx AS next_cluster_id,"
             f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,substringUTF8(t.2,1,200),NULL) AS top_trace,"
