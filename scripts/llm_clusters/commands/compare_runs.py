@@ -12,13 +12,13 @@ from ..cli import ArgumentParser, guarded, whole_number
 from ..compare import CORRECTIONS, Settings, compare_runs, time_order
 from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
 from ..compare_report import Report, to_json
-from ..similarity import DESCRIPTION_CHARS, TITLE_CHARS
 from ..errors import ClusterToolError, ExitStatus
 from ..links import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client
 from ..model import LEVELS, Run
 from ..queries import MAX_RUNS_PER_QUERY
 from ..render import OUTPUT_FORMATS, json_text
+from ..similarity import DESCRIPTION_CHARS, TITLE_CHARS
 
 MAX_ROWS = 20
 MAX_RUNS = 10
