@@ -75,7 +75,7 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
         if run_number is None or cluster_id is None:
             raise UnreadableInput(f"{where}, row {number}: no run number or cluster id. Save the "
                                   "answer to `compare_runs.py sql` again, unchanged.")
-        if cell("run_id") is not None:
+        if _text(cell("run_id")):
             runs[run_number] = _run(cell, whole, where)
             sums[run_number] = {"largest": (_text(cell("top_trace")), whole("top_trace_items") or 0),
                                 "items": 0, "by_cluster": {}}

@@ -6,7 +6,8 @@ text is constant in size whatever the runs' size. The runs are put in time order
 then run id, as `compare.time_order` orders them) and numbered 1, 2, … (`run`). One row per
 cluster of each run and cluster of the NEXT run that share items (`next_cluster_id`, `shared`),
 or one row with `next_cluster_id` NULL for a cluster that shares none (and for the last run).
-The run's columns are filled on its first row only, the cluster's on its first row only:
+The run's columns are filled on its first row only, the cluster's on its first row only (empty
+elsewhere; numbers there come as text):
 
   cluster        cluster_id, size, title (cut to TITLE_CHARS, line breaks made spaces),
                  description (cut to DESCRIPTION_CHARS, line breaks and `|` made spaces; both
@@ -66,14 +67,15 @@ def _text(expr: str, chars: int, spaces: str) -> str:
 def _query(where: str, count: int) -> str:
     """The query over the `count` newest cluster events matching `where`."""
     # the oldest runs record no level: their event's name says it
-    fields = {**RUN_FIELDS, "level": f"coalesce(nullif({RUN_FIELDS['level']},''),splitByChar('_',event)[2])"}
+    fields = {**RUN_FIELDS, "run_id": "rid",
+              "level": f"coalesce(nullif({RUN_FIELDS['level']},''),splitByChar('_',event)[2])"}
     # the run's fields travel as one tuple, `rm`, and are unpacked on its first row
     meta = f"({','.join(_compact(fields[name]) for name in _RUN_META)}) AS rm"
     title = _text("t0", TITLE_CHARS, "\\\\t\\\\n\\\\r")
     description = _text("d0", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
     clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
-                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event"
-                f" FROM events WHERE {where} ORDER BY timestamp DESC LIMIT 1 BY {_RUN_ID} LIMIT {count})")
+                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event,"
+                f"{_RUN_ID} AS rid FROM events WHERE {where} ORDER BY timestamp DESC LIMIT 1 BY rid LIMIT {count})")
     # The cluster's fields are read before its items are unpacked, not once per item.
     items = ("SELECT r,rm,id,size,title,description,arrayJoin(kvs) AS kv FROM ("
              "SELECT r,rm,JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
@@ -95,13 +97,19 @@ def _query(where: str, count: int) -> str:
                "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(top) OVER (PARTITION BY r) AS t,"
                "sum(n) OVER w AS ci,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
                f"sum(if(nx IS NULL,0,n)) OVER w AS nnx FROM ({pairs}) WINDOW w AS (PARTITION BY r,id)")
-    run_cells = ",".join(f"if(fr=1,rm.{i},NULL) AS {name}" for i, name in enumerate(_RUN_META, 1))
-    cluster_cells = ",".join(f"if(fc=1,{value},NULL) AS {name}" for name, value in (
+    # Cells that repeat what an earlier row said are left empty (not NULL: a shorter table).
+    numbers = ("size", "items", "in_previous", "in_next", "trace_cross", "trace_squares", "total_items")
+
+    def blank(first: str, value: str, name: str) -> str:
+        return f"if({first}=1,{f'toString({value})' if name in numbers else value},'') AS {name}"
+
+    run_cells = ",".join(blank("fr", f"rm.{i}", name) for i, name in enumerate(_RUN_META, 1))
+    cluster_cells = ",".join(blank("fc", value, name) for name, value in (
         ("size", "size"), ("title", "title"), ("description", "description"), ("items", "ci"),
         ("in_previous", "nnp"), ("in_next", "nnx"), ("trace_cross", "ncm"), ("trace_squares", "ncy")))
     return (f"SELECT r AS run,id AS cluster_id,{cluster_cells},nx AS next_cluster_id,"
-            f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,substringUTF8(t.2,1,200),NULL) AS top_trace,"
-            f"if(fr=1,-t.1,NULL) AS top_trace_items\nFROM ({windows})"
+            f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,substringUTF8(t.2,1,200),'') AS top_trace,"
+            f"if(fr=1,toString(-t.1),'') AS top_trace_items\nFROM ({windows})"
             f"\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
 
 
