@@ -31,7 +31,7 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(REPO / "scripts")]
-from llm_clusters.compare_sql import previous_sql, query_bytes  # noqa: E402
+from llm_clusters.compare_sql import last_sql, previous_sql, query_bytes  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
 from localposthog.answers import execute_sql_text  # noqa: E402
@@ -43,12 +43,13 @@ AI_EVENTS = ("$ai_generation", "$ai_embedding", "$ai_span", "$ai_trace")
 @dataclass(frozen=True)
 class Entry:
     name: str
-    runs_downloaded: int  # how many whole runs the same answer takes without this query
+    runs_downloaded: int  # how many whole runs (the job's newest) the answer takes without this query
     sql: Callable[[Engine, dict], str]  # (engine, the newest run's ground truth) -> query
 
 
 QUERIES = [
     Entry("comparison (run and previous)", 2, lambda engine, run: previous_sql(run["run_id"])),
+    Entry("comparison (job's last 5 runs)", 5, lambda engine, run: last_sql(5, run["job_id"], run["level"])),
     Entry("metrics per cluster", 1, lambda engine, run: server_side_query(
         run_target(run["run_id"], run["level"], run["window_start"], run["window_end"]))),
 ]
@@ -70,9 +71,11 @@ def newest_runs(engine: Engine) -> list[dict]:
             for level in ("trace", "generation")]
 
 
-def previous_run(engine: Engine, run: dict) -> dict:
-    return max((r for r in engine.runs if r["job_id"] == run["job_id"] and r["window_end"] < run["window_end"]),
-               key=lambda r: r["window_end"])
+def job_runs(engine: Engine, run: dict, count: int) -> list[dict]:
+    """The `count` newest runs of the run's job up to the run, oldest first."""
+    runs = sorted((r for r in engine.runs if r["job_id"] == run["job_id"] and r["window_end"] <= run["window_end"]),
+                  key=lambda r: r["window_end"])
+    return runs[-count:]
 
 
 def measure(scale: float, folder: Path, repeat: int) -> list[list[str]]:
@@ -83,11 +86,10 @@ def measure(scale: float, folder: Path, repeat: int) -> list[list[str]]:
         rows = []
         for run in newest_runs(engine):
             items = sum(len(c["items"]) for c in run["clusters"])
-            download_runs = {1: [run], 2: [previous_run(engine, run), run]}
             for entry in QUERIES:
                 sql = entry.sql(engine, run)
                 answer = execute_sql_text(engine, sql)
-                loads = [load_run_sql(r["run_id"]) for r in download_runs[entry.runs_downloaded]]
+                loads = [load_run_sql(r["run_id"]) for r in job_runs(engine, run, entry.runs_downloaded)]
                 download_time = sum(best_time(engine, q, repeat) for q in loads)
                 download_chars = sum(len(execute_sql_text(engine, q, truncate=False)) for q in loads)
                 rows.append([f"{scale:g}", f"{events:,}", run["level"], f"{items:,}", entry.name,
