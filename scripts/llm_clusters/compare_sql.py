@@ -92,9 +92,9 @@ def _query(where: str, count: int) -> str:
              " WINDOW nw AS (PARTITION BY k ORDER BY r RANGE BETWEEN 1 FOLLOWING AND 1 FOLLOWING)")
     pairs = ("SELECT r,rm,id,size,title,description,if(hn>0,ni,NULL) AS nx,"
              "count() AS n,sum(m) AS cm,sum(y) AS cy,countIf(pv>0) AS np,"
-             f"min((-m,u)) AS top FROM ({units}) GROUP BY r,rm,id,size,title,description,nx")
+             f"min((-m,u)) AS mu FROM ({units}) GROUP BY r,rm,id,size,title,description,nx")
     windows = ("SELECT *,row_number() OVER (PARTITION BY r ORDER BY id=-1,id,nx) AS fr,"
-               "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(top) OVER (PARTITION BY r) AS t,"
+               "row_number() OVER (PARTITION BY r,id ORDER BY nx) AS fc,min(mu) OVER (PARTITION BY r) AS t,"
                "sum(n) OVER w AS ci,sum(cm) OVER w AS ncm,sum(cy) OVER w AS ncy,sum(np) OVER w AS nnp,"
                f"sum(if(nx IS NULL,0,n)) OVER w AS nnx FROM ({pairs}) WINDOW w AS (PARTITION BY r,id)")
     # Cells that repeat what an earlier row said are left empty (not NULL: a shorter table).
