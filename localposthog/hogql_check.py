@@ -12,7 +12,8 @@ not in its tables or has the wrong number of arguments. This module does the sam
    of arguments or parameters, an aggregation nested in another, `FINAL`, and an unresolved
    `{placeholder}`. It also refuses `RIGHT` and `FULL` joins: PostHog's join allowlist is not
    in its public source, and for a non-LEFT join the printer puts the right table's team guard
-   in WHERE, which drops the rows the outer join was written to keep.
+   in WHERE, which drops the rows the outer join was written to keep. Window functions
+   (`f(…) OVER …`) are not checked: the printers read print their names as written.
 
 `hogql-parser` imports `posthog.hogql.errors` when it loads (to raise PostHog's exception
 classes). Only its `*_json` functions are used here, which report errors as data and never

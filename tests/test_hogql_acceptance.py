@@ -26,7 +26,7 @@ if importlib.util.find_spec("hogql_parser") is None:
 
 import llm_clusters  # noqa: E402
 from hogql_policy import narrowed_before_join, problems, recent_only_names  # noqa: E402
-from llm_clusters import metrics_sql, queries  # noqa: E402
+from llm_clusters import compare_inputs, compare_sql, metrics_sql, queries  # noqa: E402
 from llm_clusters.commands import cluster_metrics, link_builder  # noqa: E402
 from localposthog.hogql import QueryError  # noqa: E402
 from localposthog.hogql_check import FunctionTables, check_query  # noqa: E402
@@ -57,6 +57,15 @@ BUILDER_CASES = {
     "metrics_sql.window_totals_query": lambda: [metrics_sql.window_totals_query(t, WINDOW) for t in _targets()],
     "metrics_sql.in_list_queries": lambda: [q for t in _targets() for q in metrics_sql.in_list_queries(
         t, ["a", "it's", HOSTILE_ID, *(f"{n:032x}" for n in range(300))], 4000, WINDOW)],
+    "compare_sql.ids_sql": lambda: [compare_sql.ids_sql([RUN_ID, HOSTILE_ID]), compare_sql.ids_sql(
+        [RUN_ID, "no date in it", RUN_ID.replace("trace", "generation")], days=3)],
+    "compare_sql.previous_sql": lambda: [compare_sql.previous_sql(RUN_ID), compare_sql.previous_sql(HOSTILE_ID)],
+    "compare_sql.last_sql": lambda: [compare_sql.last_sql(6, "it's"), compare_sql.last_sql(3, level="generation"),
+                                     compare_sql.last_sql(2, "", days=30)],
+    "compare_inputs.comparison_sql": lambda: [
+        compare_inputs.comparison_sql([RUN_ID], True, None, None, None, 7),
+        compare_inputs.comparison_sql([RUN_ID, HOSTILE_ID], False, None, None, None, 7),
+        compare_inputs.comparison_sql(None, False, 5, None, "job", 7)],
 }
 
 

@@ -14,7 +14,7 @@ MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
 CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
 # What the skill selects of a run's event, by output column; SKILL.md shows the same SQL.
-_RUN_FIELDS = {
+RUN_FIELDS = {
     "run_id": "JSONExtractString(properties, '$ai_clustering_run_id')",
     "level": "JSONExtractString(properties, '$ai_clustering_level')",
     "job_id": "JSONExtractString(properties, '$ai_clustering_job_id')",
@@ -34,10 +34,10 @@ def _select_list(fields: dict[str, str]) -> str:
     return ",\n".join(f"    {expression} AS {name}" for name, expression in fields.items())
 
 
-RUN_COLUMNS_SQL = _select_list(_RUN_FIELDS)
+RUN_COLUMNS_SQL = _select_list(RUN_FIELDS)
 # A listing counts each run's clusters instead of returning them.
 LIST_COLUMNS_SQL = _select_list({
-    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
+    **{name: RUN_FIELDS[name] for name in ("run_id", "level", "job_name", "window_end", "total_items")},
     "clusters": "JSONLength(properties, '$ai_clusters')",
 })
 
@@ -50,7 +50,7 @@ def sql_string(value: str) -> str:
     return f"'{escaped}'"
 
 
-def _events(level: str | None) -> str:
+def cluster_events_filter(level: str | None) -> str:
     if level is None:
         return f"event IN {CLUSTER_EVENTS_SQL}"
     if level not in LEVELS:
@@ -66,7 +66,7 @@ def _days(days: int) -> int:
 
 
 def list_runs_sql(days: int = 7, level: str | None = None, limit: int = 50) -> str:
-    return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+    return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
             f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
             f"ORDER BY timestamp DESC\nLIMIT {int(limit)}")
 
@@ -81,7 +81,7 @@ def load_run_sql(run_id: str, days: int = 7) -> str:
                   f"    AND timestamp < toDateTime('{end}', 'UTC') + INTERVAL 1 DAY")
     else:
         bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n    AND {bounds}\n"
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n    AND {bounds}\n"
             f"    AND JSONExtractString(properties, '$ai_clustering_run_id') = {sql_string(run_id)}\n"
             "LIMIT 1")
 
@@ -98,6 +98,6 @@ def last_runs_sql(level: str, count: int, days: int = 7, job_id: str | None = No
                                "every run is a whole $ai_clusters column", ExitStatus.USAGE)
     job = ("" if job_id is None else
            f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
             f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n{job}"
             f"ORDER BY timestamp DESC\nLIMIT {int(count)}")

@@ -1,50 +1,45 @@
 """compare_runs.py: what changed between two or more clustering runs, read from saved results
-or loaded from PostHog (--live)."""
+(whole runs, or the answer to the comparison query `sql` prints) or from PostHog (--live)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
-from ..compare import (
-    CORRECTIONS,
-    Comparison,
-    Division,
-    Lineage,
-    Pair,
-    Settings,
-    ShareTest,
-    Step,
-    compare_runs,
-    time_order,
-)
-from ..errors import ClusterToolError, ExitStatus, NoClustersFound
-from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
-from ..live import add_live_arguments, live_client, read_live
-from ..model import LEVELS, Cluster, ItemPolicy, Run
-from ..queries import MAX_RUNS_PER_QUERY, last_runs_sql, load_run_sql
-from ..reader import ReadResult, read_runs
-from ..render import OUTPUT_FORMATS, Page, json_text
-from ..text import clean, count, markdown, percent
+from ..compare import CORRECTIONS, Settings, compare_runs, time_order
+from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
+from ..compare_report import Report, to_json
+from ..errors import ClusterToolError, ExitStatus
+from ..links import add_link_options, builder_from_args
+from ..live import add_live_arguments, live_client
+from ..model import LEVELS, Run
+from ..queries import MAX_RUNS_PER_QUERY
+from ..render import OUTPUT_FORMATS, json_text
+from ..similarity import DESCRIPTION_CHARS, TITLE_CHARS
 
-SCHEMA = "exploring-llm-clusters/compare_runs@1"
-TITLE_CHARS = 60
-RUN_ID_CHARS = 100
 MAX_ROWS = 20
 MAX_RUNS = 10
-LAST_RUNS = 2  # --live --last default
-ALL_ITEMS = ItemPolicy(default=None)  # matching needs every item of every cluster
 DEFAULTS = Settings()
+SQL_HELP = f"""\
+Print ONE HogQL query (under 4 KB whatever the runs' size) that compares clustering runs inside
+PostHog: for each pair of consecutive runs, the items each pair of their clusters shares, and
+each cluster's size, title (first {TITLE_CHARS} characters), description (first
+{DESCRIPTION_CHARS}; … marks a cut) and how many of its items the run before and after also
+clustered. Run it with execute-sql (truncate may stay on) and pass the saved answer to
+compare_runs.py FILE: the same report as on the whole runs. The runs: those named by --run-id,
+one run and the previous run of its job and level (--run-id ID --previous), or the --last N
+runs of a job (--job-id) or of a level."""
 
 DESCRIPTION = f"""\
 Compare two or more PostHog LLM clustering runs of one level, each read from a saved tool result
 (any shape print_clusters.py reads; a file holding several runs counts as several runs), or
-loaded from PostHog with --live: the runs named by --run-id (one query each), or the --last N
-runs of a level (one query). The runs are put in time order (window end) whatever order they
-are given in.
+the saved answer to the comparison query `compare_runs.py sql` prints (what the runs' clusters
+share, counted inside PostHog: the same report without downloading the runs), or that query
+sent with --live. The runs are put in time order (window end) whatever order they are given in.
+`compare_runs.py sql …` prints that query (see `compare_runs.py sql --help`).
 
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
@@ -62,11 +57,11 @@ three runs or more a lineage table following each cluster's share across the run
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="compare_runs.py", description=DESCRIPTION)
     parser.add_argument("files", nargs="*", metavar="RUN_FILE",
-                        help="saved results holding the runs (- reads standard input, once; "
-                        "not with --live)")
+                        help="saved results holding the runs, or one saved comparison result "
+                        "(- reads standard input, once; not with --live)")
     parser.add_argument("--run-id", action="append", metavar="ID",
                         help="compare only this run; repeat for each run (default: every run; "
-                        f"with --live: load each, at most {MAX_RUNS_PER_QUERY})")
+                        f"with --live: the runs to compare, at most {MAX_RUNS_PER_QUERY})")
     parser.add_argument("--item-weight", type=_fraction, default=DEFAULTS.item_weight, metavar="W",
                         help=f"weight of item overlap in the match score (default {DEFAULTS.item_weight})")
     parser.add_argument("--text-weight", type=_fraction, default=DEFAULTS.text_weight, metavar="W",
@@ -94,14 +89,34 @@ def build_parser() -> ArgumentParser:
                         help="output format (default text)")
     add_live_arguments(parser)
     add_link_options(parser, links_flag=True)
-    live = parser.add_argument_group("live mode only")
-    live.add_argument("--last", type=_run_count, metavar="N",
-                      help=f"load the N newest runs of --level (default {LAST_RUNS} without "
-                      f"--run-id; at most {MAX_RUNS_PER_QUERY})")
-    live.add_argument("--level", choices=LEVELS,
-                      help="level of the runs --last loads (default trace)")
-    live.add_argument("--job-id", metavar="ID",
-                      help="with --last: only this clustering job's runs (\"\" for manual runs)")
+    add_run_choice(parser.add_argument_group("live mode only"))
+    return parser
+
+
+def add_run_choice(group, run_id: bool = False) -> None:
+    """How the comparison query picks its runs: `sql` and --live share these flags."""
+    if run_id:
+        group.add_argument("--run-id", action="append", metavar="ID",
+                           help=f"a run to compare; repeat for each (2 to {MAX_RUNS_PER_QUERY})")
+    group.add_argument("--previous", action="store_true",
+                       help="with one --run-id: compare it with the previous run of its job and "
+                       "level, found inside the query")
+    group.add_argument("--last", type=_run_count, metavar="N",
+                       help=f"the N newest runs of --job-id, or of --level (default {LAST_RUNS} "
+                       f"without --run-id; at most {MAX_RUNS_PER_QUERY})")
+    group.add_argument("--level", choices=LEVELS,
+                       help="the runs' level, for --last without --job-id (default trace) or a "
+                       "run id that does not say it")
+    group.add_argument("--job-id", metavar="ID",
+                       help="with --last: only this clustering job's runs (\"\" for manual runs)")
+
+
+def build_sql_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="compare_runs.py sql", description=SQL_HELP)
+    add_run_choice(parser, run_id=True)
+    parser.add_argument("--days", type=int, default=7,
+                        help="how many days back to look for runs with --last, for the previous "
+                        "run with --previous, or for ids with no time in them (default 7)")
     return parser
 
 
@@ -128,35 +143,45 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     stderr = stderr or sys.stderr
 
     def body() -> int:
+        if argv[:1] == ["sql"]:
+            args = build_sql_parser().parse_args(argv[1:])
+            stdout.write(comparison_sql(args.run_id, args.previous, args.last, args.level,
+                                        args.job_id, args.days) + "\n")
+            return ExitStatus.OK
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.live:
-            _check_live(parser, args)
-            runs, notes = load_live_runs(args)
+            if args.files:
+                parser.error("give saved run files or --live, not both")
+            sql = comparison_sql(args.run_id, args.previous, args.last, args.level, args.job_id, args.days)
+            with live_client(args) as client:
+                runs, evidence, notes = load_live(client, sql)
+                check_named(runs, args.run_id, client)
+                if len(runs) < 2:
+                    raise too_few(runs, _found(args, len(runs)), client, args.days)
         else:
             if not args.files:
                 parser.error("give the saved run files (- for standard input), or --live")
-            if args.last or args.level or args.job_id is not None:
-                parser.error("--last, --level and --job-id go with --live")
+            if args.last or args.level or args.job_id is not None or args.previous:
+                parser.error("--last, --level, --job-id and --previous go with --live (or `sql`)")
             if args.files.count("-") > 1:
                 raise ClusterToolError("standard input (-) can be read only once; save each "
                                        "result to its own file.", ExitStatus.USAGE)
-            runs, notes = load_runs(args.files, args.run_id, stdin)
+            runs, evidence, notes = load_files(args.files, args.run_id, stdin)
         runs, cut = newest(runs, args.max_runs)
         if cut:
             notes.append(f"compared the {len(runs)} newest of {len(runs) + cut} runs; compare "
                          "more with --max-runs N (0 for all)")
         settings = Settings(args.item_weight, args.text_weight, args.min_score,
                             args.split_fraction, args.alpha, args.correction)
-        comparison = compare_runs(runs, settings)
+        comparison = compare_runs(runs, settings, evidence)
         comparison.notes[:0] = notes
         rows = 0 if args.full else args.max_rows
         links = builder_from_args(args, os.environ) if args.links else None
         if links and links.host_note():
             comparison.notes.append(links.host_note())
         if args.format == "json":
-            document = to_json(comparison, rows, links)
-            stdout.write(json_text(document) + "\n")
+            stdout.write(json_text(to_json(comparison, rows, links)) + "\n")
         else:
             report = Report(comparison, args.format, rows, args.full, args.steps, links)
             stdout.write(report.render() + "\n")
@@ -165,88 +190,13 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
     return guarded(body, stderr)
 
 
-def _check_live(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.files:
-        parser.error("give saved run files or --live, not both")
-    if args.run_id and (args.last or args.level or args.job_id is not None):
-        parser.error("--live loads either the runs named by --run-id or the --last N runs of "
-                     "--level (and --job-id), not both")
-    if args.run_id and len(set(args.run_id)) < 2:
-        parser.error("--live compares two runs or more: repeat --run-id for each, or use "
-                     "--last N")
-    if args.run_id and len(set(args.run_id)) > MAX_RUNS_PER_QUERY:
-        parser.error(f"--live loads at most {MAX_RUNS_PER_QUERY} runs by --run-id (one query "
-                     f"each), got {len(set(args.run_id))}")
-
-
-def load_live_runs(args: argparse.Namespace) -> tuple[list[Run], list[str]]:
-    """The runs named by --run-id, one query each (bounded by the time in each id), or the
-    --last N runs of a level in one query; read as the file mode reads PostHog's answer."""
-    with live_client(args) as client:
-        if not args.run_id:
-            level, count_ = args.level or "trace", args.last or LAST_RUNS
-            sql = last_runs_sql(level, count_, args.days, args.job_id)
-            try:
-                result = read_live(client, sql, ALL_ITEMS)
-            except NoClustersFound:
-                result = ReadResult(runs=[])
-            if len(result.runs) < 2:
-                job = f" of job {args.job_id!r}" if args.job_id is not None else ""
-                raise NoClustersFound(
-                    f"PostHog holds {len(result.runs)} {level}-level run{'' if len(result.runs) == 1 else 's'}"
-                    f"{job} in the last {args.days} days on {client.config.host}, project "
-                    f"{client.config.project_id}; comparing needs two. Widen --days, pick another "
-                    "--level or --job-id, or list the runs with print_clusters.py --live --list-runs.")
-            return gather_runs([result], None)
-        results, missing = [], []
-        for run_id in dict.fromkeys(args.run_id):
-            try:
-                results.append(read_live(client, load_run_sql(run_id, args.days), ALL_ITEMS))
-            except NoClustersFound:
-                missing.append(run_id)
-        if missing:
-            raise NoClustersFound(
-                f"PostHog holds no run with id {', '.join(map(repr, missing))} on "
-                f"{client.config.host}, project {client.config.project_id} (looked a day either "
-                "side of the time in the id, or the last --days days when the id holds none). "
-                "Check the ids with print_clusters.py --live --list-runs.")
-        return gather_runs(results, args.run_id)
-
-
-def load_runs(paths: list[str], run_ids: list[str] | None, stdin=None) -> tuple[list[Run], list[str]]:
-    """Every run in the files (the same run twice only once), or those named by `run_ids`."""
-    return gather_runs((read_runs(path, ALL_ITEMS, stdin) for path in paths), run_ids)
-
-
-def gather_runs(results: Iterable[ReadResult], run_ids: list[str] | None) -> tuple[list[Run], list[str]]:
-    """Every run read (the same run twice only once), or those named by `run_ids`."""
-    runs: list[Run] = []
-    notes: list[str] = []
-    seen: set[str] = set()
-    for result in results:
-        notes += result.notes
-        for run in result.runs:
-            if run.run_id and run.run_id in seen:
-                notes.append(f"run {run.run_id} was given more than once; it is compared once")
-                continue
-            seen.add(run.run_id or "")
-            runs.append(run)
-            notes += run.notes
-    if run_ids:
-        missing = [rid for rid in dict.fromkeys(run_ids) if rid not in seen]
-        if missing:
-            available = ", ".join(repr(r.run_id) for r in runs[:10]) or "none"
-            raise NoClustersFound(
-                f"no run with id {', '.join(map(repr, missing))} in the input; its runs are: "
-                f"{available}{' …' if len(runs) > 10 else ''}. Pass ids from those to --run-id, "
-                "or load the missing runs with a query filtered on their ids.")
-        runs = [run for run in runs if run.run_id in run_ids]
-    empty = [run for run in runs if not run.clusters]
-    if empty:
-        raise NoClustersFound(
-            f"run {empty[0].run_id!r} holds no clusters (a runs listing counts them but does not "
-            "hold them). Load each run with SKILL.md's load query, with `truncate: false`.")
-    return runs, notes
+def _found(args: argparse.Namespace, count_: int) -> str:
+    """What a live comparison found too few of, in words."""
+    plural = "" if count_ == 1 else "s"
+    if args.previous:
+        return f"run{plural} of run {args.run_id[0]!r}'s job and level up to its window"
+    job = f" of job {args.job_id!r}" if args.job_id is not None else ""
+    return f"{args.level or 'trace'}-level run{plural}{job}"
 
 
 def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
@@ -254,285 +204,3 @@ def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
     if not limit or len(runs) <= limit:
         return runs, 0
     return time_order(runs)[-limit:], len(runs) - limit
-
-
-# --- wording ---------------------------------------------------------------------------------
-
-def item_unit(level: str | None) -> str:
-    return {"trace": "trace ids", "generation": "generation ids"}.get(level or "", "item keys")
-
-
-def method_text(comparison: Comparison) -> list[str]:
-    s = comparison.settings
-    correction = ("Holm-corrected within each comparison" if s.correction == "holm"
-                  else "not corrected for testing many clusters at once")
-    return [
-        f"Matching: score = {s.item_weight:g} x item overlap + {s.text_weight:g} x text similarity "
-        f"(the text alone where two runs share no items); one-to-one, maximising the total score; "
-        f"pairs scoring below {s.min_score:g} are not matched. Item overlap: Jaccard index of the "
-        f"items both runs clustered ({item_unit(comparison.level)}). Text: title + description, "
-        "mean of word-set and character-trigram Jaccard.",
-        f"Split (merge): one cluster's shared items now in 2+ clusters (from 2+ clusters), each "
-        f"holding at least {s.split_fraction:.0%} of them and made of them for at least "
-        f"{s.split_fraction:.0%}.",
-        f"Share change: two-proportion z-test (unpooled, two-sided; traces are the sampling "
-        f"units), alpha {s.alpha:g}, {correction}; only significant changes are called grew or "
-        "shrank. Consecutive runs share items, which makes the test conservative.",
-    ]
-
-
-def cluster_link(links: LinkBuilder | None, run: Run, cluster: Cluster) -> str | None:
-    """The cluster's page in PostHog's UI, when links were asked for and the run has an id."""
-    return links.cluster(run.run_id, cluster.cluster_id) if links and run.run_id else None
-
-
-def p_text(test: ShareTest | None) -> str:
-    if test is None:
-        return "-"
-    return "<0.001" if test.p_adjusted < 0.001 else f"{test.p_adjusted:.3f}"
-
-
-def points(difference: float) -> str:
-    return f"{100 * difference:+.1f} pp"
-
-
-def change_word(test: ShareTest | None) -> str:
-    return "-" if test is None else ("no sig. change" if test.change.startswith("no ") else test.change)
-
-
-class Report:
-    """The text or Markdown report of a comparison."""
-
-    def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool,
-                 links: LinkBuilder | None = None):
-        self.c = comparison
-        self.links = links
-        self.fmt = fmt
-        self.max_rows = max_rows
-        self.title_chars = None if full else TITLE_CHARS
-        self.id_chars = None if full else RUN_ID_CHARS
-        self.all_pairs = steps or len(comparison.runs) == 2
-        self.page = Page(fmt)
-
-    def text(self, value: str | None, limit: int | None) -> str:
-        shown = clean(value, limit)
-        return markdown(shown) if self.fmt == "markdown" else shown
-
-    def title(self, cluster: Cluster) -> str:
-        return self.text(cluster.title, self.title_chars)
-
-    def ref(self, cluster: Cluster, run: Run, total: int) -> str:
-        """`id title (size, share)`, with the cluster's link when links were asked for."""
-        size = f"({count(cluster.size)}, {percent(cluster.size / total if total else None)})"
-        url = cluster_link(self.links, run, cluster)
-        if url and self.fmt == "markdown":
-            label = f"{cluster.cluster_id} {clean(cluster.title, self.title_chars)}"
-            return f"{markdown_link(label, url)} {size}"
-        return f"{cluster.cluster_id} {self.title(cluster)} {size}{f' {url}' if url else ''}"
-
-    def bullets(self, texts: list[str], what: str) -> None:
-        shown = texts if not self.max_rows else texts[: self.max_rows]
-        self.page.bullets(shown)
-        if len(texts) > len(shown):
-            self.page.line(f"{len(texts) - len(shown)} more {what} not shown; see them with "
-                           "--max-rows 0 or --format json.")
-
-    def table(self, headers: list[str], rows: list[list], what: str) -> None:
-        shown = rows if not self.max_rows else rows[: self.max_rows]
-        self.page.table(headers, shown)
-        if len(rows) > len(shown):
-            self.page.line(f"{len(rows) - len(shown)} more {what} not shown; see them with "
-                           "--max-rows 0 or --format json.")
-
-    def render(self) -> str:
-        c, page = self.c, self.page
-        page.heading(f"Comparing {len(c.runs)} {c.level or 'unknown'}-level runs, oldest first")
-        page.table(["run", "run id", "window end", "items", "clusters", "noise"],
-                   [[f"#{i}", self.text(run.run_id or "(no run id)", self.id_chars),
-                     self.text(_window_end(run), 40),
-                     count(sum(cl.size for cl in run.clusters)),
-                     sum(1 for cl in run.clusters if not cl.is_noise), percent(_noise_share(run))]
-                    for i, run in enumerate(c.runs, 1)])
-        if self.links:
-            page.bullets(f"#{i}: {markdown_link(f'run #{i}', url) if self.fmt == 'markdown' else url}"
-                         for i, url in enumerate((self.links.run(run.run_id) if run.run_id else "-"
-                                                  for run in c.runs), 1))
-        page.lines(method_text(c))
-        for number_, step in enumerate(c.steps, 1):
-            self.step(number_, step)
-        if len(c.runs) > 2:
-            self.lineage()
-        page.lines(f"Note: {clean(note, 600)}" for note in c.notes)
-        return page.render(budget=None)
-
-    def step(self, number_: int, step: Step) -> None:
-        page = self.page
-        page.heading(f"#{number_} -> #{number_ + 1}: {count(step.shared_items)} items in both runs", 3)
-        pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
-        if not self.all_pairs:
-            pairs = [p for p in pairs if p.test and not p.test.change.startswith("no ")]
-        label = "Matched clusters" if self.all_pairs else "Significant share changes"
-        page.line(f"{label} (ids before -> after):")
-        self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score"],
-                   [self.pair_row(p) for p in pairs], "pairs")
-        renamed = [p for p in step.pairs if p.title_changed]
-        if renamed:
-            page.line("Title changes:")
-            self.bullets([f"{p.before.cluster_id} -> {p.after.cluster_id}: {self.title(p.before)} "
-                          f"-> {self.title(p.after)}" for p in renamed], "title changes")
-        for kind, clusters, run, total in (("New", step.new, step.after, step.total_after),
-                                           ("Vanished", step.vanished, step.before, step.total_before)):
-            if clusters:
-                page.line(f"{kind} clusters:")
-                self.bullets([self.ref(cl, run, total) for cl in _by_size(clusters)],
-                             f"{kind.lower()} clusters")
-        for division in step.divisions:
-            page.line(self.division_text(division, step))
-        noise = step.noise_after - step.noise_before
-        page.line(f"Noise (-1): {percent(step.noise_before)} -> {percent(step.noise_after)} "
-                  f"({points(noise)}, p {p_text(step.noise_test)}): {step.noise_test.change}.")
-
-    def pair_row(self, pair: Pair) -> list:
-        return [f"{pair.before.cluster_id} -> {pair.after.cluster_id}", self.title(pair.after),
-                f"{count(pair.before.size)} -> {count(pair.after.size)}",
-                f"{percent(pair.share_before)} -> {percent(pair.share_after)}",
-                points(pair.share_after - pair.share_before), p_text(pair.test),
-                change_word(pair.test), f"{pair.score:.2f}"]
-
-    def division_text(self, division: Division, step: Step) -> str:
-        (whole_run, whole_total), (parts_run, parts_total) = _division_sides(division, step)
-        parts = ", ".join(f"{self.ref(part, parts_run, parts_total)} holding {fraction:.0%}"
-                          for part, fraction in zip(division.parts, division.fractions))
-        verb = "split into" if division.kind == "split" else "merged from"
-        return (f"{division.kind.capitalize()}: {self.ref(division.whole, whole_run, whole_total)} "
-                f"{verb} {parts} (of its {count(division.shared_items)} items clustered in both runs).")
-
-    def lineage(self) -> None:
-        c = self.c
-        self.page.heading("Lineage: each cluster's share across the runs", 3)
-        self.page.line("Cells: cluster id: share. Steps: + grew, - shrank, = no significant change. "
-                       "Trend: the first share against the last, tested as above across lineages.")
-        rows = []
-        for lineage in sorted_lineages(c.lineages):
-            first, last = lineage.span
-            cells = [f"{cl.cluster_id}: {percent(share)}" if cl is not None else ""
-                     for cl, share in zip(lineage.clusters, lineage.shares)]
-            steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
-                            for ch in lineage.changes[first:last]).strip() or "-"
-            trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
-                     f"p {p_text(lineage.trend)})" if lineage.trend else "-")
-            story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
-            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story])
-        self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
-                    "trend", "origin / end"], rows, "lineages")
-
-
-def _by_size(clusters: list[Cluster]) -> list[Cluster]:
-    return sorted(clusters, key=lambda cl: (-cl.size, cl.cluster_id))
-
-
-def _division_sides(division: Division, step: Step) -> tuple[tuple[Run, int], tuple[Run, int]]:
-    """(run, items) of the one cluster's run, then of the parts' run."""
-    before, after = (step.before, step.total_before), (step.after, step.total_after)
-    return (before, after) if division.kind == "split" else (after, before)
-
-
-def _window_end(run: Run) -> str:
-    parsed = run.parsed_id
-    return run.window_end or (parsed.window_end.isoformat() if parsed else "-")
-
-
-def _noise_share(run: Run) -> float | None:
-    total = sum(c.size for c in run.clusters)
-    noise = sum(c.size for c in run.clusters if c.is_noise)
-    return noise / total if total else None
-
-
-def sorted_lineages(lineages: list[Lineage]) -> list[Lineage]:
-    """Those still present in the latest runs first, largest first; then by when they began."""
-    def key(lineage: Lineage):
-        first, last = lineage.span
-        return -last, -(lineage.shares[last] or 0), first, lineage.clusters[last].cluster_id
-    return sorted(lineages, key=key)
-
-
-# --- json ------------------------------------------------------------------------------------
-
-def _cluster_json(cluster: Cluster, run: Run, total: int, links: LinkBuilder | None) -> dict:
-    return {"cluster_id": cluster.cluster_id, "title": clean(cluster.title), "size": cluster.size,
-            "share": cluster.size / total if total else None,
-            "link": cluster_link(links, run, cluster)}
-
-
-def _test_json(test: ShareTest | None) -> dict | None:
-    if test is None:
-        return None
-    return {"z": test.z, "p_value": test.p_value, "p_adjusted": test.p_adjusted, "change": test.change}
-
-
-def _capped(items: list, rows: int, name: str, convert) -> dict:
-    shown = items if not rows else items[:rows]
-    return {name: [convert(x) for x in shown], f"{name}_omitted": len(items) - len(shown)}
-
-
-def _step_json(number_: int, step: Step, rows: int, links: LinkBuilder | None) -> dict:
-    pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
-
-    def before(cluster: Cluster) -> dict:
-        return _cluster_json(cluster, step.before, step.total_before, links)
-
-    def after(cluster: Cluster) -> dict:
-        return _cluster_json(cluster, step.after, step.total_after, links)
-
-    def pair(p: Pair) -> dict:
-        return {"before": before(p.before), "after": after(p.after),
-                "score": p.score, "item_similarity": p.item_similarity,
-                "text_similarity": p.text_similarity, "share_change": p.share_after - p.share_before,
-                "title_changed": p.title_changed, "test": _test_json(p.test)}
-
-    def division(d: Division) -> dict:
-        whole, parts = (before, after) if d.kind == "split" else (after, before)
-        return {"cluster": whole(d.whole), "shared_items": d.shared_items,
-                "parts": [{**parts(part), "fraction": fraction}
-                          for part, fraction in zip(d.parts, d.fractions)]}
-
-    return {
-        "before": number_, "after": number_ + 1, "shared_items": step.shared_items,
-        **_capped(pairs, rows, "pairs", pair),
-        **_capped(_by_size(step.new), rows, "new", after),
-        **_capped(_by_size(step.vanished), rows, "vanished", before),
-        "splits": [division(d) for d in step.splits],
-        "merges": [division(d) for d in step.merges],
-        "noise": {"share_before": step.noise_before, "share_after": step.noise_after,
-                  "test": _test_json(step.noise_test)},
-    }
-
-
-def _lineage_json(lineage: Lineage) -> dict:
-    return {"title": clean(lineage.clusters[lineage.span[1]].title),
-            "cluster_ids": [cl.cluster_id if cl is not None else None for cl in lineage.clusters],
-            "shares": lineage.shares, "step_changes": lineage.changes, "origin": lineage.origin or None,
-            "end": lineage.end or None, "trend": _test_json(lineage.trend)}
-
-
-def to_json(comparison: Comparison, rows: int, links: LinkBuilder | None = None) -> dict:
-    s = comparison.settings
-    return {
-        "schema": SCHEMA,
-        "level": comparison.level,
-        "settings": {"item_weight": s.item_weight, "text_weight": s.text_weight,
-                     "min_score": s.min_score, "split_fraction": s.split_fraction,
-                     "alpha": s.alpha, "correction": s.correction,
-                     "item_unit": item_unit(comparison.level), "method": method_text(comparison)},
-        "runs": [{"number": i, "run_id": clean(run.run_id) or None, "level": run.level,
-                  "job_name": clean(run.job_name) or None, "window_start": run.window_start,
-                  "window_end": run.window_end, "total_items_analyzed": run.total_items,
-                  "clustered_items": sum(cl.size for cl in run.clusters),
-                  "clusters": sum(1 for cl in run.clusters if not cl.is_noise),
-                  "noise_share": _noise_share(run),
-                  "link": links.run(run.run_id) if links and run.run_id else None}
-                 for i, run in enumerate(comparison.runs, 1)],
-        "steps": [_step_json(i, step, rows, links) for i, step in enumerate(comparison.steps, 1)],
-        **_capped(sorted_lineages(comparison.lineages), rows, "lineages", _lineage_json),
-        "notes": [clean(note) for note in comparison.notes],
-    }
