@@ -22,7 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-FORMAT_VERSION = 2  # bump when the files change shape: older datasets are rebuilt
+FORMAT_VERSION = 3  # bump when the files change shape: older datasets are rebuilt
+CHARS_PER_TOKEN = 4  # prompts and completions are stored at about this many characters a token
 TEAM_ID = 1
 FIRST_DAY = datetime(2026, 1, 12, tzinfo=timezone.utc)
 TRAFFIC_DAYS = 10
@@ -160,6 +161,16 @@ def _is_error_property(rng: random.Random, failed: bool) -> Any:
     return rng.choice([None, None, None, "false", False])
 
 
+def _messages(opening: str, topic: Topic, tokens: int, role: str) -> list[dict[str, str]]:
+    """One message as long as its token count says, as real prompts and completions are (they
+    make up most of an AI event's properties). The filler is not drawn from the random stream,
+    so message sizes never shift the dataset's numbers."""
+    filler = " ".join((topic.title, *topic.bullets)) + ". "
+    length = max(len(opening), tokens * CHARS_PER_TOKEN)
+    text = opening + " " + filler * (length // len(filler) + 1)
+    return [{"role": role, "content": text[:length]}]
+
+
 def _generation(rng: random.Random, topic: Topic, trace_id: str, parent_id: str, at: datetime,
                 distinct_id: str) -> dict[str, Any]:
     model = rng.choice(topic.models)
@@ -176,7 +187,7 @@ def _generation(rng: random.Random, topic: Topic, trace_id: str, parent_id: str,
         "$ai_model": model,
         "$ai_provider": provider,
         "$ai_base_url": BASE_URLS[provider],
-        "$ai_input": [{"role": "user", "content": f"{topic.title}: request {rng.randrange(10**6)}"}],
+        "$ai_input": _messages(f"{topic.title}: request {rng.randrange(10**6)}", topic, input_tokens, "user"),
         "$ai_input_tokens": input_tokens,
         "$ai_output_tokens": 0 if failed else output_tokens,
         "$ai_input_cost_usd": input_cost,
@@ -190,7 +201,7 @@ def _generation(rng: random.Random, topic: Topic, trace_id: str, parent_id: str,
         props["$ai_error"] = rng.choice(["Rate limit exceeded", "Internal server error", "Overloaded",
                                          "Invalid JSON in tool arguments"])
     else:
-        props["$ai_output_choices"] = [{"role": "assistant", "content": f"Answer about {topic.key}"}]
+        props["$ai_output_choices"] = _messages(f"Answer about {topic.key}", topic, output_tokens, "assistant")
     is_error = _is_error_property(rng, failed)
     if is_error is not None:
         props["$ai_is_error"] = is_error

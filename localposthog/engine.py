@@ -1,10 +1,13 @@
 """A real ClickHouse (chdb, in-process) holding the dataset's `events` table, queried like PostHog.
 
-`Engine.query(hogql)` rewrites HogQL sugar (see `hogql.py`), applies PostHog's row limits (100
+`Engine.query(hogql)` first refuses what PostHog refuses (`hogql_check.py`: PostHog's parser and
+function tables), then rewrites HogQL sugar (see `hogql.py`), applies PostHog's row limits (100
 rows and `hasMore` when the outermost SELECT has no LIMIT; at most 50,000 with one), runs the
 query in UTC, and returns column names, ClickHouse types and rows as PostHog's JSON API would
 (datetimes as ISO strings with `Z`, UUIDs as strings, `properties` as the JSON string). Its clock
 stands at the dataset's `now` (a few hours after the last run), so `now() - INTERVAL 7 DAY` works.
+The table is laid out as PostHog's: a MergeTree sorted by team, day and event, with `$ai_trace_id`
+materialised into an indexed column and the other small `$ai_` properties in a map column.
 
 chdb keeps one ClickHouse per process and its sessions share state, so every engine gets its own
 database in one shared session, and queries run one at a time under a lock.
@@ -22,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from localposthog import dataset
-from localposthog.hogql import QueryError, rewrite
+from localposthog.hogql import AI_BLOBS, AI_PROPERTY_GROUP, MATERIALIZED_PROPERTIES, QueryError, rewrite
+from localposthog.hogql_check import check_query
 
 DEFAULT_ROWS = 100  # PostHog returns this many rows when the query has no LIMIT
 MAX_ROWS = 50_000  # and never more than this
@@ -38,6 +42,19 @@ _COLUMNS = (
     ("elements_chain", "String"),
     ("created_at", "DateTime64(6, 'UTC')"),
     ("person_id", "UUID"),
+)
+# PostHog's events table: its sort key, the AI properties it materialises as columns with a
+# bloom-filter index, and the map of the other small AI properties (its `ai` property group);
+# HogQL's `properties.$ai_…` reads those instead of the JSON (see hogql.py).
+_SORT_KEY = "team_id, toDate(timestamp), event, cityHash64(distinct_id), cityHash64(uuid)"
+_MATERIALIZED = tuple(
+    f"`{column}` Nullable(String) MATERIALIZED JSONExtract(properties, '{name}', 'Nullable(String)'), "
+    f"INDEX `bloom_filter_{column}` `{column}` TYPE bloom_filter(0.001) GRANULARITY 1"
+    for name, column in MATERIALIZED_PROPERTIES.items()
+) + (
+    f"`{AI_PROPERTY_GROUP}` Map(String, String) MATERIALIZED mapFilter((k, v) -> startsWith(k, '$ai_') "
+    f"AND k NOT IN ({', '.join(repr(b) for b in AI_BLOBS)}), "
+    "CAST(JSONExtractKeysAndValuesRaw(properties), 'Map(String, String)'))",
 )
 _SETTINGS = (
     "session_timezone = 'UTC', cast_string_to_date_time_mode = 'best_effort', "
@@ -98,11 +115,12 @@ class Engine:
     def _load(self) -> None:
         columns = ", ".join(name for name, _ in _COLUMNS)
         structure = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
+        table = ", ".join((structure, *_MATERIALIZED))
         path = _escape(str((self.data_dir / dataset.EVENTS_FILE).resolve()))
         with _lock:
             session = _shared_session()
             session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-            session.query(f"CREATE TABLE {self.database}.events ({structure}) ENGINE = Memory")
+            session.query(f"CREATE TABLE {self.database}.events ({table}) ENGINE = MergeTree ORDER BY ({_SORT_KEY})")
             session.query(f"INSERT INTO {self.database}.events ({columns}) SELECT {columns} "
                           f"FROM file('{path}', 'JSONEachRow', '{_escape(structure)}')")
 
@@ -111,7 +129,9 @@ class Engine:
             _shared_session().query(f"DROP DATABASE IF EXISTS {self.database}")
 
     def query(self, hogql: str) -> QueryResult:
-        """Run a HogQL query as PostHog's query API would; QueryError says what is wrong."""
+        """Run a HogQL query as PostHog's query API would; QueryError says what is wrong, in
+        PostHog's words when PostHog's parser or printer would refuse the query."""
+        check_query(hogql)
         prepared = rewrite(hogql, now=self.now)
         paginate = not prepared.has_limit and not prepared.is_set_query
         cap = MAX_ROWS if prepared.has_limit else DEFAULT_ROWS + 1 if paginate else DEFAULT_ROWS

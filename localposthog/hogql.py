@@ -2,7 +2,7 @@
 
 PostHog compiles HogQL to ClickHouse; this module does the small part of that an agent relies
 on: `properties.$ai_model` chains (read from the `properties` JSON string the way HogQL prints
-them), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
+them, or from the materialised column or property group where PostHog has one), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
 string literals, quoted identifiers and comments is never touched. Given a `now`, it also stops
 the clock there (`now()`, `now64()`, `today()`, `yesterday()`), so relative-time queries such as
 `timestamp >= now() - INTERVAL 7 DAY` find a fixed dataset's traffic whatever today's date is. Anything HogQL would accept
@@ -61,10 +61,13 @@ def tokenize(sql: str) -> list[Token]:
     return tokens
 
 
-# HogQL functions that ClickHouse lacks, as (ClickHouse function, extra trailing argument).
+# HogQL functions that PostHog prints as another ClickHouse call, as (ClickHouse function, text
+# inserted after the first argument): `toFloat(x)` is `accurateCastOrNull(x, 'Float64')`, and
+# `parseDateTimeBestEffort(x[, tz])` is `parseDateTime64BestEffortOrNull(x, 6[, tz])`.
 _SUGAR_FUNCTIONS = {
     "tofloat": ("accurateCastOrNull", ", 'Float64'"),
     "toint": ("accurateCastOrNull", ", 'Int64'"),
+    "parsedatetimebesteffort": ("parseDateTime64BestEffortOrNull", ", 6"),
 }
 
 # ClickHouse table functions and statements HogQL never lets through; chdb would happily read
@@ -94,9 +97,25 @@ def _is_kw(token: Token, word: str) -> bool:
     return token.kind == "ident" and token.text.lower() == word
 
 
+# Event properties PostHog keeps in their own column (`mat_…`); HogQL reads the column instead of
+# parsing the properties JSON, and for these it skips the NULL wrapping so the index stays usable.
+MATERIALIZED_PROPERTIES = {"$ai_trace_id": "mat_$ai_trace_id"}
+# The other `$ai_` properties sit in a map column (PostHog's property group), all but the blobs
+# (prompts, completions, states, tools), which stay in the properties JSON only.
+AI_PROPERTY_GROUP = "properties_group_ai"
+AI_BLOBS = ("$ai_input", "$ai_output_choices", "$ai_input_state", "$ai_output_state", "$ai_tools")
+
+
 def _property_sql(table: str | None, keys: list[str]) -> str:
-    """What HogQL prints for `properties.a.b`: the JSON value as text, unquoted, NULL if absent."""
-    source = f"{table}.properties" if table else "properties"
+    """What HogQL prints for `properties.a.b`: the materialised column where there is one, else
+    the JSON value as text, unquoted, NULL if absent."""
+    prefix = f"{table}." if table else ""
+    if len(keys) == 1 and keys[0] in MATERIALIZED_PROPERTIES:
+        return prefix + _quoted_name(MATERIALIZED_PROPERTIES[keys[0]])
+    if len(keys) == 1 and keys[0].startswith("$ai_") and keys[0] not in AI_BLOBS:
+        value = f"{prefix}{AI_PROPERTY_GROUP}[{_sql_string(keys[0])}]"
+        return f"replaceRegexpAll(nullIf(nullIf({value}, ''), 'null'), '^\"|\"$', '')"
+    source = f"{prefix}properties"
     path = ", ".join(_sql_string(k) for k in keys)
     return (
         f"replaceRegexpAll(nullIf(nullIf(JSONExtractRaw({source}, {path}), ''), 'null'), "
@@ -197,18 +216,6 @@ def _check_unsupported(tokens: list[Token], sig: list[int], depth_of: list[int])
             raise QueryError("INTO OUTFILE is not allowed in HogQL queries")
 
 
-def _matching_close(tokens: list[Token], open_index: int) -> int:
-    depth = 0
-    for j in range(open_index, len(tokens)):
-        if tokens[j].text == "(":
-            depth += 1
-        elif tokens[j].text == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-    raise QueryError("unbalanced parentheses")  # _depths already guarantees balance
-
-
 def _rewrite_functions(tokens: list[Token], sig: list[int], out: list[str]) -> None:
     for n, i in enumerate(sig[:-1]):
         token = tokens[i]
@@ -217,8 +224,23 @@ def _rewrite_functions(tokens: list[Token], sig: list[int], out: list[str]) -> N
         if sugar and tokens[sig[n + 1]].text == "(" and prev != ".":
             name, extra = sugar
             out[i] = name
-            close = _matching_close(tokens, sig[n + 1])
-            out[close] = extra + out[close]
+            end = _first_argument_end(tokens, sig[n + 1])
+            out[end] = extra + out[end]
+
+
+def _first_argument_end(tokens: list[Token], open_index: int) -> int:
+    """The index of the `,` or `)` that ends the first argument of the call opened at `open_index`."""
+    depth = 0
+    for j in range(open_index, len(tokens)):
+        if tokens[j].text in "([":
+            depth += 1
+        elif tokens[j].text in ")]":
+            depth -= 1
+            if depth == 0:
+                return j
+        elif tokens[j].text == "," and depth == 1:
+            return j
+    raise QueryError("unbalanced parentheses")  # _depths already guarantees balance
 
 
 def _freeze_clock(tokens: list[Token], sig: list[int], out: list[str], now: datetime) -> None:

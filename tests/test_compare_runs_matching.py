@@ -10,14 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_clusters.compare import (
-    Sample,
-    jaccard,
-    max_assignment,
-    text_similarity,
-    z_test,
-)
+from llm_clusters.compare import Sample, max_assignment, text_similarity, z_test
 from llm_clusters.model import Cluster, Item, Run
+from llm_clusters.similarity import jaccard
 from llm_clusters.stats import holm
 
 

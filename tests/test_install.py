@@ -58,6 +58,7 @@ def test_the_documented_install_gives_a_skill_whose_scripts_run(tmp_path):
         "cluster_metrics": (["sql", "--run-id", "1_trace_20260120_000014"], "SELECT"),
         "compare_runs": ([runs], "Comparing 3 trace-level runs"),
         "link_builder": (["cluster", "1_trace_20260120_000014", "1", "2"], "/clusters/1_trace_20260120_000014/2"),
+        "report": ([trace_run, "--format", "markdown"], "clusters"),
     }
     assert set(checks) == {path.stem for path in (ROOT / "scripts").glob("*.py")}
     for script, (argv, expected) in checks.items():

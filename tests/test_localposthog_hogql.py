@@ -12,8 +12,8 @@ from localposthog.hogql import QueryError, rewrite
 
 
 def test_property_chain_becomes_a_json_read_named_like_hogql():
-    sql = rewrite("SELECT properties.$ai_model FROM events").sql
-    assert "JSONExtractRaw(properties, '$ai_model')" in sql and sql.endswith("AS `$ai_model` FROM events")
+    sql = rewrite("SELECT properties.$current_url FROM events").sql
+    assert "JSONExtractRaw(properties, '$current_url')" in sql and sql.endswith("AS `$current_url` FROM events")
 
 
 def test_nested_and_table_qualified_chains():
@@ -29,9 +29,36 @@ def test_to_float_and_to_int_become_accurate_casts():
 
 def test_clickhouse_functions_pass_through_verbatim():
     query = ("SELECT JSONExtractString(properties, '$ai_model') AS m, arrayJoin(JSONExtractArrayRaw(properties, "
-             "'$ai_clusters')) AS c FROM events WHERE timestamp > parseDateTimeBestEffort('2026-01-01') LIMIT 3")
+             "'$ai_clusters')) AS c FROM events WHERE timestamp > toStartOfDay(toDateTime(0)) LIMIT 3")
     prepared = rewrite(query)
     assert prepared.sql == query and prepared.has_limit
+
+
+def test_functions_printed_under_another_name_are_rewritten_as_posthog_prints_them():
+    sql = rewrite("SELECT parseDateTimeBestEffort('2026-01-01T00:00:00.5+00:00') AS a, "
+                  "parseDateTimeBestEffort(concat('2026', '-01-01'), 'UTC') AS b").sql
+    assert sql == ("SELECT parseDateTime64BestEffortOrNull('2026-01-01T00:00:00.5+00:00', 6) AS a, "
+                   "parseDateTime64BestEffortOrNull(concat('2026', '-01-01'), 6, 'UTC') AS b")
+
+
+def test_ai_properties_are_read_where_posthog_stores_them():
+    sql = rewrite("SELECT properties.$ai_trace_id, e.properties.$ai_trace_id AS t, properties.$ai_model, "
+                  "properties.$ai_input FROM events AS e WHERE properties.$ai_trace_id IN ('x')").sql
+    assert sql.startswith("SELECT `mat_$ai_trace_id` AS `$ai_trace_id`, e.`mat_$ai_trace_id` AS t, "
+                          "replaceRegexpAll(nullIf(nullIf(properties_group_ai['$ai_model'], ''), 'null')")
+    assert "nullIf(JSONExtractRaw(properties, '$ai_input'), '')" in sql  # prompts stay in the JSON only
+    assert sql.endswith("WHERE `mat_$ai_trace_id` IN ('x')")
+
+
+@pytest.mark.engine
+def test_property_group_and_json_reads_agree_on_every_ai_property(localposthog_engine):
+    keys = ("$ai_model", "$ai_total_cost_usd", "$ai_latency", "$ai_is_error", "$ai_input_tokens", "$ai_span_name")
+    grouped = ", ".join(f"properties.{k}" for k in keys)
+    raw = ", ".join(f"replaceRegexpAll(nullIf(nullIf(JSONExtractRaw(properties, '{k}'), ''), 'null'), "
+                    "'^\"|\"$', '')" for k in keys)
+    rows = localposthog_engine.query(f"SELECT {grouped}, {raw} FROM events WHERE event LIKE '$ai_%' "
+                                     "ORDER BY uuid LIMIT 5000").rows
+    assert len(rows) > 1000 and all(row[:len(keys)] == row[len(keys):] for row in rows)
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))

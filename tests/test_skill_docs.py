@@ -131,24 +131,39 @@ def _run_script(script: str, argv: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.engine
-def test_every_documented_command_runs_on_the_examples(tmp_path, local_posthog, monkeypatch):
+def test_every_documented_command_runs_on_the_examples(tmp_path, local_posthog, localposthog_engine,
+                                                        monkeypatch):
     # live-mode commands run against the local PostHog, as a user's would against theirs
     monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
     monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
     lines = _command_lines()
     assert any("print_clusters.py" in line for _, line in lines)
-    metrics_file = None
+    metrics_file = comparison_file = None
     for doc, line in lines:
         words = shlex.split(re.sub(r"\[[A-Z_ .]+\]", "", line))
         script = Path(words[1]).stem
         if "METRICS_FILE" in words:
             metrics_file = metrics_file or _per_cluster_metrics(tmp_path)
-        values = {**PLACEHOLDERS, **SCRIPT_PLACEHOLDERS.get(script, {}), "METRICS_FILE": metrics_file}
+        if "COMPARISON_FILE" in words:
+            comparison_file = comparison_file or _comparison_result(tmp_path, localposthog_engine)
+        values = {**PLACEHOLDERS, **SCRIPT_PLACEHOLDERS.get(script, {}), "METRICS_FILE": metrics_file,
+                  "COMPARISON_FILE": comparison_file, "REPORT_FILE": str(tmp_path / "report.html")}
         argv = [values.get(w, w) for w in words[2:]]
         status, out, err = _run_script(script, argv)
         assert status == 0, f"{doc}: `{line}` exited {status}: {err}"
         assert out.strip(), f"{doc}: `{line}` printed nothing"
+
+
+def _comparison_result(tmp_path: Path, engine) -> str:
+    """The comparison query's answer for two daily trace runs, as execute-sql prints it, saved."""
+    from llm_clusters.compare_sql import ids_sql
+    from localposthog.answers import execute_sql_text
+    from localposthog.mcp_format import persisted_content
+    ids = sorted(r["run_id"] for r in engine.runs if r["level"] == "trace" and r["job_name"])[:2]
+    path = tmp_path / "comparison.txt"
+    path.write_text(persisted_content(execute_sql_text(engine, ids_sql(ids))), encoding="utf-8")
+    return str(path)
 
 
 def _per_cluster_metrics(tmp_path: Path) -> str:
@@ -216,7 +231,7 @@ def test_the_cookbooks_cluster_items_query_returns_the_cluster_in_rank_order(loc
 # Each script that has a section of its own documents there every flag and subcommand it has,
 # and no flag it does not have.
 SCRIPT_SECTIONS = {"3. Summarise the run": "print_clusters", "Metrics per cluster": "cluster_metrics",
-                   "Compare runs": "compare_runs", "Links": "link_builder"}
+                   "Compare runs": "compare_runs", "Links": "link_builder", "Report": "report"}
 
 
 def _section(title: str) -> str:

@@ -24,22 +24,16 @@ within each pair of runs by default.
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+from .compare_evidence import ItemEvidence, Overlap, Sample
 from .errors import ClusterToolError, ExitStatus
 from .model import Cluster, Run
+from .similarity import cluster_text, max_assignment, text_similarity, words
 from .stats import holm, normal_two_sided
 from .text import clean
 
-# A label PostHog writes when its labelling agent gave none: it says nothing about the content.
-_PLACEHOLDER_TITLE = re.compile(r"cluster -?\d+", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")
-_STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or that the their this "
-    "to was were with".split())
 CHANGES = ("grew", "shrank", "no significant change")
 CORRECTIONS = ("holm", "none")
 DOMINANT_TRACE_SHARE = 0.1  # a trace holding this much of a run's items gets a note
@@ -72,91 +66,6 @@ class Settings:
             raise ClusterToolError("; ".join(problems) + ".", ExitStatus.USAGE)
 
 
-# --- similarity ------------------------------------------------------------------------------
-
-def cluster_text(cluster: Cluster) -> str:
-    """Title and description, without PostHog's placeholder label for unlabelled clusters."""
-    title = "" if _PLACEHOLDER_TITLE.fullmatch(cluster.title.strip()) else cluster.title
-    return f"{title} {cluster.description}".strip()
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
-
-
-def jaccard(a: set | frozenset, b: set | frozenset) -> float | None:
-    union = len(a | b)
-    return len(a & b) / union if union else None
-
-
-def text_similarity(a: str, b: str) -> float | None:
-    """0..1: the mean of the Jaccard indexes of the word sets (stop words left out) and of the
-    character-trigram sets; None when either text is empty (no evidence either way)."""
-    words_a, words_b = _words(a), _words(b)
-    if not words_a or not words_b:
-        return None
-    content_a = {w for w in words_a if w not in _STOP_WORDS} or set(words_a)
-    content_b = {w for w in words_b if w not in _STOP_WORDS} or set(words_b)
-    return (jaccard(content_a, content_b) + jaccard(_trigrams(words_a), _trigrams(words_b))) / 2
-
-
-def _trigrams(words: list[str]) -> set[str]:
-    padded = f"  {' '.join(words)} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
-
-
-# --- assignment ------------------------------------------------------------------------------
-
-def max_assignment(scores: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
-    """A one-to-one assignment of rows to columns maximising the total score (Hungarian
-    algorithm, O(n^3)); min(rows, columns) pairs, sorted by row. Deterministic: among equal
-    totals it is the same for the same matrix."""
-    rows = len(scores)
-    cols = len(scores[0]) if rows else 0
-    if not rows or not cols:
-        return []
-    transposed = rows > cols
-    matrix = [list(r) for r in zip(*scores)] if transposed else [list(r) for r in scores]
-    n, m = len(matrix), len(matrix[0])  # n <= m
-    top = max(max(r) for r in matrix)
-    cost = [[top - v for v in r] for r in matrix]  # minimise the cost = maximise the score
-    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
-    way, owner = [0] * (m + 1), [0] * (m + 1)  # owner[j]: the row holding column j (1-based)
-    for i in range(1, n + 1):
-        owner[0] = i
-        j0 = 0
-        least = [math.inf] * (m + 1)
-        used = [False] * (m + 1)
-        while True:
-            used[j0] = True
-            i0, delta, j1 = owner[j0], math.inf, 0
-            for j in range(1, m + 1):
-                if used[j]:
-                    continue
-                reduced = cost[i0 - 1][j - 1] - u[i0] - v[j]
-                if reduced < least[j]:
-                    least[j], way[j] = reduced, j0
-                if least[j] < delta:
-                    delta, j1 = least[j], j
-            for j in range(m + 1):
-                if used[j]:
-                    u[owner[j]] += delta
-                    v[j] -= delta
-                else:
-                    least[j] -= delta
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    pairs = [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j]]
-    if transposed:
-        pairs = [(c, r) for r, c in pairs]
-    return sorted(pairs)
-
-
 # --- statistics ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -165,47 +74,6 @@ class ShareTest:
     p_value: float  # as computed
     p_adjusted: float  # after the correction for testing many clusters at once
     change: str  # one of CHANGES
-
-
-class Sample:
-    """A run's items grouped by sampling unit (the trace), to give each share its variance."""
-
-    def __init__(self, run: Run):
-        self.total = sum(c.size for c in run.clusters)
-        self.unit_sizes: Counter = Counter()
-        self.by_cluster: dict[int, Counter] = {}
-        for cluster in run.clusters:
-            units = Counter(item.trace_id or item.key for item in cluster.items)
-            self.by_cluster[cluster.cluster_id] = units
-            self.unit_sizes.update(units)
-        items = sum(self.unit_sizes.values())
-        self._sum_squares = sum(n * n for n in self.unit_sizes.values())
-        self._scale = self.total / items if items else 1.0  # sizes without items: one unit each
-
-    def largest_unit(self) -> tuple[str, float]:
-        """The trace holding most of the run's items, and its share of them."""
-        items = sum(self.unit_sizes.values())
-        if not items:
-            return "", 0.0
-        unit, size = min(self.unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]))
-        return unit, size / items
-
-    def share(self, cluster: Cluster | None) -> float:
-        return (cluster.size / self.total) if cluster is not None and self.total else 0.0
-
-    def variance(self, cluster: Cluster | None) -> float:
-        """Cluster-robust variance of the share: sum over traces of (y_t - p m_t)^2 / M^2."""
-        if not self.total or cluster is None:
-            return 0.0
-        p = self.share(cluster)
-        units = self.by_cluster.get(cluster.cluster_id) or Counter()
-        if not units:  # the run carried no items: treat each item as its own trace
-            return p * (1 - p) / self.total
-        cross = sum(y * self.unit_sizes[t] for t, y in units.items())
-        squares = sum(y * y for y in units.values())
-        items = sum(self.unit_sizes.values())
-        spread = squares - 2 * p * cross + p * p * self._sum_squares
-        return max(spread, 0.0) / (items * items)
 
 
 def z_test(share_a: float, var_a: float, share_b: float, var_b: float) -> tuple[float | None, float]:
@@ -252,7 +120,7 @@ class Pair:
 
     @property
     def title_changed(self) -> bool:
-        return _words(self.before.title) != _words(self.after.title)
+        return words(self.before.title) != words(self.after.title)
 
 
 @dataclass
@@ -302,18 +170,19 @@ def _noise(run: Run) -> Cluster | None:
     return next((c for c in run.clusters if c.is_noise), None)
 
 
-def _item_keys(cluster: Cluster) -> frozenset[str]:
-    return frozenset(item.key for item in cluster.items)
+def _item_similarity(overlap: Overlap, before: Cluster, after: Cluster) -> float | None:
+    """Jaccard index of the two clusters' items that both runs clustered."""
+    common = overlap.count(before.cluster_id, after.cluster_id)
+    union = (overlap.seen_before.get(before.cluster_id, 0) + overlap.seen_after.get(after.cluster_id, 0)
+             - common)
+    return common / union if union else None
 
 
 def compare_pair(before: Run, after: Run, settings: Settings,
-                 samples: tuple[Sample, Sample] | None = None) -> Step:
+                 samples: tuple[Sample, Sample] | None = None, overlap: Overlap | None = None) -> Step:
+    """One step; `samples` and `overlap` default to those computed from the runs' items."""
     old, new = _regular(before), _regular(after)
-    keys_old = {c.cluster_id: _item_keys(c) for c in before.clusters}
-    keys_new = {c.cluster_id: _item_keys(c) for c in after.clusters}
-    shared = frozenset().union(*keys_old.values()) & frozenset().union(*keys_new.values())
-    seen_old = {cid: keys & shared for cid, keys in keys_old.items()}
-    seen_new = {cid: keys & shared for cid, keys in keys_new.items()}
+    overlap = overlap or Overlap.of_runs(before, after)
     texts_new = [cluster_text(b) for b in new]
 
     grid: list[list[tuple[float, float | None, float | None]]] = []
@@ -321,7 +190,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
         text_a = cluster_text(a)
         row = []
         for b, text_b in zip(new, texts_new):
-            items = jaccard(seen_old[a.cluster_id], seen_new[b.cluster_id])
+            items = _item_similarity(overlap, a, b)
             text = text_similarity(text_a, text_b)
             row.append((_score(items, text, settings), items, text))
         grid.append(row)
@@ -332,7 +201,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
              for i, j in max_assignment([[cell[0] for cell in row] for row in grid])
              if grid[i][j][0] >= settings.min_score]
 
-    divisions = _divisions(old, new, seen_old, seen_new, settings)
+    divisions = _divisions(old, new, overlap, settings)
     divided_old = {id(c) for d in divisions for c in ([d.whole] if d.kind == "split" else d.parts)}
     divided_new = {id(c) for d in divisions for c in (d.parts if d.kind == "split" else [d.whole])}
     pairs = [p for p in pairs if id(p.before) not in divided_old and id(p.after) not in divided_new]
@@ -346,7 +215,7 @@ def compare_pair(before: Run, after: Run, settings: Settings,
     for pair, test in zip(pairs, tests):
         pair.test = test
     return Step(
-        before=before, after=after, shared_items=len(shared), pairs=pairs,
+        before=before, after=after, shared_items=overlap.items, pairs=pairs,
         new=[c for c in new if id(c) not in matched_new],
         vanished=[c for c in old if id(c) not in matched_old],
         divisions=divisions, noise_before=sample_old.share(noise_old),
@@ -364,29 +233,29 @@ def _score(items: float | None, text: float | None, settings: Settings) -> float
     return sum(w * value for w, value in parts if value is not None) / weight
 
 
-def _divisions(old: list[Cluster], new: list[Cluster], seen_old: dict, seen_new: dict,
+def _divisions(old: list[Cluster], new: list[Cluster], overlap: Overlap,
                settings: Settings) -> list[Division]:
     """Splits: a cluster whose shared items now sit in >= 2 clusters, each holding at least
     `split_fraction` of them and made of them for at least that fraction. Merges: the reverse.
     Items that went to (or came from) noise are left out: noise is reported on its own."""
     found = []
-    for kind, wholes, others, seen_whole, seen_other in (
-            ("split", old, new, seen_old, seen_new), ("merge", new, old, seen_new, seen_old)):
-        clustered = frozenset().union(*(seen_other[other.cluster_id] for other in others))
+    for kind, wholes, others, common_items, seen_other in (
+            ("split", old, new, lambda w, o: overlap.count(w, o), overlap.seen_after),
+            ("merge", new, old, lambda w, o: overlap.count(o, w), overlap.seen_before)):
         for whole in wholes:
-            items = seen_whole[whole.cluster_id] & clustered
+            common = {other.cluster_id: common_items(whole.cluster_id, other.cluster_id) for other in others}
+            items = sum(common.values())
             if not items:
                 continue
             parts = []
             for other in others:
-                common = len(items & seen_other[other.cluster_id])
-                if (common >= settings.split_fraction * len(items)
-                        and common >= settings.split_fraction * len(seen_other[other.cluster_id])):
-                    parts.append((-common, other.cluster_id, other, common / len(items)))
+                n = common[other.cluster_id]
+                if (n >= settings.split_fraction * items
+                        and n >= settings.split_fraction * seen_other.get(other.cluster_id, 0)):
+                    parts.append((-n, other.cluster_id, other, n / items))
             if len(parts) >= 2:
                 parts.sort(key=lambda p: p[:2])
-                found.append(Division(kind, whole, [p[2] for p in parts], [p[3] for p in parts],
-                                      len(items)))
+                found.append(Division(kind, whole, [p[2] for p in parts], [p[3] for p in parts], items))
     return found
 
 
@@ -430,8 +299,12 @@ def time_order(runs: Sequence[Run]) -> list[Run]:
     return sorted(runs, key=lambda run: (run.sort_time, run.run_id or ""))
 
 
-def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Comparison:
+def compare_runs(runs: Sequence[Run], settings: Settings = Settings(),
+                 evidence: ItemEvidence | None = None) -> Comparison:
+    """The comparison of `runs` (any order); `evidence` gives each run's Sample and each
+    consecutive pair's Overlap (default: computed from the runs' items)."""
     settings.check()
+    evidence = evidence or ItemEvidence()
     if len(runs) < 2:
         raise ClusterToolError(f"comparing needs at least two runs; got {len(runs)}. Pass two or "
                                "more saved run files (or a file holding several runs).",
@@ -452,9 +325,9 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings()) -> Compar
     if len(jobs) > 1:
         notes.append(f"the runs come from different clustering jobs ({', '.join(jobs)}); "
                      "their samples may cover different traffic")
-    samples = [Sample(run) for run in ordered]
+    samples = [evidence.sample(run) for run in ordered]
     notes += _dominant_traces(samples)
-    steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]))
+    steps = [compare_pair(a, b, settings, (samples[i], samples[i + 1]), evidence.overlap(a, b))
              for i, (a, b) in enumerate(zip(ordered, ordered[1:]))]
     for step in steps:
         if not step.shared_items:

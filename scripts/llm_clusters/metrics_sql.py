@@ -13,9 +13,14 @@ so the item ids never leave ClickHouse. Metrics follow PostHog's own (see postho
   error             `$ai_is_error` is boolean true or the string "true"
   averages          over items whose value is > 0; error rate = error items / items with data
 
-Only functions that both HogQL and plain ClickHouse accept are used (no `properties.$x` sugar,
-no `toFloat`), so the text runs verbatim on PostHog and on the local ClickHouse. Every value
-put into the SQL is a validated integer or level, or a string literal escaped by `sql_string`.
+The queries are HogQL that PostHog accepts in every recent version (its parser and function
+tables check them in the tests) and can optimise: AI events' properties are read through HogQL
+property access (`properties.$ai_trace_id` is a materialised, bloom-filter-indexed column in
+PostHog; `toFloat(properties.$ai_latency)`), never by parsing the whole properties JSON, which
+on real traffic holds the prompts and completions; and AI events are narrowed by event name,
+time and the run's own item keys before any join. Only the run's one cluster event is read
+with JSON functions. Every value put into the SQL is a validated integer or level, or a string
+literal escaped by `sql_string`.
 
 `in_list_queries` is the fallback for tools that cannot run the server-side form: one query per
 chunk of a run file's item ids, each under a stated size.
@@ -39,7 +44,7 @@ LEVELS = ("trace", "generation")
 CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}
 # Events joined to an item, and the expression that names the item they belong to.
 ITEM_EVENTS = {"trace": ("$ai_generation", "$ai_embedding", "$ai_span"), "generation": ("$ai_generation",)}
-ITEM_KEY = {"trace": "JSONExtractString(properties,'$ai_trace_id')", "generation": "toString(uuid)"}
+ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
 RUN_EVENT_MARGIN = timedelta(days=1)  # a run's event is written shortly after its window ends
 MAX_CLUSTER_ROWS = 1000
 MAX_ITEM_ROWS = 50_000  # PostHog's ceiling for one query's rows
@@ -125,50 +130,72 @@ def run_target(run_id: str, level: str | None = None, window_start: str | None =
     return RunTarget(run_id, level, (end - RUN_EVENT_MARGIN, end + RUN_EVENT_MARGIN), events)
 
 
+def _run_event(target: RunTarget) -> str:
+    """The run's own cluster event, as one column `p` (its properties)."""
+    low, high = target.run_event_bounds
+    return (
+        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+        f" AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+        f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
+        " ORDER BY timestamp DESC LIMIT 1"
+    )
+
+
+# The trace id of each item: the key itself at trace level, the item's `trace_id` at generation level.
+_ITEM_TRACE_IDS = {
+    "trace": "JSONExtractKeys(c,'traces')",
+    "generation": "arrayMap(k->JSONExtractString(c,'traces',k,'trace_id'),JSONExtractKeys(c,'traces'))",
+}
+
+
+def _run_trace_ids(target: RunTarget) -> str:
+    """The trace ids of the run's items: AI events are narrowed to them before any join, on the
+    column PostHog materialises and indexes (`properties.$ai_trace_id`)."""
+    return (f"SELECT arrayJoin({_ITEM_TRACE_IDS[target.level]}) FROM ("
+            f"SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c FROM ({_run_event(target)}))")
+
+
 def _run_items(target: RunTarget) -> str:
     """One row per item of the run: cluster id, title, item key and the run's exact window."""
-    low, high = target.run_event_bounds
     return (
         "SELECT JSONExtractInt(c,'cluster_id') AS cluster_id,JSONExtractString(c,'title') AS title,"
         "arrayJoin(JSONExtractKeys(c,'traces')) AS item,ws,we FROM ("
         "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,"
-        "parseDateTime64BestEffortOrNull(JSONExtractString(p,'$ai_window_start'),6) AS ws,"
-        "parseDateTime64BestEffortOrNull(JSONExtractString(p,'$ai_window_end'),6) AS we FROM ("
-        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
-        f" AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
-        f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
-        " ORDER BY timestamp DESC LIMIT 1))"
+        "parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_start')) AS ws,"
+        f"parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_end')) AS we FROM ({_run_event(target)}))"
     )
 
 
 def _item_events(target: RunTarget, where: str = "", kinds: tuple[str, ...] | None = None,
                  bounds: tuple[datetime, datetime] | None = None) -> str:
     """The AI events that may belong to the run's items: the right kinds (`kinds`, default the
-    level's item events), in the time bounds (`bounds`, default the target's)."""
+    level's item events), in the time bounds (`bounds`, default the target's). Missing numbers
+    read as 0 and a missing model as '', so sums and counts are those of present values."""
     low, high = bounds or target.event_bounds
     names = ",".join(sql_string(name) for name in kinds or ITEM_EVENTS[target.level])
     return (
         f"SELECT {ITEM_KEY[target.level]} AS item,event,timestamp AS ts,"
-        "JSONExtractFloat(properties,'$ai_total_cost_usd') AS cost,"
-        "JSONExtractFloat(properties,'$ai_latency') AS lat,"
-        "JSONExtractFloat(properties,'$ai_input_tokens') AS tin,"
-        "JSONExtractFloat(properties,'$ai_output_tokens') AS tout,"
-        "JSONExtractRaw(properties,'$ai_is_error') IN ('true','\"true\"') AS err,"
-        "JSONExtractString(properties,'$ai_model') AS model"
+        "ifNull(toFloat(properties.$ai_total_cost_usd),0) AS cost,"
+        "ifNull(toFloat(properties.$ai_latency),0) AS lat,"
+        "ifNull(toFloat(properties.$ai_input_tokens),0) AS tin,"
+        "ifNull(toFloat(properties.$ai_output_tokens),0) AS tout,"
+        "ifNull(toString(properties.$ai_is_error)='true',0) AS err,"
+        "ifNull(properties.$ai_model,'') AS model"
         f" FROM events WHERE event IN ({names}) AND timestamp>={_time(low)}"
         f" AND timestamp<{_time(high, up=True)}{where}"
     )
 
 
-# The templates are written compactly (no space after commas) to keep the query under 3 KB.
+# The templates are written compactly (no space after commas) to keep the query under 4 KB.
 # HogQL checks aggregations' parameters: `quantilesIf` takes one, so the percentiles use
 # `quantiles` over NULL-outside-the-condition values (aggregations skip NULLs).
-# Events joined to the run's items (the small side of the join, on the right); `w` marks the
-# events inside the run's window, and an item no event matched keeps one row with `w` false.
+# The run's items joined to their events (already narrowed to those items); `w` marks the events
+# inside the run's window, and an item no event matched keeps one row with `w` false. A LEFT JOIN
+# from the items: PostHog puts a non-LEFT join's team guard in WHERE, dropping unmatched items.
 _JOINED = (
     "SELECT i.cluster_id AS cluster_id,i.title AS title,i.item AS item,e.event AS event,e.ts AS ts,"
     "e.cost AS cost,e.lat AS lat,e.tin AS tin,e.tout AS tout,e.err AS err,e.model AS model,"
-    "(e.ts>=i.ws AND e.ts<i.we) AS w\nFROM ({events}) AS e\nRIGHT JOIN ({items}) AS i ON e.item=i.item"
+    "(e.ts>=i.ws AND e.ts<i.we) AS w\nFROM ({items}) AS i\nLEFT JOIN ({events}) AS e ON e.item=i.item"
 )
 # One row per item; a span alone is not data (PostHog measures generations and embeddings).
 _PER_ITEM = (
@@ -183,19 +210,20 @@ _PER_ITEM = (
 _MODE = "nullIf(arraySort(x->(-countEqual({ms},x),x),arrayDistinct({ms}))[1],'')"
 _PER_CLUSTER = (
     "SELECT cluster_id,title,count() AS items,countIf(d) AS items_with_data,"
-    "sumOrNullIf(cost,d AND cost>0) AS total_cost,countIf(d AND cost>0) AS cost_items,"
-    "avgOrNullIf(cost,d AND cost>0) AS avg_cost,avgOrNullIf(lat,d AND lat>0) AS avg_latency,"
+    "sum(if(d AND cost>0,cost,NULL)) AS total_cost,countIf(d AND cost>0) AS cost_items,"
+    "avg(if(d AND cost>0,cost,NULL)) AS avg_cost,avg(if(d AND lat>0,lat,NULL)) AS avg_latency,"
     "quantiles(0.5,0.9,0.95)(if(d AND lat>0,lat,NULL)) AS q,countIf(d AND lat>0) AS latency_items,"
     "sum(tin) AS input_tokens,sum(tout) AS output_tokens,"
-    "avgOrNullIf(tin+tout,d AND tin+tout>0) AS avg_tokens,countIf(d AND errs>0) AS error_items,"
-    "arrayFlatten(groupArray(models)) AS ms,avgOrNullIf(span,d) AS avg_span_s,"
+    "avg(if(d AND tin+tout>0,tin+tout,NULL)) AS avg_tokens,countIf(d AND errs>0) AS error_items,"
+    "arrayFlatten(groupArray(models)) AS ms,avg(if(d,span,NULL)) AS avg_span_s,"
     "sumIf(cost*cost,d AND cost>0) AS cost_sq"
     "\nFROM ({per_item})\nGROUP BY cluster_id,title"
 )
 
 
 def _per_item_select(target: RunTarget) -> str:
-    return _PER_ITEM.format(joined=_JOINED.format(items=_run_items(target), events=_item_events(target)))
+    events = _item_events(target, f" AND properties.$ai_trace_id IN ({_run_trace_ids(target)})")
+    return _PER_ITEM.format(joined=_JOINED.format(items=_run_items(target), events=events))
 
 
 def server_side_query(target: RunTarget, per_item: bool = False) -> str:
@@ -217,7 +245,7 @@ def server_side_query(target: RunTarget, per_item: bool = False) -> str:
 
 
 def _exact_time(value: datetime) -> str:
-    return f"parseDateTime64BestEffortOrNull({sql_string(_iso(value))},6)"
+    return f"parseDateTimeBestEffort({sql_string(_iso(value))})"
 
 
 # --- the window's whole traffic ---------------------------------------------------------------

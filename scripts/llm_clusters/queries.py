@@ -16,7 +16,7 @@ MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
 CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
 # What the skill selects of a run's event, by output column; SKILL.md shows the same SQL.
-_RUN_FIELDS = {
+RUN_FIELDS = {
     "run_id": "JSONExtractString(properties, '$ai_clustering_run_id')",
     "level": "JSONExtractString(properties, '$ai_clustering_level')",
     "job_id": "JSONExtractString(properties, '$ai_clustering_job_id')",
@@ -36,10 +36,10 @@ def _select_list(fields: dict[str, str]) -> str:
     return ",\n".join(f"    {expression} AS {name}" for name, expression in fields.items())
 
 
-RUN_COLUMNS_SQL = _select_list(_RUN_FIELDS)
+RUN_COLUMNS_SQL = _select_list(RUN_FIELDS)
 # A listing counts each run's clusters instead of returning them.
 LIST_COLUMNS_SQL = _select_list({
-    **{name: _RUN_FIELDS[name] for name in ("run_id", "level", "job_id", "job_name", "window_end", "total_items")},
+    **{name: RUN_FIELDS[name] for name in ("run_id", "level", "job_id", "job_name", "window_end", "total_items")},
     "clusters": "JSONLength(properties, '$ai_clusters')",
 })
 
@@ -52,7 +52,7 @@ def sql_string(value: str) -> str:
     return f"'{escaped}'"
 
 
-def _events(level: str | None) -> str:
+def cluster_events_filter(level: str | None) -> str:
     if level is None:
         return f"event IN {CLUSTER_EVENTS_SQL}"
     if level not in LEVELS:
@@ -75,7 +75,7 @@ def days_for_runs(count: int, days: int | None = None) -> int:
 
 
 def list_runs_sql(days: int = 7, level: str | None = None, limit: int = 50) -> str:
-    return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+    return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
             f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
             f"ORDER BY timestamp DESC\nLIMIT {int(limit)}")
 
@@ -90,7 +90,7 @@ def load_run_sql(run_id: str, days: int = 7) -> str:
                   f"    AND timestamp < toDateTime('{end}', 'UTC') + INTERVAL 1 DAY")
     else:
         bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n    AND {bounds}\n"
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n    AND {bounds}\n"
             f"    AND JSONExtractString(properties, '$ai_clustering_run_id') = {sql_string(run_id)}\n"
             "LIMIT 1")
 
@@ -102,28 +102,18 @@ def runs_in_range_sql(first_day: date, last_day: date, job_id: str | None = None
     in its id), of one clustering job when `job_id` is given; newest first."""
     if last_day < first_day:
         raise ClusterToolError(f"the date range ends ({last_day}) before it starts ({first_day})", ExitStatus.USAGE)
-    job = ("" if job_id is None else
-           f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n"
+    job = _job_filter(job_id)
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n"
             f"    AND timestamp >= toDateTime('{first_day.isoformat()}', 'UTC')\n"
             f"    AND timestamp < toDateTime('{last_day.isoformat()}', 'UTC') + INTERVAL 1 DAY\n{job}"
             f"ORDER BY timestamp DESC\nLIMIT {_run_count(limit)}")
 
 
-def runs_by_id_sql(run_ids: list[str], days: int = 7) -> str:
-    """Several runs named by id in one query, bounded by the days their ids carry (a day either
-    side), or by the last `days` when an id carries no time."""
-    parsed = [parse_run_id(run_id) for run_id in run_ids]
-    ids = ", ".join(sql_string(run_id) for run_id in run_ids)
-    if all(parsed):
-        ends = [p.window_end for p in parsed]  # type: ignore[union-attr]
-        bounds = (f"timestamp >= toDateTime('{min(ends):%Y-%m-%d %H:%M:%S}', 'UTC') - INTERVAL 1 DAY\n"
-                  f"    AND timestamp < toDateTime('{max(ends):%Y-%m-%d %H:%M:%S}', 'UTC') + INTERVAL 1 DAY")
-    else:
-        bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(None)}\n    AND {bounds}\n"
-            f"    AND JSONExtractString(properties, '$ai_clustering_run_id') IN ({ids})\n"
-            f"LIMIT {_run_count(len(run_ids))}")
+def _job_filter(job_id: str | None) -> str:
+    """The condition keeping one clustering job's runs ("" keeps manual and legacy runs, which have
+    no job), as a line of the WHERE clause; none when `job_id` is None."""
+    return ("" if job_id is None else
+            f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
 
 
 def _run_count(count: int) -> int:
@@ -141,8 +131,7 @@ def last_runs_sql(level: str, count: int, days: int = 7, job_id: str | None = No
     """The `count` newest runs of one level, whole, newest first; only one clustering job's runs
     when `job_id` is given ("" picks manual and legacy runs, which have no job)."""
     _run_count(count)
-    job = ("" if job_id is None else
-           f"    AND JSONExtractString(properties, '$ai_clustering_job_id') = {sql_string(job_id)}\n")
-    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {_events(level)}\n"
+    job = _job_filter(job_id)
+    return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
             f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n{job}"
             f"ORDER BY timestamp DESC\nLIMIT {int(count)}")

@@ -9,9 +9,13 @@ counted and the flag to see it named.
 from __future__ import annotations
 
 import json
+import math
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import Iterable
+
+    from .stats import Estimate
 
 from .model import Item, Run
 from .text import UNPRINTABLE, clean, clusters_phrase, count, number
@@ -95,6 +99,20 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     return (format(value, "g") if isinstance(value, float) else str(value)).strip()
+def estimate_text(estimate: Estimate | None, show) -> str:
+    """A window estimate as "value (low–high)" with `show` formatting each number; the value
+    alone when exact."""
+    if estimate is None:
+        return "-"
+    if estimate.exact:
+        return show(estimate.value)
+    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
+    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
+
+
+def whole(value: float) -> str:
+    """An estimated count, rounded to a whole number."""
+    return count(round(value))
 
 
 def describe_params(params: dict | None) -> str | None:

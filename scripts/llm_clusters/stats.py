@@ -276,3 +276,13 @@ def ratio_total(part: float, part_squares: float, part_n: int, whole: float, who
     low = max(part, value - half)
     high = max(value, min(known_total - (whole - part), value + half))
     return Estimate(value, min(low, value), high)
+
+
+def mean_interval(n: int, mean: float | None, variance: float | None,
+                  level: float = 0.95) -> tuple[float, float] | None:
+    """The t interval of a mean from n values with sample variance `variance`; None with
+    fewer than 2 values or no variance known."""
+    if n < 2 or mean is None or variance is None:
+        return None
+    half = student_t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(max(variance, 0.0) / n)
+    return mean - half, mean + half

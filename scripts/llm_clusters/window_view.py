@@ -10,7 +10,7 @@ from typing import Callable
 from .cluster_rows import ClusterRow, WindowTotals
 from .metrics_sql import window_scope
 from .model import Run
-from .render import Page
+from .render import Page, estimate_text, whole
 from .stats import COUNT_METHOD, ERROR_METHOD, TOTAL_METHOD, Estimate
 from .text import clean, clusters_phrase, count, money, percent
 
@@ -46,11 +46,11 @@ def window_section(page: Page, rows: list[ClusterRow], shown: list[ClusterRow], 
                   "Per-cluster ESTIMATES for the whole window, calibrated so that they add up to the "
                   "window's exact totals, with 95% intervals from the sampling. " + assumption(unit))
         kind = "estimate, 95% CI"
-    table = [[row.cluster.cluster_id, title(row), count(row.items), _estimate(row.window["items"], _whole),
-              _estimate(row.window["total_cost"], money), _estimate(row.window["error_items"], _whole)]
+    table = [[row.cluster.cluster_id, title(row), count(row.items), estimate_text(row.window["items"], whole),
+              estimate_text(row.window["total_cost"], money), estimate_text(row.window["error_items"], whole)]
              for row in estimated]
     table.append(["all", f"sum over all {clusters_phrase(row.cluster for row in rows)}", count(n),
-                  *(_sum(rows, key, show) for key, show in zip(FIGURES, (_whole, money, _whole)))])
+                  *(_sum(rows, key, show) for key, show in zip(FIGURES, (whole, money, whole)))])
     page.table(["id", "title", f"{unit}s in the run", f"window {unit}s ({kind})", f"window cost ({kind})",
                 f"window {unit}s with an error ({kind})"], table)
     if not exact:
@@ -66,19 +66,6 @@ def _sum(rows: list[ClusterRow], key: str, show) -> str:
     if any(estimate is None for estimate in estimates):
         return "-"
     return show(math.fsum(estimate.value for estimate in estimates))
-
-
-def _whole(value: float) -> str:
-    return count(round(value))
-
-
-def _estimate(estimate: Estimate | None, show) -> str:
-    if estimate is None:
-        return "-"
-    if estimate.exact:
-        return show(estimate.value)
-    high = "no upper bound" if math.isinf(estimate.high) else show(estimate.high)  # one item: no spread
-    return f"{show(estimate.value)} ({show(estimate.low)}–{high})"
 
 
 def estimate_json(estimate: Estimate | None) -> dict | None:

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
 
-  sql        print ONE HogQL query (about 3 KB whatever the run's size) that reads the run's
+  sql        print ONE HogQL query (about 3.5 KB whatever the run's size) that reads the run's
              $ai_clusters inside PostHog and joins its items to their AI events; run it with
              execute-sql (truncate: false) or the query API. --per-item gives a row per item.
              --in-list prints chunked IN (...) queries instead, for tools that cannot run it.

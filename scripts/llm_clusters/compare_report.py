@@ -1,7 +1,4 @@
-"""What a comparison of runs says, whatever the format: the wording of its method and tests, the
-text or Markdown report (`Report`), and the JSON document (`to_json`, schema
-`exploring-llm-clusters/compare_runs@1`). `commands/compare_runs.py` loads the runs and calls
-these."""
+"""The report of a comparison of clustering runs: text or Markdown, and JSON."""
 
 from __future__ import annotations
 
