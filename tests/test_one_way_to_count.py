@@ -48,3 +48,11 @@ def test_money_in_the_views_follows_the_one_rule():
     for text in shown:
         value = float(text[1:].replace(",", ""))
         assert money(value) == text, text
+
+
+def test_the_report_counts_clusters_the_same_way(tmp_path):
+    from llm_clusters.commands import report
+
+    out, err = io.StringIO(), io.StringIO()
+    assert report.main([TRACE, "-o", str(tmp_path / "r.html")], stdout=out, stderr=err) == 0, err.getvalue()
+    assert "6 clusters + noise" in out.getvalue()

@@ -16,7 +16,7 @@ from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, Report
 from ..report.html import render_html
 from ..report.inputs import read_inputs
 from ..report.markdown import render_markdown
-from ..text import clean, count
+from ..text import clean, clusters_phrase, count
 
 FORMATS = ("html", "markdown")
 
@@ -86,7 +86,7 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
 def summary(report: Report) -> str:
     """What the report holds, in one line."""
     runs = len(report.comparison.runs) if report.comparison else 1
-    return (f"run {clean(report.run.run_id, 160)}, {len(report.run.clusters)} clusters, "
+    return (f"run {clean(report.run.run_id, 160)}, {clusters_phrase(report.run.clusters)}, "
             f"{count(len(report.map.points))} items on the map{' (thinned)' if report.map.thinned else ''}"
             f"{f', {runs} runs compared' if runs > 1 else ''}")
 
