@@ -57,12 +57,12 @@ def test_overview_equals_ground_truth_for_every_run(localposthog_engine, ground_
     for run in ground_truth["runs"]:
         result = localposthog_engine.query(overview_query(run_target(run["run_id"], run["level"])))
         assert_overview_matches(result, run)
-        cells = [row[-1] for row in result.rows if row[-1] is not None]
+        cells = [row[-2:] for row in result.rows if row[-2] is not None]
         assert len(cells) == 1
-        cell = json.loads(cells[0])
+        cell, window = (json.loads(text) for text in cells[0])
         assert cell["$ai_clustering_run_id"] == run["run_id"]
-        assert cell["window_items"] == run["window_item_count"]
-        assert cell["max_samples"] == (run["max_samples"] or 0)
+        assert window["items"] == run["window_item_count"]
+        assert window["max_samples"] == (run["max_samples"] or 0)
         levels.add(run["level"])
     assert levels == {"trace", "generation"}
 
@@ -98,7 +98,7 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
         for hostile_id, truth_run in cases:
             result = engine.query(overview_query(run_target(hostile_id)))
             assert sorted(rows_by(result, "cluster_id")) == sorted(c["cluster_id"] for c in truth_run["clusters"])
-            cell = json.loads(next(row[-1] for row in result.rows if row[-1] is not None))
+            cell = json.loads(next(row[-2] for row in result.rows if row[-2] is not None))
             assert cell["$ai_clustering_run_id"] == hostile_id
             got = rows_by(result, "cluster_id")
             for truth in truth_run["clusters"]:
@@ -111,3 +111,44 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
                 assert truth["items_with_data"] - renamed <= row["items_with_data"] <= truth["items_with_data"]
     finally:
         engine.close()
+
+
+# --- the command forms, on execute-sql's answer ---------------------------------------------
+
+def _cli(module, argv, stdin=None):
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    return module.main(argv, stdin=stdin, stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("level", ["trace", "generation"])
+def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, ground_truth, tmp_path, level):
+    import io
+
+    from localposthog.answers import execute_sql_text
+    from localposthog.mcp_format import persisted_content
+
+    from llm_clusters.commands import cluster_metrics, print_clusters
+
+    run = next(r for r in ground_truth["runs"] if r["level"] == level and r["job_name"])
+    status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run["run_id"], "--overview"])
+    assert status == 0
+    assert len("\n".join(l for l in sql.splitlines() if not l.startswith("--")).encode()) <= 5120
+    text = execute_sql_text(localposthog_engine, sql)  # truncate on, as execute-sql's default
+    assert "...truncated" not in text
+    assert len(text) <= 1000 + 700 * len(run["clusters"]), len(text)
+    for cell in text.split("|"):
+        assert not (cell[:1] in "[{" and len(cell) > 500)
+    saved = tmp_path / "overview.json"
+    saved.write_text(persisted_content(text), encoding="utf-8")
+    biggest = max(run["clusters"], key=lambda c: (c["size"], -c["cluster_id"]))
+    for argv, stdin in ((["aggregate", str(saved)], None), (["aggregate", "-"], io.BytesIO(text.encode()))):
+        status, out, err = _cli(cluster_metrics, argv, stdin)
+        assert status == 0, err
+        assert out.splitlines()[1].startswith(f"Largest: cluster {biggest['cluster_id']} ")
+        assert f"{run['window_item_count']:,} {level}s" in out  # the window's traffic, same answer
+    status, out, err = _cli(print_clusters, [str(saved)])
+    assert status == 0, err
+    assert f"Largest: cluster {biggest['cluster_id']} " in out and run["run_id"] in out

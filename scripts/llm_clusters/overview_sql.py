@@ -33,13 +33,12 @@ OVERVIEW_COLUMNS = (
     "cluster_id", "size", "title", "description", "items", "items_with_data", "total_cost",
     "cost_items", "avg_cost", "cost_var", "avg_latency", "p50_latency", "p90_latency", "p95_latency",
     "latency_items", "latency_var", "input_tokens", "output_tokens", "avg_tokens", "error_items",
-    "error_rate", "top_model", "embedded", "top_items", "run",
+    "error_rate", "top_model", "embedded", "top_items", "run", "window",
 )
 # The `run` cell copies the run event's properties under their PostHog names, but these.
-UNCOPIED = ("$ai_clusters", "$ai_clustering_params")
-# What the `run` cell adds: the run's max_samples and its window's whole traffic.
-WINDOW_KEYS = ("max_samples", "window_items", "window_items_with_data", "window_cost",
-               "window_cost_items", "window_error_items")
+UNCOPIED = ("$ai_clusters", "$ai_clustering_params", "$ai_clustering_job_name")
+# The `window` cell: the run's max_samples and its window's whole traffic at the run's level.
+WINDOW_KEYS = ("max_samples", "items", "items_with_data", "total_cost", "cost_items", "error_items")
 CELL_RULES = (
     f"Titles are cut to {TITLE_CHARS} characters and descriptions to {DESCRIPTION_CHARS}, ending in "
     f"'{CUT_MARK}' when cut; line breaks, control characters and '|' become spaces, so each row stays "
@@ -47,7 +46,8 @@ CELL_RULES = (
     f"without values is nan. top_items lists the {TOP_ITEMS} best-ranked items as [id, rank, "
     f"timestamp, distance] (generation level: and the trace id; ids cut to {ID_CHARS} characters); "
     f"embedded is PostHog's own metrics [{', '.join(EMBEDDED_KEYS)}]; the run cell, "
-    "on the row of the smallest cluster id (noise, when the run has one) holds the run's properties, its max_samples and its window's whole traffic."
+    "and the window cell, on the row of the smallest cluster id (noise, when the run has one), hold the run's "
+    "properties, and its max_samples and its window's whole traffic."
 )
 
 
@@ -150,10 +150,10 @@ def _traffic(target: RunTarget) -> str:
     )
     copied = ("arrayStringConcat(arrayMap(x->concat(toJSONString(x.1),':',x.2),arrayFilter(x->x.1 NOT IN "
               f"({_names(UNCOPIED)}),JSONExtractKeysAndValuesRaw(p))),',')")
-    added = ",".join(f"',\"{name}\":',toJSONString({value})" for name, value in zip(WINDOW_KEYS, (
-        "JSONExtractInt(p,'$ai_clustering_params','max_samples')", "n", "nd", "wc", "nc", "ne")))
+    window = ",".join(f"'{',' if index else '{'}\"{name}\":',toJSONString({value})" for index, (name, value) in enumerate(zip(WINDOW_KEYS, (
+        "JSONExtractInt(p,'$ai_clustering_params','max_samples')", "n", "nd", "wc", "nc", "ne"))))
     return (
-        f"SELECT concat('{{',{copied},{added},'}}') AS run FROM run CROSS JOIN ("
+        f"SELECT concat('{{',{copied},'}}') AS run,concat({window},'}}') AS window FROM run CROSS JOIN ("
         "SELECT countIf(inside) AS n,countIf(inside AND d) AS nd,sumIf(cost,inside) AS wc,"
         f"countIf(inside AND cost>0) AS nc,countIf(inside AND errs>0) AS ne FROM ({per_item})) AS w"
     )
@@ -164,6 +164,7 @@ def overview_query(target: RunTarget) -> str:
     unpack = {name: f"f[{index}]" for index, name in enumerate(ROUNDED, 1)}
     unpack.update(cluster_id="c.cid", title="td[1]", description="td[2]", input_tokens="toInt(input_tokens)",
                   output_tokens="toInt(output_tokens)", run="if(c.cid=(SELECT min(cid) FROM items),run,NULL)",
+                  window="if(c.cid=(SELECT min(cid) FROM items),window,NULL)",
                   top_model="nullIf(arraySort(x->(-countEqual(ms,x),x),arrayDistinct(ms))[1],'')")
     columns = ",".join(f"{unpack[name]} AS {name}" if name in unpack else name for name in OVERVIEW_COLUMNS)
     ctes = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from ..cluster_rows import (
     sorted_rows,
 )
 from ..errors import ClusterToolError, ExitStatus
+from ..findings import findings_lines, links_from_env
 from ..links import parse_timestamp
 from ..live import ANSWER_NAME, add_live_arguments, live_client, read_live
 from ..metrics_sql import (
@@ -44,6 +46,8 @@ from ..metrics_sql import (
     window_totals_query,
 )
 from ..model import ItemPolicy, Run
+from ..overview import overview_rows, overview_totals
+from ..overview_sql import CELL_RULES, overview_query
 from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
@@ -92,6 +96,10 @@ def build_parser() -> ArgumentParser:
     sql.add_argument("--run-file", metavar="FILE", help="a saved result holding the run (any shape "
                      "print_clusters.py reads), - for standard input")
     sql.add_argument("--level", choices=LEVELS, help="the run's level when its id does not say it")
+    sql.add_argument("--overview", action="store_true", help="ONE query giving a row per cluster: "
+                     "measured figures, best-ranked items, embedded metrics and the window's whole "
+                     "traffic, small enough for execute-sql with truncate on (feed its saved result "
+                     "to `aggregate` or print_clusters.py)")
     sql.add_argument("--per-item", action="store_true", help="one row per item instead of per cluster "
                      "(feed its saved result to `aggregate`)")
     sql.add_argument("--window-totals", action="store_true", help="with --run-file: the query for the "
@@ -171,6 +179,13 @@ def sql_command(args, stdin=None) -> str:
     if args.window_totals:
         assert run is not None
         return _window_totals_sql(run, target, notes)
+    if args.overview:
+        return "\n".join([f"-- overview of run {_comment_safe(target.run_id)} ({target.level} level): a row "
+                          "per cluster", *(f"-- {line}" for line in _wrap(f"{metric_definitions(target.level)} "
+                                                                          f"{CELL_RULES}")),
+                          *(f"-- note: {_comment_safe(note)}" for note in notes),
+                          "-- Save the result and pass it to `aggregate` or print_clusters.py.",
+                          overview_query(target)])
     comment = [f"-- {target.level}-level metrics for run {_comment_safe(target.run_id)}",
                *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
                *(f"-- note: {_comment_safe(note)}" for note in notes)]
@@ -269,16 +284,21 @@ def aggregate_command(args, stdin=None) -> str:
     if inputs.metrics:
         rows, source, more = rows_from_tables(run, inputs.metrics)
         notes += more
+    elif run.overview is not None:
+        rows, source = overview_rows(run), "overview"
     else:
         rows, source = rows_from_embedded(run), "embedded"
     add_tests(rows)
-    totals = None
+    totals = overview_totals(run) if run.overview is not None and not inputs.window else None
+    if totals:
+        warnings += add_window_estimates(run, rows, totals)
     if inputs.window:
         where, table = inputs.window
         warnings += table.warnings
         totals = WindowTotals.from_table(table, where)
         warnings += add_window_estimates(run, rows, totals)
-    return render_aggregate(run, rows, source, args, notes, warnings, totals)
+    lead = findings_lines(run, rows, links_from_env(os.environ)) if source == "overview" else []
+    return render_aggregate(run, rows, source, args, notes, warnings, totals, lead)
 
 
 def _file_inputs(args, stdin) -> Inputs:
@@ -391,7 +411,8 @@ def _flags(row: ClusterRow) -> str:
 
 
 def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str],
-                     warnings: list[str] | None = None, totals: WindowTotals | None = None) -> str:
+                     warnings: list[str] | None = None, totals: WindowTotals | None = None,
+                     lead: list[str] | None = None) -> str:
     unit = "generation" if run.level == "generation" else "trace"
     warnings = warnings or []
     ordered = sorted_rows(rows, args.sort)
@@ -404,7 +425,8 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
             "schema": SCHEMA, "warnings": [clean(w, 600) for w in warnings],
             "run": {"run_id": clean(run.run_id) or None, "level": run.level,
                     "window_start": run.window_start, "window_end": run.window_end},
-            "source": source, "sort": args.sort, "answer": answer, "items": total_items,
+            "source": source, "sort": args.sort, "answer": answer, "findings": lead or [],
+            "items": total_items,
             "items_without_data": without if source != "embedded" else None,
             "coverage": _coverage_json(run, total_items, totals),
             "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
@@ -415,6 +437,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     page = Page(args.format)
     page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")
     page.lines(f"Warning: {clean(w, 600)}" for w in warnings)
+    page.lines(markdown(line) if args.format == "markdown" else line for line in lead or [])
     page.line(markdown(answer) if args.format == "markdown" else answer)
     page.lines(run_header_lines(run, total_items, None if args.full else 64)[:2])
     headers = ["id", "title", f"{unit}s", "with data", "total cost (sample)", "avg cost (n)", "avg latency (n)",

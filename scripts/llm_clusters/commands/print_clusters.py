@@ -10,6 +10,7 @@ from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
+from ..findings import links_from_env, overview_findings
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, ItemPolicy, Run
@@ -140,6 +141,8 @@ def _show(result: ReadResult, args, stdout: TextIO) -> None:
                     notes=result.notes + run.notes
                     + ([links.host_note()] if links and links.host_note() else []))
     options = Options(args.top, args.sort, args.max_clusters, args.full, args.format, links)
+    if run.overview is not None and args.cluster is None:  # an overview opens with its findings
+        report.headline += overview_findings(run, links or links_from_env(os.environ))
     if args.cluster is not None:
         stdout.write(cluster_view(run, args.cluster, args, options, report) + "\n")
     else:
