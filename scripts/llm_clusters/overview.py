@@ -13,7 +13,7 @@ from typing import Any
 
 from .cluster_rows import ClusterRow, WindowTotals
 from .model import Cluster, Item, ItemPolicy, Run, _integer, _number
-from .overview_sql import EMBEDDED_KEYS, OVERVIEW_COLUMNS
+from .overview_sql import EMBEDDED_KEYS, OVERVIEW_COLUMNS, WINDOW_KEYS
 from .pipetable import Table
 from .stats import Sample
 from .tables import cell_number
@@ -42,7 +42,8 @@ def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run:
     cells = [{name: row[index[name]] if name in index and index[name] < len(row) else None
               for name in OVERVIEW_COLUMNS} for row in table.rows]
     fields = next((value for value in (_json(c["run"]) for c in cells) if isinstance(value, dict)), {})
-    window = next((value for value in (_json(c["window"]) for c in cells) if isinstance(value, dict)), {})
+    values = next((value for value in (_json(c["window"]) for c in cells) if isinstance(value, list)), [])
+    window = dict(zip(WINDOW_KEYS, values))
     level = fields.get("$ai_clustering_level") or None
     clusters = [_cluster(c, level, policy) for c in cells if _integer(c["cluster_id"]) is not None]
     total = fields.get("$ai_total_items_analyzed", fields.get("$ai_total_traces_analyzed"))
@@ -70,10 +71,11 @@ def _cluster(cells: dict, level: str | None, policy: ItemPolicy) -> Cluster:
     items = [_item(entry, level) for entry in (top if isinstance(top, list) else []) if isinstance(entry, list) and entry]
     limit = policy.limit_for(cluster_id)
     embedded = _json(cells["embedded"])
-    metrics = dict(zip(EMBEDDED_KEYS, embedded)) if isinstance(embedded, list) else None
+    has_metrics = isinstance(embedded, list) and any(value is not None for value in embedded)
+    metrics = dict(zip(EMBEDDED_KEYS, embedded)) if has_metrics else None
     size = _integer(cells["size"]) or 0
     return Cluster(cluster_id=cluster_id, size=size, title=_text(cells["title"]) or f"Cluster {cluster_id}",
-                   description=_text(cells["description"]) or "", item_count=_integer(cells["items"]) or size,
+                   description=_text(cells["description"]) or "", item_count=size,
                    items=items if limit is None else items[:limit], metrics=metrics)
 
 
@@ -97,12 +99,11 @@ def overview_rows(run: Run) -> list[ClusterRow]:
         number = lambda name: cell_number(cells.get(name))  # noqa: E731
         whole = lambda name: None if number(name) is None else int(number(name))  # noqa: E731
         row = ClusterRow(
-            cluster=cluster, items=whole("items") or cluster.size, items_with_data=whole("items_with_data") or 0,
+            cluster=cluster, items=cluster.size, items_with_data=whole("items_with_data") or 0,
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), cost_n=whole("cost_items"),
             avg_latency=number("avg_latency"), p50_latency=number("p50_latency"),
             p90_latency=number("p90_latency"), p95_latency=number("p95_latency"),
-            latency_n=whole("latency_items"), input_tokens=number("input_tokens"),
-            output_tokens=number("output_tokens"), avg_tokens=number("avg_tokens"),
+            latency_n=whole("latency_items"), avg_tokens=number("avg_tokens"),
             error_items=whole("error_items") or 0,
             top_model=None if cells.get("top_model") in (None, "") else str(cells["top_model"]))
         row.cost_sample = _sample(row.cost_n, row.avg_cost, number("cost_var"))
