@@ -153,3 +153,82 @@ def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, gro
     status, out, err = _cli(print_clusters, [str(saved)])
     assert status == 0, err
     assert f"Largest: cluster {biggest['cluster_id']} " in out and run["run_id"] in out
+
+
+# --- size: the same query and a bounded answer at 100 and 10,000 items ------------------------
+
+def _synthetic_run(data_dir, items: int, clusters: int = 12) -> tuple[str, float]:
+    """A dataset holding one trace-level run of `items` items (one generation each, every tenth
+    an error), with long descriptions; returns the run id and the run's total cost."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    end = datetime(2026, 1, 20, 0, 0, 14, tzinfo=timezone.utc)
+    start = end - timedelta(days=7)
+    run_id = "1_trace_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7"
+    rows, traces, total = [], [{} for _ in range(clusters)], 0.0
+    for n in range(items):
+        at = start + timedelta(seconds=30 + n * 7 * 86400 / (items + 1))
+        trace = str(uuid.UUID(int=n + 1))
+        cost = round(0.001 * (1 + n % 17), 6)
+        total += cost
+        properties = {"$ai_trace_id": trace, "$ai_total_cost_usd": cost, "$ai_latency": 0.5 + n % 5,
+                      "$ai_input_tokens": 100, "$ai_output_tokens": 20, "$ai_model": "gpt-4o",
+                      "$ai_is_error": n % 10 == 0}
+        rows.append((str(uuid.UUID(int=10**9 + n)), "$ai_generation", properties, at))
+        cluster = traces[n % clusters]
+        cluster[trace] = {"rank": len(cluster), "distance_to_centroid": 0.1, "trace_id": trace,
+                          "timestamp": at.isoformat(), "x": 0.0, "y": 0.0}
+    run = {"$ai_clustering_run_id": run_id, "$ai_clustering_level": "trace", "$ai_window_start": start.isoformat(),
+           "$ai_window_end": end.isoformat(), "$ai_total_items_analyzed": items,
+           "$ai_clustering_params": {"max_samples": 10_000},
+           "$ai_clusters": [{"cluster_id": i, "size": len(t), "title": f"Cluster title number {i}",
+                             "description": "- a long description line\n" * 20, "traces": t,
+                             "metrics": {"avg_cost": 0.00123456789, "avg_latency": 2.3456789, "total_cost": 1.23456789,
+                                         "error_rate": 0.1, "item_count": len(t)}}
+                            for i, t in enumerate(traces)]}
+    rows.append((str(uuid.UUID(int=10**12)), "$ai_trace_clusters", run, end + timedelta(minutes=4)))
+    with open(data_dir / "events.jsonl", "w", encoding="utf-8") as handle:
+        for event_id, name, properties, at in rows:
+            stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            handle.write(json.dumps({"uuid": event_id, "event": name, "properties": json.dumps(properties),
+                                     "timestamp": stamp, "created_at": stamp, "team_id": 1, "distinct_id": "d",
+                                     "person_id": str(uuid.UUID(int=1)), "elements_chain": ""}) + "\n")
+    (data_dir / "jobs.json").write_text("[]", encoding="utf-8")
+    (data_dir / "ground_truth.json").write_text(json.dumps({"now": (end + timedelta(hours=1)).isoformat(),
+                                                            "runs": []}), encoding="utf-8")
+    return run_id, total
+
+
+@pytest.mark.engine
+def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
+    from localposthog.answers import execute_sql_text
+    from localposthog.engine import Engine
+
+    from llm_clusters.commands import cluster_metrics
+
+    sizes = set()
+    for items in (100, 10_000):
+        data_dir = tmp_path / str(items)
+        data_dir.mkdir()
+        run_id, total = _synthetic_run(data_dir, items)
+        status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run_id, "--overview"])
+        query = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+        sizes.add(len(query.encode()))
+        engine = Engine(data_dir)
+        try:
+            text = execute_sql_text(engine, sql)
+        finally:
+            engine.close()
+        assert "...truncated" not in text and len(text) <= 1000 + 700 * 12, len(text)
+        saved = tmp_path / f"{items}.txt"
+        saved.write_text(text, encoding="utf-8")
+        status, out, err = _cli(cluster_metrics, ["aggregate", str(saved), "--format", "json"])
+        document = json.loads(out)
+        assert status == 0, err
+        assert sum(c["items"] for c in document["clusters"]) == items
+        assert sum(c["items_with_data"] for c in document["clusters"]) == items
+        assert sum(c["total_cost"] for c in document["clusters"]) == pytest.approx(total, rel=1e-6)
+        assert sum(c["error_items"] for c in document["clusters"]) == len(range(0, items, 10))
+        assert document["coverage"]["window_items"] == items
+    assert len(sizes) == 1 and sizes.pop() <= MAX_QUERY_BYTES
