@@ -52,12 +52,12 @@ CELL_RULES = (
 )
 
 
-def _rounded(value: str) -> str:
+def rounded_sql(value: str) -> str:
     """`value` rounded to SIGNIFICANT_DIGITS (0 and NULL kept)."""
     return f"if({value}=0,0,round({value},{SIGNIFICANT_DIGITS - 1}-toInt(floor(log10(abs({value}))))))"
 
 
-def _names(names) -> str:
+def sql_names(names) -> str:
     return ",".join(sql_string(name) for name in names)
 
 
@@ -71,20 +71,27 @@ def _run_event(target: RunTarget) -> str:
             " ORDER BY timestamp DESC LIMIT 1")
 
 
+def run_cte(target: RunTarget) -> str:
+    """The run's event (`p`, its properties) and its exact window (`ws`, `we`), for `WITH run AS (…)`."""
+    return ("SELECT p,parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_start')) AS ws,"
+            "parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_end')) AS we"
+            f" FROM ({_run_event(target)})")
+
+
 ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
 
 
-def _in_bounds(target: RunTarget, kinds: tuple[str, ...]) -> str:
-    """AI events of the given kinds inside the target's time bounds (whole seconds, for the
+def events_in_bounds(target: RunTarget, kinds: tuple[str, ...]) -> str:
+    """The WHERE conditions for AI events of the given kinds inside the target's time bounds (whole seconds, for the
     partition pruning) and before the run's window end."""
     low, high = target.event_bounds
-    return (f"event IN ({_names(kinds)}) AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+    return (f"event IN ({sql_names(kinds)}) AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
             " AND timestamp<(SELECT we FROM run)")
 
 
 def _data_events(level: str) -> str:
     """The events that make an item one "with data" (a span alone does not)."""
-    return _names(name for name in ITEM_EVENTS[level] if name != "$ai_span")
+    return sql_names(name for name in ITEM_EVENTS[level] if name != "$ai_span")
 
 
 def _shown(target: RunTarget) -> str:
@@ -95,10 +102,10 @@ def _shown(target: RunTarget) -> str:
     texts = (f"arrayMap((s,n)->concat(replaceRegexpAll(substringUTF8(s,1,n),'[[:cntrl:]|]+',' '),"
              f"if(lengthUTF8(s)>n,{sql_string(CUT_MARK)},'')),arrayMap(k->JSONExtractString(c,k),"
              f"['title','description']),[{TITLE_CHARS},{DESCRIPTION_CHARS}])")
-    metrics = f"arrayMap(k->JSONExtract(c,'metrics',k,'Nullable(Float64)'),[{_names(EMBEDDED_KEYS)}])"
+    metrics = f"arrayMap(k->JSONExtract(c,'metrics',k,'Nullable(Float64)'),[{sql_names(EMBEDDED_KEYS)}])"
     return (
         f"SELECT cid,{texts} AS td,"
-        f"toJSONString(arrayMap(v->{_rounded('v')},{metrics})) AS embedded,"
+        f"toJSONString(arrayMap(v->{rounded_sql('v')},{metrics})) AS embedded,"
         f"toJSONString(arraySort(t->t.2,arrayFilter(t->t.2<{TOP_ITEMS},arrayMap(t->{item},"
         "JSONExtractKeysAndValuesRaw(c,'traces'))))) AS top_items FROM clusters"
     )
@@ -116,7 +123,7 @@ def _totals(target: RunTarget) -> str:
         "toFloat(properties.$ai_total_cost_usd) AS cost,toFloat(properties.$ai_latency) AS lat,"
         "ifNull(toFloat(properties.$ai_input_tokens),0)+ifNull(toFloat(properties.$ai_output_tokens),0) AS tok,"
         "properties.$ai_is_error='true' AS err,properties.$ai_model AS model"
-        f" FROM events WHERE {_in_bounds(target, kinds)} AND timestamp>=(SELECT ws FROM run)-toIntervalDay(1)"
+        f" FROM events WHERE {events_in_bounds(target, kinds)} AND timestamp>=(SELECT ws FROM run)-toIntervalDay(1)"
     )
     return (
         f"SELECT item,countIf(b)=0 AS inside,countIf(w AND event IN ({_data_events(target.level)}))>0 AS d,"
@@ -158,9 +165,7 @@ def overview_query(target: RunTarget) -> str:
                   top_model="arraySort(x->(-countEqual(ms,x),x),arrayDistinct(ms))[1]")
     columns = ",".join(f"{unpack[name]} AS {name}" if name in unpack else name for name in OVERVIEW_COLUMNS)
     ctes = {
-        "run": "SELECT p,parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_start')) AS ws,"
-               "parseDateTimeBestEffort(JSONExtractString(p,'$ai_window_end')) AS we"
-               f" FROM ({_run_event(target)})",
+        "run": run_cte(target),
         "clusters": "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,JSONExtractInt(c,'cluster_id') AS cid"
                     " FROM run",
         "items": "SELECT cid,arrayJoin(JSONExtractKeys(c,'traces')) AS item FROM clusters",
@@ -168,6 +173,6 @@ def overview_query(target: RunTarget) -> str:
     }
     with_clause = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes.items())
     return (f"WITH {with_clause}\nSELECT {columns}\nFROM ({_shown(target)}) AS c"
-            f"\nLEFT JOIN ({_MEASURED.format(rounded=_rounded('v'))}) AS k ON c.cid=k.cid"
-            f"\nCROSS JOIN ({_TRAFFIC.format(uncopied=_names(UNCOPIED))}) AS r"
+            f"\nLEFT JOIN ({_MEASURED.format(rounded=rounded_sql('v'))}) AS k ON c.cid=k.cid"
+            f"\nCROSS JOIN ({_TRAFFIC.format(uncopied=sql_names(UNCOPIED))}) AS r"
             f"\nORDER BY cluster_id<0,cluster_id LIMIT {MAX_CLUSTER_ROWS}")

@@ -47,6 +47,10 @@ from ..metrics_sql import (
 )
 from ..model import ItemPolicy, Run
 from ..overview import overview_rows, overview_totals
+from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
+from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
+from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
+from ..drilldown_sql import drilldown_query
 from ..overview_sql import CELL_RULES, overview_query
 from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
@@ -100,6 +104,16 @@ def build_parser() -> ArgumentParser:
                      "measured figures, best-ranked items, embedded metrics and the window's whole "
                      "traffic, small enough for execute-sql with truncate on (feed its saved result "
                      "to `aggregate` or print_clusters.py)")
+    sql.add_argument("--cluster", type=int, metavar="N", help="drill down: ONE query for cluster N's "
+                     "items, each with cost, latency, tokens, error events, model, first event time and "
+                     "trace id, filtered, sorted and cut inside PostHog")
+    sql.add_argument("--errors-only", action="store_true", help="with --cluster: only items with an "
+                     "error event")
+    sql.add_argument("--sort", choices=tuple(DRILLDOWN_SORTS), default="rank", help="with --cluster: "
+                     "rank (default), cost, latency, errors (most error events) or time (newest first)")
+    sql.add_argument("--limit", type=positive_number, default=DRILLDOWN_LIMIT, metavar="K",
+                     help=f"with --cluster: at most K items (default {DRILLDOWN_LIMIT}, at most "
+                     f"{DRILLDOWN_MAX})")
     sql.add_argument("--per-item", action="store_true", help="one row per item instead of per cluster "
                      "(feed its saved result to `aggregate`)")
     sql.add_argument("--window-totals", action="store_true", help="with --run-file: the query for the "
@@ -179,6 +193,14 @@ def sql_command(args, stdin=None) -> str:
     if args.window_totals:
         assert run is not None
         return _window_totals_sql(run, target, notes)
+    if args.cluster is not None:
+        query = drilldown_query(target, args.cluster, args.sort, args.limit, args.errors_only)
+        return "\n".join([f"-- items of cluster {args.cluster} of run {_comment_safe(target.run_id)} "
+                          f"({target.level} level), sorted by {args.sort}"
+                          f"{', only those with an error event' if args.errors_only else ''}, at most "
+                          f"{args.limit}; matched = how many items passed the filter",
+                          *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
+                          *(f"-- note: {_comment_safe(note)}" for note in notes), query])
     if args.overview:
         return "\n".join([f"-- overview of run {_comment_safe(target.run_id)} ({target.level} level): a row "
                           "per cluster", *(f"-- {line}" for line in _wrap(f"{metric_definitions(target.level)} "
