@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_cluster_metrics_sql import _hostile_copy
+from test_overview_sql import hostile_engine
 
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.drilldown_sql import DRILLDOWN_COLUMNS, MAX_LIMIT, drilldown_query
@@ -73,16 +73,10 @@ def test_cli_forms_and_bad_input():
 
 @pytest.mark.engine
 def test_hostile_run_ids_are_harmless(localposthog_data_dir, ground_truth, tmp_path):
-    from localposthog.engine import Engine
-
-    cases = _hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])
-    engine = Engine(tmp_path)
-    try:
+    with hostile_engine(localposthog_data_dir, ground_truth["runs"], tmp_path) as (engine, cases):
         for hostile_id, truth_run in cases:
             cluster = truth_run["clusters"][0]
             status, out, err = run_cli("sql", "--run-id", hostile_id, "--cluster", str(cluster["cluster_id"]),
                                        "--limit", "1000")
             assert status == 0, err
             assert len(engine.query(out).rows) == cluster["size"]
-    finally:
-        engine.close()

@@ -4,6 +4,7 @@ local PostHog against the dataset's ground truth and the per-item path, at both 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 from test_cluster_metrics_sql import LONG_RUN_ID, _hostile_copy, linear_quantile, rows_by
@@ -89,13 +90,23 @@ def test_overview_query_is_constant_size():
     assert max(sizes) <= MAX_QUERY_BYTES, sizes
 
 
-@pytest.mark.engine
-def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_truth, tmp_path):
+@contextmanager
+def hostile_engine(data_dir, truth_runs: list[dict], tmp_path):
+    """The local PostHog over a copy of the dataset with runs under hostile ids (and, at trace
+    level, items with hostile ids), and the (hostile id, copied run) cases."""
     from localposthog.engine import Engine
 
-    cases = _hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])
+    cases = _hostile_copy(data_dir, tmp_path, truth_runs)
     engine = Engine(tmp_path)
     try:
+        yield engine, cases
+    finally:
+        engine.close()
+
+
+@pytest.mark.engine
+def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_truth, tmp_path):
+    with hostile_engine(localposthog_data_dir, ground_truth["runs"], tmp_path) as (engine, cases):
         for hostile_id, truth_run in cases:
             result = engine.query(overview_query(run_target(hostile_id)))
             assert sorted(rows_by(result, "cluster_id")) == sorted(c["cluster_id"] for c in truth_run["clusters"])
@@ -110,8 +121,6 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
                 # backslash or a control character finds no events (as on PostHog).
                 renamed = truth_run["level"] == "trace"
                 assert truth["items_with_data"] - renamed <= row["items_with_data"] <= truth["items_with_data"]
-    finally:
-        engine.close()
 
 
 # --- the command forms, on execute-sql's answer ---------------------------------------------

@@ -11,9 +11,7 @@ import json
 import math
 import os
 import sys
-import textwrap
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, positive_number, whole_number
@@ -29,33 +27,27 @@ from ..cluster_rows import (
     rows_from_tables,
     sorted_rows,
 )
+from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
+from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
+from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
 from ..errors import ClusterToolError, ExitStatus
 from ..findings import findings_lines, links_from_env
-from ..links import parse_timestamp
 from ..live import ANSWER_NAME, add_live_arguments, live_client, read_live
+from ..metrics_queries import load_run, pick_run, run_target_of, run_window, sql_text
 from ..metrics_sql import (
     DEFAULT_MAX_QUERY_BYTES,
     LATENCY_NOTE,
     LEVELS,
-    RunTarget,
-    in_list_queries,
     metric_definitions,
-    run_target,
     server_side_query,
     window_scope,
     window_totals_query,
 )
 from ..model import ItemPolicy, Run
 from ..overview import overview_rows, overview_totals
-from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
-from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
-from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
-from ..drilldown_sql import drilldown_query
-from ..overview_sql import CELL_RULES, overview_query
 from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
-from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
 from ..stats import (
     COUNT_METHOD,
@@ -143,116 +135,11 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
 
     def body() -> int:
         args = build_parser().parse_args(argv)
-        command = sql_command if args.command == "sql" else aggregate_command
+        command = sql_text if args.command == "sql" else aggregate_command
         stdout.write(command(args, stdin) + "\n")
         return ExitStatus.OK
 
     return guarded(body, stderr)
-
-
-def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str], list[str]]:
-    """The run in a saved file (all its items when `items`), notes on what was read, and
-    warnings that rows are probably missing."""
-    return _picked(read_runs(path, ItemPolicy(default=None if items else 0), stdin), run_id)
-
-
-def _picked(result: ReadResult, run_id: str | None) -> tuple[Run, list[str], list[str]]:
-    run, picked = choose_run(result, run_id)
-    return run, ([picked] if picked else []) + result.notes + run.notes, result.warnings
-
-
-def _run_target(run: Run, level: str | None = None) -> RunTarget:
-    return run_target(run.run_id, level or run.level, run.window_start, run.window_end)
-
-
-def _window(run: Run) -> tuple[datetime, datetime] | None:
-    start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
-    return (start, end) if start and end else None
-
-
-def sql_command(args, stdin=None) -> str:
-    if args.in_list and not args.run_file:
-        raise ClusterToolError("--in-list needs --run-file: the item ids come from the saved run.",
-                               ExitStatus.USAGE)
-    if args.window_totals and not args.run_file:
-        raise ClusterToolError("--window-totals needs --run-file: its time bounds are the run's exact "
-                               "window, which the saved run carries (or use --live).", ExitStatus.USAGE)
-    if not args.run_file and not args.run_id:
-        raise ClusterToolError("say which run: --run-id ID, or --run-file FILE (a saved run).",
-                               ExitStatus.USAGE)
-    if args.run_file:
-        run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
-        if not run.run_id:
-            raise ClusterToolError(f"the run in {args.run_file} has no run id; pass --run-id.",
-                                   ExitStatus.USAGE)
-        target = _run_target(run, args.level)
-        notes = [f"warning: {w}" for w in warnings] + notes
-    else:
-        run, notes = None, []
-        target = run_target(args.run_id, args.level)
-    if args.window_totals:
-        assert run is not None
-        return _window_totals_sql(run, target, notes)
-    if args.cluster is not None:
-        query = drilldown_query(target, args.cluster, args.sort, args.limit, args.errors_only)
-        return "\n".join([f"-- items of cluster {args.cluster} of run {_comment_safe(target.run_id)} "
-                          f"({target.level} level), sorted by {args.sort}"
-                          f"{', only those with an error event' if args.errors_only else ''}, at most "
-                          f"{args.limit}; matched = how many items passed the filter",
-                          *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
-                          *(f"-- note: {_comment_safe(note)}" for note in notes), query])
-    if args.overview:
-        return "\n".join([f"-- overview of run {_comment_safe(target.run_id)} ({target.level} level): a row "
-                          "per cluster", *(f"-- {line}" for line in _wrap(f"{metric_definitions(target.level)} "
-                                                                          f"{CELL_RULES}")),
-                          *(f"-- note: {_comment_safe(note)}" for note in notes),
-                          "-- Save the result and pass it to `aggregate` or print_clusters.py.",
-                          overview_query(target)])
-    comment = [f"-- {target.level}-level metrics for run {_comment_safe(target.run_id)}",
-               *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
-               *(f"-- note: {_comment_safe(note)}" for note in notes)]
-    if not args.in_list:
-        if not run or not _window(run):
-            comment.append("-- time bounds: the window the run id implies (7 days before its end, "
-                           "1 day margin); the run's exact window is applied inside the query")
-        return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
-    assert run is not None
-    keys = [item.key for cluster in run.clusters for item in cluster.items]
-    window = _window(run)
-    queries = in_list_queries(target, keys, args.max_query_bytes, window)
-    if not window:
-        comment.append("-- time bounds: the run file has no window, so the queries use the window "
-                       "its id implies (7 days before its end, 1 day margin), wider than the run's")
-    comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
-                   f"{args.max_query_bytes:,} bytes; items with no row had no data. Save each "
-                   "result and pass them all to `aggregate`.")
-    parts = ["\n".join(comment)]
-    for index, query in enumerate(queries, 1):
-        parts.append(f"-- query {index} of {len(queries)}\n{query}")
-    return "\n\n".join(parts)
-
-
-def _window_totals_sql(run: Run, target: RunTarget, notes: list[str]) -> str:
-    window = _window(run)
-    if window is None:
-        raise ClusterToolError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
-                               "window's totals cannot be bounded exactly. Save the run with its window "
-                               "columns (see SKILL.md) or use --live.", ExitStatus.USAGE)
-    comment = [f"-- the whole traffic of the window of run {_comment_safe(target.run_id)} "
-               f"({target.level} level): one row",
-               *(f"-- {line}" for line in _wrap(window_scope(target.level))),
-               *(f"-- note: {_comment_safe(note)}" for note in notes),
-               "-- Save the result and pass it to `aggregate --window-totals FILE`."]
-    return "\n".join(comment + [window_totals_query(target, window)])
-
-
-def _comment_safe(text: str) -> str:
-    """Text for a `--` comment line: one line, no control characters."""
-    return clean(text, 200)
-
-
-def _wrap(text: str, width: int = 96) -> list[str]:
-    return textwrap.wrap(text, width)
 
 
 # --- aggregate -------------------------------------------------------------------------------
@@ -348,9 +235,9 @@ def _live_inputs(args) -> Inputs:
         raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
                                "--list-runs`).", ExitStatus.USAGE)
     with live_client(args) as client:
-        run, notes, warnings = _picked(read_live(client, load_run_sql(args.run_id, args.days),
+        run, notes, warnings = pick_run(read_live(client, load_run_sql(args.run_id, args.days),
                                                  ItemPolicy(default=None)), args.run_id)
-        target = _run_target(run)
+        target = run_target_of(run)
 
         def ask(sql: str) -> tuple[str, Table]:
             return ANSWER_NAME, read_table_from(TextSource(client.query_text(sql)), ANSWER_NAME, sql)
@@ -358,7 +245,7 @@ def _live_inputs(args) -> Inputs:
         metrics = [ask(server_side_query(target, per_item=True))]
         window = None
         if args.window_totals is not None:
-            bounds = _window(run)
+            bounds = run_window(run)
             if bounds is None:
                 raise ClusterToolError(f"run {clean(run.run_id, 160)!r} records no window, so its "
                                        "window's totals cannot be bounded.", ExitStatus.NO_CLUSTERS)
