@@ -241,3 +241,22 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
         assert sum(c["error_items"] for c in document["clusters"]) == len(range(0, items, 10))
         assert document["coverage"]["window_items"] == items
     assert len(sizes) == 1 and sizes.pop() <= MAX_QUERY_BYTES
+
+
+@pytest.mark.engine
+def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(live_env, localposthog_engine,
+                                                                            ground_truth, tmp_path):
+    from localposthog.answers import hogql_response
+
+    from llm_clusters.commands import cluster_metrics
+
+    run = next(r for r in ground_truth["runs"] if r["level"] == "trace" and r["job_name"])
+    saved = tmp_path / "overview.json"
+    saved.write_text(json.dumps(hogql_response(localposthog_engine.query(
+        overview_query(run_target(run["run_id"]))))), encoding="utf-8")
+    status, live, err = _cli(cluster_metrics, ["--live", "--run-id", run["run_id"], "--overview"])
+    assert status == 0, err
+    assert live == _cli(cluster_metrics, ["aggregate", str(saved)])[1]
+    assert len([path for method, path in live_env.requests if method == "POST"]) == 1
+    status, _, err = _cli(cluster_metrics, ["--live", "--run-id", run["run_id"][:-4] + "dead", "--overview"])
+    assert status == 5 and "found no clustering run" in err

@@ -132,7 +132,8 @@ class Interpreter:
         from .overview import is_overview, run_from_overview  # only an overview needs it
 
         if is_overview(table.columns):
-            return [run_from_overview(table, where, self.policy)]
+            run = run_from_overview(table, where, self.policy)
+            return [run] if run else []
         fields = [field_for_column(c) for c in table.columns]
         runs = []
         for index, row in enumerate(table.rows, 1):

@@ -37,7 +37,10 @@ def _json(value: Any) -> Any:
     return value
 
 
-def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run:
+def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | None:
+    """The run an overview describes; None when it has no row (no such run)."""
+    if not table.rows:
+        return None
     index = {c.strip().lower(): i for i, c in enumerate(table.columns)}
     cells = [{name: row[index[name]] if name in index and index[name] < len(row) else None
               for name in OVERVIEW_COLUMNS} for row in table.rows]

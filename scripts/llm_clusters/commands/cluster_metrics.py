@@ -39,12 +39,14 @@ from ..metrics_sql import (
     LATENCY_NOTE,
     LEVELS,
     metric_definitions,
+    run_target,
     server_side_query,
     window_scope,
     window_totals_query,
 )
 from ..model import ItemPolicy, Run
 from ..overview import overview_rows, overview_totals
+from ..overview_sql import overview_query
 from ..pipetable import Table
 from ..posthog_api import LiveError, PostHogClient
 from ..queries import load_run_sql
@@ -163,6 +165,9 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
                         help="the saved result of `sql --window-totals` (with --live: no FILE, the "
                         "query is run): adds the window's whole traffic and, per cluster, estimates "
                         "for the whole window with 95%% intervals")
+    parser.add_argument("--overview", action="store_true", help="with --live: send ONE query, the "
+                        "overview `sql --overview` prints, instead of loading the whole run and its "
+                        "per-item figures (the window's totals come with it)")
     parser.add_argument("--sort", choices=SORTS, default="cost",
                         help="order and one-line answer: cost (total), latency (mean), errors "
                         "(error rate) or size (default cost)")
@@ -234,6 +239,8 @@ def _live_inputs(args) -> Inputs:
     if not args.run_id:
         raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
                                "--list-runs`).", ExitStatus.USAGE)
+    if args.overview:
+        return _live_overview(args)
     with live_client(args) as client:
         run, notes, warnings = pick_run(read_live(client, load_run_sql(args.run_id, args.days),
                                                  ItemPolicy(default=None)), args.run_id)
@@ -252,6 +259,14 @@ def _live_inputs(args) -> Inputs:
             window = ask(window_totals_query(target, bounds))
             warnings += _job_scope_warnings(client, run)
     return Inputs(run, metrics, window, notes, warnings)
+
+
+def _live_overview(args) -> Inputs:
+    """The run, its measured figures and its window's totals from ONE query, the overview."""
+    with live_client(args) as client:
+        result = read_live(client, overview_query(run_target(args.run_id)), ItemPolicy(default=0))
+        run, notes, warnings = pick_run(result, args.run_id)
+        return Inputs(run, [], None, notes, warnings + _job_scope_warnings(client, run))
 
 
 def _job_scope_warnings(client: PostHogClient, run: Run) -> list[str]:
