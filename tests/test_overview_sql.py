@@ -166,7 +166,7 @@ def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, gro
 
 # --- size: the same query and a bounded answer at 100 and 10,000 items ------------------------
 
-def _synthetic_run(data_dir, items: int, clusters: int = 12) -> tuple[str, float]:
+def _synthetic_run(data_dir, items: int, clusters: int = 12, titles=None) -> tuple[str, float]:
     """A dataset holding one trace-level run of `items` items (one generation each, every tenth
     an error), with long descriptions; returns the run id and the run's total cost."""
     import uuid
@@ -191,7 +191,8 @@ def _synthetic_run(data_dir, items: int, clusters: int = 12) -> tuple[str, float
     run = {"$ai_clustering_run_id": run_id, "$ai_clustering_level": "trace", "$ai_window_start": start.isoformat(),
            "$ai_window_end": end.isoformat(), "$ai_total_items_analyzed": items,
            "$ai_clustering_params": {"max_samples": 10_000},
-           "$ai_clusters": [{"cluster_id": i, "size": len(t), "title": f"Cluster title number {i}",
+           "$ai_clusters": [{"cluster_id": i, "size": len(t),
+                             "title": titles[i % len(titles)] if titles else f"Cluster title number {i}",
                              "description": "- a long description line\n" * 20, "traces": t,
                              "metrics": {"avg_cost": 0.00123456789, "avg_latency": 2.3456789, "total_cost": 1.23456789,
                                          "error_rate": 0.1, "item_count": len(t)}}
@@ -260,3 +261,82 @@ def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(live
     assert len([path for method, path in live_env.requests if method == "POST"]) == 1
     status, _, err = _cli(cluster_metrics, ["--live", "--run-id", run["run_id"][:-4] + "dead", "--overview"])
     assert status == 5 and "found no clustering run" in err
+
+
+@pytest.mark.engine
+def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(localposthog_engine, ground_truth, tmp_path):
+    """For every run: the same figures, intervals and tests (the Welch tests from count, mean and
+    variance equal those from every value), whichever path measured the run."""
+    from localposthog.answers import hogql_response
+
+    from llm_clusters.commands import cluster_metrics
+    from llm_clusters.metrics_sql import server_side_query
+    from llm_clusters.queries import load_run_sql
+
+    def saved(sql: str, name: str) -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(hogql_response(localposthog_engine.query(sql))), encoding="utf-8")
+        return str(path)
+
+    for run in ground_truth["runs"]:
+        target = run_target(run["run_id"], run["level"])
+        overview = saved(overview_query(target), "overview.json")
+        run_file, items = saved(load_run_sql(run["run_id"]), "run.json"), saved(
+            server_side_query(target, per_item=True), "items.json")
+        argv = ["--format", "json", "--max-clusters", "0"]
+        new = json.loads(_cli(cluster_metrics, ["aggregate", overview, *argv])[1])
+        old = json.loads(_cli(cluster_metrics, ["aggregate", run_file, items, *argv])[1])
+        assert [c["cluster_id"] for c in new["clusters"]] == [c["cluster_id"] for c in old["clusters"]]
+        for mine, theirs in zip(new["clusters"], old["clusters"]):
+            # (top_model is not compared: the per-item path takes the mode over items, the
+            # server-side per-cluster query and the overview over generations)
+            for key in ("items", "items_with_data", "cost_n", "latency_n", "error_items"):
+                assert mine[key] == theirs[key], key
+            for key in ("total_cost", "avg_cost", "avg_latency", "p50_latency", "p90_latency", "p95_latency",
+                        "avg_tokens", "error_rate"):
+                assert mine[key] == approx(theirs[key]), key
+            for key, test in theirs["tests"].items():
+                if test is None:
+                    assert mine["tests"][key] is None, key
+                else:
+                    assert mine["tests"][key]["p_adjusted"] == pytest.approx(test["p_adjusted"], rel=1e-4, abs=1e-12)
+                    assert mine["tests"][key]["significant"] == test["significant"]
+
+
+HOSTILE_TITLES = ["[1,2] | not json", '{"a": 1} |x|', "it's \\ back\\", "line\nbreak\ttab\r", "\x1b[31mred\x1b[0m",
+                  "é☃𝄞 " * 60, "(null)", "x' OR 1=1 -- "]
+
+
+@pytest.mark.engine
+def test_hostile_titles_and_descriptions_are_harmless(tmp_path, monkeypatch):
+    from localposthog.answers import execute_sql_text
+    from localposthog.engine import Engine
+
+    from llm_clusters.commands import cluster_metrics, print_clusters
+
+    run_id, _ = _synthetic_run(tmp_path, 200, clusters=len(HOSTILE_TITLES), titles=HOSTILE_TITLES)
+    status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run_id, "--overview"])
+    engine = Engine(tmp_path)
+    try:
+        text = execute_sql_text(engine, sql)
+        result = engine.query(sql)
+    finally:
+        engine.close()
+    assert len(text.split("\n")) == 1 + len(HOSTILE_TITLES)  # a line per row, nothing cut
+    assert "...truncated" not in text
+    titles = [row[2] for row in result.rows]
+    for title, hostile in zip(titles, HOSTILE_TITLES):
+        assert "|" not in title and "\n" not in title and "\x1b" not in title
+        assert title.replace(" ", "")[:20] == "".join(c for c in hostile if c not in "|\n\t\r\x1b ")[:20]
+    saved = tmp_path / "overview.txt"
+    saved.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("POSTHOG_HOST", "https://eu.posthog.com")
+    monkeypatch.setenv("POSTHOG_PROJECT_ID", "12")
+    status, out, err = _cli(cluster_metrics, ["aggregate", str(saved), "--format", "json", "--max-clusters", "0"])
+    assert status == 0, err
+    document = json.loads(out)
+    assert sorted(c["cluster_id"] for c in document["clusters"]) == list(range(len(HOSTILE_TITLES)))
+    assert "https://eu.posthog.com/project/12/" in document["findings"][0]
+    status, out, err = _cli(print_clusters, [str(saved), "--format", "markdown"])
+    assert status == 0, err
+    assert "\x1b" not in out and "Largest: cluster" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
@@ -84,10 +84,12 @@ class Report:
 
     headline: list[str]
     notes: list[str]
+    findings: list[str] = field(default_factory=list)  # an overview's findings, after the headline
 
     def json(self) -> dict:
         return {"warnings": [clean(line, 600) for line in self.headline],
-                "notes": [clean(note, 600) for note in self.notes]}
+                "notes": [clean(note, 600) for note in self.notes],
+                **({"findings": [clean(line, 600) for line in self.findings]} if self.findings else {})}
 
 
 @dataclass
@@ -142,7 +144,7 @@ def _show(result: ReadResult, args, stdout: TextIO) -> None:
                     + ([links.host_note()] if links and links.host_note() else []))
     options = Options(args.top, args.sort, args.max_clusters, args.full, args.format, links)
     if run.overview is not None and args.cluster is None:  # an overview opens with its findings
-        report.headline += overview_findings(run, links or links_from_env(os.environ))
+        report.findings = overview_findings(run, links or links_from_env(os.environ))
     if args.cluster is not None:
         stdout.write(cluster_view(run, args.cluster, args, options, report) + "\n")
     else:
@@ -204,6 +206,8 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
     page.heading(f"Run {clean(run.run_id or '(no run id)', None if options.full else RUN_ID_CHARS)}")
     page.lines(run_header_lines(run, total, id_limit))
     page.lines(clean(line, 600) for line in report.headline)
+    page.lines(markdown(clean(line, 600)) if options.fmt == "markdown" else clean(line, 600)
+               for line in report.findings)
     if options.links and run.run_id:
         page.line(options.link("Run page:", options.links.run(run.run_id)))
     has_metrics = any(c.metrics for c in clusters)
