@@ -340,3 +340,14 @@ def test_hostile_titles_and_descriptions_are_harmless(tmp_path, monkeypatch):
     status, out, err = _cli(print_clusters, [str(saved), "--format", "markdown"])
     assert status == 0, err
     assert "\x1b" not in out and "Largest: cluster" in out
+
+
+@pytest.mark.parametrize("groups", [[[1.0, 2.0, 4.0], [10.0], [3.5, 3.5, 8.0, 0.25]], [[5.0], []], [[], []]])
+def test_pooled_sample_equals_the_sample_of_all_values(groups):
+    from llm_clusters.stats import Sample
+
+    pooled = Sample.pooled([Sample.of(values) for values in groups])
+    whole = Sample.of([v for values in groups for v in values])
+    assert pooled.n == whole.n
+    assert pooled.mean == (None if whole.mean is None else pytest.approx(whole.mean))
+    assert pooled.variance == (None if whole.variance is None else pytest.approx(whole.variance))
