@@ -351,3 +351,23 @@ def test_pooled_sample_equals_the_sample_of_all_values(groups):
     assert pooled.n == whole.n
     assert pooled.mean == (None if whole.mean is None else pytest.approx(whole.mean))
     assert pooled.variance == (None if whole.variance is None else pytest.approx(whole.variance))
+
+
+# HogQL's grammar keywords; as an alias only DATE, FIRST, ID and KEY are accepted.
+HOGQL_KEYWORDS = set("""all and anti any array as ascending asof between both by case cast cohort collate cross
+cube current desc descending distinct else end extract final for following from full group having is if
+ilike in inner interval join last leading left like limit not nulls offset on or order outer over partition
+preceding prewhere range return right rollup row rows sample select semi settings substring then ties
+timestamp totals trailing trim truncate to top unbounded union using when where window with""".split())
+
+
+def test_no_alias_is_a_hogql_keyword():
+    import re
+
+    from llm_clusters.drilldown_sql import drilldown_query
+
+    for level in ("trace", "generation"):
+        target = run_target(f"1_{level}_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7")
+        for query in (overview_query(target), drilldown_query(target, 1, "time", 3, True)):
+            aliases = {name.lower() for name in re.findall(r"\bAS ([A-Za-z_]\w*)", query)}
+            assert aliases and not aliases & HOGQL_KEYWORDS, aliases & HOGQL_KEYWORDS

@@ -14,7 +14,7 @@ from .errors import ClusterToolError, ExitStatus
 from .metrics_sql import ITEM_EVENTS, RunTarget
 from .overview_sql import ID_CHARS, ITEM_KEY, events_in_bounds, rounded_sql, run_cte, sql_names
 
-DRILLDOWN_COLUMNS = ("item", "trace_id", "rank", "timestamp", "has_data", "cost", "latency", "tokens",
+DRILLDOWN_COLUMNS = ("item", "trace_id", "rank", "first_event", "has_data", "cost", "latency", "tokens",
                      "error_events", "model", "matched")
 # Each sort puts the most interesting item first; ties go to the best rank.
 SORTS = {
@@ -22,7 +22,7 @@ SORTS = {
     "cost": "cost DESC,rank",
     "latency": "latency DESC,rank",
     "errors": "error_events DESC,cost DESC,rank",
-    "time": "timestamp DESC,rank",
+    "time": "first_event DESC,rank",
 }
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -47,7 +47,7 @@ def drilldown_query(target: RunTarget, cluster_id: int, sort: str = "rank", limi
              " FROM (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(c,'traces')) AS t FROM (SELECT arrayJoin("
              f"JSONExtractArrayRaw(p,'$ai_clusters')) AS c FROM run) WHERE JSONExtractInt(c,'cluster_id')={cluster_id})")
     events = (
-        f"SELECT {key} AS item,min(timestamp) AS first,countIf(event IN ({data}))>0 AS d,"
+        f"SELECT {key} AS item,min(timestamp) AS first_at,countIf(event IN ({data}))>0 AS d,"
         "sum(toFloat(properties.$ai_total_cost_usd)) AS cost,"
         "sumIf(toFloat(properties.$ai_latency),event='$ai_generation') AS latency,"
         "sum(ifNull(toFloat(properties.$ai_input_tokens),0)+ifNull(toFloat(properties.$ai_output_tokens),0)) AS tokens,"
@@ -59,7 +59,7 @@ def drilldown_query(target: RunTarget, cluster_id: int, sort: str = "rank", limi
     where = "\nWHERE e.errors>0" if errors_only else ""
     return (
         f"WITH run AS ({run_cte(target)}),\nitems AS ({items})\n"
-        "SELECT i.item AS item,i.trace_id AS trace_id,i.rank AS rank,e.first AS timestamp,"
+        "SELECT i.item AS item,i.trace_id AS trace_id,i.rank AS rank,e.first_at AS first_event,"
         f"ifNull(e.d,0)>0 AS has_data,{rounded_sql('e.cost')} AS cost,{rounded_sql('e.latency')} AS latency,"
         "e.tokens AS tokens,e.errors AS error_events,"
         "arraySort(x->(-countEqual(e.ms,x),x),arrayDistinct(e.ms))[1] AS model,count() OVER () AS matched"

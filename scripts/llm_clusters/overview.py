@@ -45,7 +45,7 @@ def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | Non
     cells = [{name: row[index[name]] if name in index and index[name] < len(row) else None
               for name in OVERVIEW_COLUMNS} for row in table.rows]
     fields = next((value for value in (_json(c["run"]) for c in cells) if isinstance(value, dict)), {})
-    values = next((value for value in (_json(c["window"]) for c in cells) if isinstance(value, list)), [])
+    values = next((value for value in (_json(c["window_totals"]) for c in cells) if isinstance(value, list)), [])
     window = dict(zip(WINDOW_KEYS, values))
     level = fields.get("$ai_clustering_level") or None
     clusters = [_cluster(c, level, policy) for c in cells if _integer(c["cluster_id"]) is not None]

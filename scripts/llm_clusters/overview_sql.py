@@ -1,16 +1,19 @@
 """HogQL for a run's overview: ONE constant-size query, one row per cluster, answer-ready.
 
-The query reads the run's own `$ai_*_clusters` event (JSONExtract on that one event), explodes
-`$ai_clusters`, joins the items to their AI events (read by property access, narrowed by event,
-time and `properties.$ai_trace_id IN (the run's item ids)` before the join) and aggregates per
-cluster the way `metrics_sql` defines the metrics. It also counts the window's whole traffic at
-the run's level, so coverage and window estimates come from the same answer.
+The query reads the run's own `$ai_*_clusters` event (JSONExtract on that one event) and
+explodes `$ai_clusters`. The window's AI events are scanned ONCE, narrowed by event name and
+time bounds and read by property access, into one row per item (`traffic`): that gives both the
+window's whole traffic at the run's level (so coverage and window estimates come from the same
+answer) and, joined to the run's items, each cluster's figures as `metrics_sql` defines them.
+No raw AI event is joined: the join is between the run's items and those per-item rows, and a
+second scan narrowed by `$ai_trace_id IN (…)` would only read the same events again.
 
 Every cell stays small enough for `execute-sql` with its default `truncate: true` (no JSON-looking
 cell over 500 characters): titles and descriptions are cut inside the query and made one-line and
 `|`-free, floats are rounded to `SIGNIFICANT_DIGITS`, and the run's own fields come once, in the
-`run` and `window` cells of one row. `overview.py` reads the answer back. The text is compact
-(no spaces after commas, short aliases) to stay within MAX_QUERY_BYTES whatever the run.
+`run` and `window_totals` cells of one row. `overview.py` reads the answer back. The text is
+compact (no spaces after commas, short aliases) to stay within MAX_QUERY_BYTES whatever the run;
+aliases avoid HogQL's keywords (`window`, `timestamp`, `totals`, …), which it refuses as aliases.
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ OVERVIEW_COLUMNS = (
     "cluster_id", "size", "title", "description", "items_with_data", "total_cost",
     "cost_items", "avg_cost", "cost_var", "avg_latency", "p50_latency", "p90_latency", "p95_latency",
     "latency_items", "latency_var", "tokens", "avg_tokens", "error_items",
-    "error_rate", "top_model", "embedded", "top_items", "run", "window",
+    "error_rate", "top_model", "embedded", "top_items", "run", "window_totals",
 )
 # The `run` cell copies the run event's properties under their PostHog names, but these.
 UNCOPIED = ("$ai_clusters", "$ai_clustering_params", "$ai_clustering_job_name")
-# The `window` cell's array: the run's max_samples and its window's whole traffic at its level.
+# The `window_totals` cell's array: the run's max_samples and its window's whole traffic at its level.
 WINDOW_KEYS = ("max_samples", "items", "items_with_data", "total_cost", "error_items")
 CELL_RULES = (
     f"Titles and descriptions are cut to {TITLE_CHARS} and {DESCRIPTION_CHARS} characters, then end "
@@ -47,7 +50,7 @@ CELL_RULES = (
     f"without values is nan. top_items: the {TOP_ITEMS} best-ranked items as [id, rank, timestamp, "
     f"distance] (generation level: and the trace id; ids cut to {ID_CHARS} characters). embedded: "
     f"PostHog's own metrics [{', '.join(EMBEDDED_KEYS)}] (all null: the run has none). On the row of the smallest cluster id "
-    "(noise, when the run has one): run, the run's properties; window, "
+    "(noise, when the run has one): run, the run's properties; window_totals, "
     f"[{', '.join(WINDOW_KEYS)}] of the window's whole traffic at the run's level."
 )
 
@@ -111,7 +114,7 @@ def _shown(target: RunTarget) -> str:
     )
 
 
-def _totals(target: RunTarget) -> str:
+def _traffic(target: RunTarget) -> str:
     """One row per item of the window's traffic at the run's level, from ONE scan of the AI
     events narrowed by event and time: whether its first event lies in the window (`inside`), and
     its figures over its events inside the window, as `metrics_sql` defines them (`pc`, `pl`,
@@ -141,18 +144,18 @@ _MEASURED = (
     "count(a.pl) AS latency_items,sum(a.tokens) AS tokens,countIf(a.d AND a.errs>0) AS error_items,"
     "arrayFlatten(groupArray(a.models)) AS ms,arrayMap(v->{rounded},arrayConcat([sum(a.pc),avg(a.pc),"
     "varSamp(a.pc),avg(a.pl)],quantiles(0.5,0.9,0.95)(a.pl),[varSamp(a.pl),avg(a.pt),"
-    "error_items/items_with_data])) AS f FROM items AS i LEFT JOIN totals AS a ON i.item=a.item GROUP BY i.cid"
+    "error_items/items_with_data])) AS f FROM items AS i LEFT JOIN traffic AS a ON i.item=a.item GROUP BY i.cid"
 )
-# One row: the `run` cell (the run's properties), the `window` cell (its max_samples and its
+# One row: the `run` cell (the run's properties), the `window_totals` cell (its max_samples and its
 # window's whole traffic: items whose first AI event lies in the window, with data, their cost,
 # with an error) and the cluster id whose row carries them.
 _TRAFFIC = (
     "SELECT concat('{{',arrayStringConcat(arrayMap(x->concat(toJSONString(x.1),':',x.2),arrayFilter("
     "x->x.1 NOT IN ({uncopied}),JSONExtractKeysAndValuesRaw(p))),','),'}}') AS run,toJSONString(["
-    "JSONExtractInt(p,'$ai_clustering_params','max_samples'),n,nd,wc,ne]) AS window,"
+    "JSONExtractInt(p,'$ai_clustering_params','max_samples'),n,nd,wc,ne]) AS wt,"
     "(SELECT min(cid) FROM items) AS first FROM run CROSS JOIN (SELECT countIf(inside) AS n,"
     "countIf(inside AND d) AS nd,sumIf(c,inside) AS wc,countIf(inside AND errs>0) AS ne"
-    " FROM totals) AS w"
+    " FROM traffic) AS w"
 )
 
 
@@ -161,7 +164,7 @@ def overview_query(target: RunTarget) -> str:
     unpack = {name: f"f[{index}]" for index, name in enumerate(ROUNDED, 1)}
     unpack.update(cluster_id="c.cid", size="items", title="td[1]", description="td[2]", 
                   run="if(c.cid=first,run,NULL)",
-                  window="if(c.cid=first,window,NULL)",
+                  window_totals="if(c.cid=first,wt,NULL)",
                   top_model="arraySort(x->(-countEqual(ms,x),x),arrayDistinct(ms))[1]")
     columns = ",".join(f"{unpack[name]} AS {name}" if name in unpack else name for name in OVERVIEW_COLUMNS)
     ctes = {
@@ -169,7 +172,7 @@ def overview_query(target: RunTarget) -> str:
         "clusters": "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,JSONExtractInt(c,'cluster_id') AS cid"
                     " FROM run",
         "items": "SELECT cid,arrayJoin(JSONExtractKeys(c,'traces')) AS item FROM clusters",
-        "totals": _totals(target),
+        "traffic": _traffic(target),
     }
     with_clause = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes.items())
     return (f"WITH {with_clause}\nSELECT {columns}\nFROM ({_shown(target)}) AS c"
