@@ -162,6 +162,9 @@ def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, gro
     status, out, err = _cli(print_clusters, [str(saved)])
     assert status == 0, err
     assert f"Largest: cluster {biggest['cluster_id']} " in out and run["run_id"] in out
+    status, out, err = _cli(print_clusters, [str(saved), "--cluster", str(biggest["cluster_id"])])
+    assert status == 0, err
+    assert f"--cluster {biggest['cluster_id']}`" in out and out.count("\n") < 20
 
 
 # --- size: the same query and a bounded answer at 100 and 10,000 items ------------------------

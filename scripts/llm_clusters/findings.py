@@ -5,12 +5,14 @@ when the PostHog host and project are known."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from .cluster_rows import ClusterRow
 from .links import HOST_ENV, PROJECT_ENV, LinkBuilder
-from .model import Run
+from .model import Cluster, Run
 from .text import clean, count, money, percent, seconds
+
+if TYPE_CHECKING:  # print_clusters.py imports this module; the statistics only load for an overview
+    from .cluster_rows import ClusterRow
 
 TITLE_CHARS = 60
 
@@ -32,14 +34,14 @@ def overview_findings(run: Run, links: LinkBuilder | None) -> list[str]:
     return findings_lines(run, rows, links)
 
 
-def findings_lines(run: Run, rows: list[ClusterRow], links: LinkBuilder | None = None) -> list[str]:
+def findings_lines(run: Run, rows: list["ClusterRow"], links: LinkBuilder | None = None) -> list[str]:
     regular = [row for row in rows if not row.cluster.is_noise]
     if not regular:
         return []
     unit = "generation" if run.level == "generation" else "trace"
     total = sum(row.items for row in rows)
 
-    def name(row: ClusterRow) -> str:
+    def name(row: "ClusterRow") -> str:
         label = f"{'noise ' if row.cluster.is_noise else ''}cluster {row.cluster.cluster_id} '{clean(row.cluster.title, TITLE_CHARS)}'"
         if links and run.run_id:
             label += f" {links.cluster(run.run_id, row.cluster.cluster_id)}"
@@ -67,3 +69,10 @@ def findings_lines(run: Run, rows: list[ClusterRow], links: LinkBuilder | None =
         lines.append("No cluster is significantly above the rest of the run in cost per item, "
                      "latency or error rate.")
     return lines
+
+
+def more_items_line(cluster: Cluster, shown: int) -> str:
+    """What to do for the items an overview does not carry (it holds the best-ranked only)."""
+    return (f"{count(cluster.item_count - shown)} more items: the overview holds only the best-ranked; "
+            f"list them with `cluster_metrics.py sql --run-id RUN_ID --cluster {cluster.cluster_id}` "
+            "(filtered and sorted inside PostHog).")

@@ -135,3 +135,4 @@ def overview_totals(run: Run) -> WindowTotals | None:
     whole = lambda name: _integer(window.get(name))  # noqa: E731
     return WindowTotals(run.level, run.window_start, run.window_end, whole("items") or 0,
                         whole("items_with_data"), _number(window.get("total_cost")), whole("error_items"))
+

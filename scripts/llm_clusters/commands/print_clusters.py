@@ -10,7 +10,7 @@ from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
-from ..findings import links_from_env, overview_findings
+from ..findings import links_from_env, more_items_line, overview_findings
 from ..links import LinkBuilder, add_link_options, builder_from_args, markdown_link
 from ..live import add_live_arguments, live_client, read_live
 from ..model import LEVELS, ItemPolicy, Run
@@ -362,7 +362,8 @@ def cluster_view(run: Run, cluster_id: int, args, options: Options, report: Repo
         rows.append(row)
     page.table(headers, rows)
     if cluster.item_count > len(items):
-        page.line(f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
+        page.line(more_items_line(cluster, len(items)) if run.overview is not None else
+                  f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
                   "(0 for all) or --ids for the bare ids.")
     _others_and_notes(page, [], report.notes, id_limit)
     return page.render(budget=None if args.full else DEFAULT_BUDGET * 2, narrow="--limit")
