@@ -159,7 +159,7 @@ def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, gro
         assert status == 0, err
         assert out.splitlines()[1].startswith(f"Largest: cluster {biggest['cluster_id']} ")
         assert f"{run['window_item_count']:,} {level}s" in out  # the window's traffic, same answer
-    status, out, err = _cli(print_clusters, [str(saved)])
+    status, out, err = _cli(print_clusters, ["-"], io.BytesIO(text.encode()))
     assert status == 0, err
     assert f"Largest: cluster {biggest['cluster_id']} " in out and run["run_id"] in out
     status, out, err = _cli(print_clusters, [str(saved), "--cluster", str(biggest["cluster_id"])])

@@ -63,16 +63,20 @@ from ..textsource import TextSource
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
 
-  sql        print ONE HogQL query (about 3 KB whatever the run's size) that reads the run's
-             $ai_clusters inside PostHog and joins its items to their AI events; run it with
-             execute-sql (truncate: false) or the query API. --per-item gives a row per item.
-             --in-list prints chunked IN (...) queries instead, for tools that cannot run it.
-  aggregate  read a saved run and, optionally, the saved result of the per-item (or
-             per-cluster) query, and print the per-cluster table: every rate with n and a 95%
-             Wilson interval, clusters significantly above the rest of the run flagged.
+  sql        print ONE HogQL query (at most 4 KB whatever the run's size) that reads the run's
+             $ai_clusters inside PostHog and joins its items to their AI events. --overview: a
+             small row per cluster (figures, best items, the window's traffic) that execute-sql
+             returns whole with its default truncate: true; start here. --cluster N: that
+             cluster's items, filtered and sorted (drill-down). Without either, a row per
+             cluster (--per-item: per item) to run with truncate: false. --in-list prints
+             chunked IN (...) queries instead, for tools that cannot run it.
+  aggregate  read the saved overview (or a saved run and, optionally, the saved result of
+             the per-item or per-cluster query) and print the per-cluster table: every rate
+             with n and a 95% Wilson interval, clusters significantly above the rest flagged;
+             an overview opens with findings lines.
              --window-totals FILE adds the window's whole traffic and per-cluster estimates.
-  --live     `cluster_metrics.py --live --run-id ID [--window-totals]`: the same table, the
-             queries sent to PostHog's API (short for `aggregate --live ...`).
+  --live     `cluster_metrics.py --live --run-id ID [--overview | --window-totals]`: the same
+             table, the queries sent to PostHog's API (short for `aggregate --live ...`).
 
 A run clusters a SAMPLE of its window (at most max_samples items): its figures are the
 sample's. Check the coverage line before quoting totals."""
