@@ -49,8 +49,8 @@ CELL_RULES = (
     f"line. Floats carry {SIGNIFICANT_DIGITS} significant digits; a variance, percentile or rate "
     f"without values is nan. top_items: the {TOP_ITEMS} best-ranked items as [id, rank, timestamp, "
     f"distance] (generation level: and the trace id; ids cut to {ID_CHARS} characters). embedded: "
-    f"PostHog's own metrics [{', '.join(EMBEDDED_KEYS)}] (all null: the run has none). On the row of the smallest cluster id "
-    "(noise, when the run has one): run, the run's properties; window_totals, "
+    f"PostHog's own metrics [{', '.join(EMBEDDED_KEYS)}] (all null: the run has none). On the row "
+    "of the smallest cluster id (noise, when the run has one): run, the run's properties; window_totals, "
     f"[{', '.join(WINDOW_KEYS)}] of the window's whole traffic at the run's level."
 )
 
@@ -85,8 +85,8 @@ ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
 
 
 def events_in_bounds(target: RunTarget, kinds: tuple[str, ...]) -> str:
-    """The WHERE conditions for AI events of the given kinds inside the target's time bounds (whole seconds, for the
-    partition pruning) and before the run's window end."""
+    """The WHERE conditions for AI events of the given kinds inside the target's time bounds
+    (whole seconds, for the partition pruning) and before the run's window end."""
     low, high = target.event_bounds
     return (f"event IN ({sql_names(kinds)}) AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
             " AND timestamp<(SELECT we FROM run)")
@@ -133,7 +133,7 @@ def _traffic(target: RunTarget) -> str:
         "sumIf(cost,w) AS c,sumIf(lat,w AND event='$ai_generation') AS l,"
         "sumIf(tok,w) AS tokens,countIf(w AND err) AS errs,"
         "groupArrayIf(model,w AND event='$ai_generation' AND model!='') AS models,if(d AND c>0,c,NULL) AS pc,"
-        f"if(d AND l>0,l,NULL) AS pl,if(tokens>0,tokens,NULL) AS pt FROM ({events}) GROUP BY item HAVING item!=''"
+        f"if(d AND l>0,l,NULL) AS pl,if(d AND tokens>0,tokens,NULL) AS pt FROM ({events}) GROUP BY item HAVING item!=''"
     )
 
 
@@ -162,7 +162,7 @@ _TRAFFIC = (
 def overview_query(target: RunTarget) -> str:
     """ONE query of constant size: a row per cluster (noise last) with the run's figures."""
     unpack = {name: f"f[{index}]" for index, name in enumerate(ROUNDED, 1)}
-    unpack.update(cluster_id="c.cid", size="items", title="td[1]", description="td[2]", 
+    unpack.update(cluster_id="c.cid", size="items", title="td[1]", description="td[2]",
                   run="if(c.cid=first,run,NULL)",
                   window_totals="if(c.cid=first,wt,NULL)",
                   top_model="arraySort(x->(-countEqual(ms,x),x),arrayDistinct(ms))[1]")
