@@ -374,3 +374,15 @@ def test_no_alias_is_a_hogql_keyword():
         for query in (overview_query(target), drilldown_query(target, 1, "time", 3, True)):
             aliases = {name.lower() for name in re.findall(r"\bAS ([A-Za-z_]\w*)", query)}
             assert aliases and not aliases & HOGQL_KEYWORDS, aliases & HOGQL_KEYWORDS
+
+
+@pytest.mark.engine
+def test_every_runs_overview_fits_execute_sql_with_truncate_on(localposthog_engine, ground_truth):
+    from localposthog.answers import execute_sql_text
+
+    for run in ground_truth["runs"]:
+        text = execute_sql_text(localposthog_engine, overview_query(run_target(run["run_id"], run["level"])))
+        assert "...truncated" not in text
+        assert len(text) <= 1000 + 700 * len(run["clusters"]), (run["run_id"], len(text))
+        assert len(text.split("\n")) == 1 + len(run["clusters"])  # one line a row: nothing split or cut
+        assert max(len(cell) for line in text.split("\n") for cell in line.split("|") if cell[:1] in "[{") <= 500
