@@ -129,6 +129,11 @@ class Interpreter:
 
     def runs_from_table(self, table: Table, where: str) -> list[Run]:
         self.seen.extend(table.columns)
+        from .overview import is_overview, run_from_overview  # only an overview needs it
+
+        if is_overview(table.columns):
+            run = run_from_overview(table, where, self.policy)
+            return [run] if run else []
         fields = [field_for_column(c) for c in table.columns]
         runs = []
         for index, row in enumerate(table.rows, 1):

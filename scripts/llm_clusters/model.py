@@ -188,6 +188,9 @@ class Run:
     notes: list[str] = field(default_factory=list)
     # Set when the input only counted the run's clusters (a runs listing), holding none of them.
     cluster_count: int | None = None
+    # Set when the input is the overview query's answer: its per-cluster cells and run cell
+    # (`overview.overview_rows` and `overview_totals` read them).
+    overview: dict | None = None
 
     @property
     def listed_only(self) -> bool:
