@@ -26,8 +26,8 @@ if importlib.util.find_spec("hogql_parser") is None:
 
 import llm_clusters  # noqa: E402
 from hogql_policy import narrowed_before_join, problems, recent_only_names  # noqa: E402
-from llm_clusters import compare_inputs, compare_sql, metrics_sql, queries  # noqa: E402
-from llm_clusters.commands import cluster_metrics, link_builder  # noqa: E402
+from llm_clusters import compare_inputs, compare_sql, drilldown_sql, metrics_sql, overview_sql, queries  # noqa: E402
+from llm_clusters.commands import cluster_metrics, compare_runs, link_builder  # noqa: E402
 from localposthog.hogql import QueryError  # noqa: E402
 from localposthog.hogql_check import FunctionTables, check_query  # noqa: E402
 
@@ -68,11 +68,17 @@ BUILDER_CASES = {
         compare_inputs.comparison_sql([RUN_ID], True, None, None, None, 7),
         compare_inputs.comparison_sql([RUN_ID, HOSTILE_ID], False, None, None, None, 7),
         compare_inputs.comparison_sql(None, False, 5, None, "job", 7)],
+    "overview_sql.overview_query": lambda: [overview_sql.overview_query(t) for t in _targets()],
+    "drilldown_sql.drilldown_query": lambda: [
+        drilldown_sql.drilldown_query(t, cluster, sort, 5, errors_only) for t in _targets()
+        for cluster, sort, errors_only in ((0, "rank", False), (-1, "cost", True), (3, "latency", False),
+                                           (1, "errors", True), (2, "time", False))],
 }
 
 
 # Functions whose names look like query builders but build no SQL.
-NOT_SQL = {"links.encode_query": "a URL's query string", "truncation.response_query": "reads a response's query"}
+NOT_SQL = {"links.encode_query": "a URL's query string", "truncation.response_query": "reads a response's query",
+           "overview_sql.rounded_sql": "an expression inside the overview query"}
 
 
 def _discovered_builders() -> set[str]:
@@ -95,6 +101,11 @@ def _cli_queries() -> list[str]:
         (cluster_metrics, ["sql", "--run-file", str(run_file)]),
         (cluster_metrics, ["sql", "--run-file", str(run_file), "--window-totals"]),
         (cluster_metrics, ["sql", "--run-file", str(run_file), "--in-list", "--max-query-bytes", "3000"]),
+        (cluster_metrics, ["sql", "--run-id", RUN_ID, "--overview"]),
+        (cluster_metrics, ["sql", "--run-id", RUN_ID, "--cluster", "2", "--errors-only", "--sort", "cost"]),
+        (compare_runs, ["sql", "--run-id", RUN_ID, "--previous"]),
+        (compare_runs, ["sql", "--run-id", RUN_ID, "--run-id", HOSTILE_ID]),
+        (compare_runs, ["sql", "--last", "6", "--job-id", "019ba00d-8800-756b-9007-d44a55c23db7"]),
     ]
     printed = []
     for module, argv in commands:

@@ -77,6 +77,9 @@ class ClusterRow:
     cost_squares: float | None = None  # sum of the squared per-item costs, for the window estimates
     costs: list[float] = field(default_factory=list, repr=False)
     latencies: list[float] = field(default_factory=list, repr=False)
+    # Count, mean and variance when only those are known (the overview query), for the tests.
+    cost_sample: Sample | None = field(default=None, repr=False)
+    latency_sample: Sample | None = field(default=None, repr=False)
     tests: dict[str, dict] = field(default_factory=dict)
     window: dict[str, Estimate | None] | None = None  # estimates for the whole window, when known
 
@@ -322,9 +325,14 @@ def add_tests(rows: list[ClusterRow]) -> None:
                                       total_with_data - row.items_with_data)
             if result:
                 tested["error_rate"].append((row, result))
-        for key, attribute in (("avg_cost", "costs"), ("avg_latency", "latencies")):
-            rest = [v for other in rows if other is not row for v in getattr(other, attribute)]
-            result = welch_t(Sample.of(getattr(row, attribute)), Sample.of(rest))
+        for key, attribute, summary in (("avg_cost", "costs", "cost_sample"),
+                                        ("avg_latency", "latencies", "latency_sample")):
+            if getattr(row, summary) is not None:  # summaries only: the rest pooled from them
+                rest_sample = Sample.pooled([getattr(other, summary) for other in rows if other is not row])
+                result = welch_t(getattr(row, summary), rest_sample)
+            else:
+                rest = [v for other in rows if other is not row for v in getattr(other, attribute)]
+                result = welch_t(Sample.of(getattr(row, attribute)), Sample.of(rest))
             if result:
                 tested[key].append((row, result))
     for key, pairs in tested.items():

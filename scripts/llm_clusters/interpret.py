@@ -58,6 +58,15 @@ def field_for_column(name: str) -> str | None:
     return None
 
 
+# Columns only the overview query's answer has: a table with all of them is read as an overview.
+OVERVIEW_MARKER_COLUMNS = ("cluster_id", "top_items", "run", "items_with_data")
+
+
+def is_overview(columns: list[str]) -> bool:
+    names = {c.strip().lower() for c in columns}
+    return all(name in names for name in OVERVIEW_MARKER_COLUMNS)
+
+
 def is_cluster_dict(value: Any) -> bool:
     return isinstance(value, dict) and "cluster_id" in value and (
         "traces" in value or "size" in value or "title" in value)
@@ -132,6 +141,11 @@ class Interpreter:
 
     def runs_from_table(self, table: Table, where: str) -> list[Run]:
         self.seen.extend(table.columns)
+        if is_overview(table.columns):
+            from .overview import run_from_overview  # only an overview needs it (and its statistics)
+
+            run = run_from_overview(table, where, self.policy)
+            return [run] if run else []
         fields = [field_for_column(c) for c in table.columns]
         runs = []
         for index, row in enumerate(table.rows, 1):

@@ -185,7 +185,7 @@ class Run:
                  job_id: str | None = None, job_name: str | None = None, window_start: str | None = None,
                  window_end: str | None = None, total_items: int | None = None, params: dict | None = None,
                  event: str | None = None, source: str = "", notes: list[str] | None = None,
-                 cluster_count: int | None = None):
+                 cluster_count: int | None = None, overview: dict | None = None):
         self.clusters = clusters
         self.run_id = run_id
         self.level = level
@@ -199,6 +199,9 @@ class Run:
         self.source = source
         self.notes = [] if notes is None else notes
         self.cluster_count = cluster_count
+        # Set when the input is the overview query's answer: its per-cluster cells and run cell
+        # (`overview.overview_rows` and `overview_totals` read them).
+        self.overview = overview
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, level={self.level!r}, clusters={len(self.clusters)})"

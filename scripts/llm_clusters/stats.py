@@ -91,6 +91,21 @@ class Sample:
         variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else None
         return cls(n, mean, variance)
 
+    @classmethod
+    def pooled(cls, samples: Sequence["Sample"]) -> "Sample":
+        """The sample of all values of `samples` together, from their counts, means and
+        variances (within plus between sum of squares)."""
+        present = [s for s in samples if s.n and s.mean is not None]
+        n = sum(s.n for s in present)
+        if n == 0:
+            return cls(0, None, None)
+        mean = math.fsum(s.n * s.mean for s in present) / n  # type: ignore[operator]
+        if n < 2:
+            return cls(n, mean, None)
+        squares = math.fsum((s.n - 1) * (s.variance or 0.0) + s.n * (s.mean - mean) ** 2  # type: ignore[operator]
+                            for s in present)
+        return cls(n, mean, squares / (n - 1))
+
 
 def welch_t(a: Sample, b: Sample) -> TestResult | None:
     """One-sided Welch t-test of mean(a) > mean(b); None with fewer than 2 values a side or no

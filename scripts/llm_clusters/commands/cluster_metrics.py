@@ -8,10 +8,9 @@ intervals and tests.
 from __future__ import annotations
 
 import json
+import os
 import sys
-import textwrap
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from ..cli import ArgumentParser, guarded, positive_number, whole_number
@@ -27,15 +26,17 @@ from ..cluster_rows import (
     rows_from_tables,
     sorted_rows,
 )
+from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
+from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
+from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
 from ..errors import ClusterToolError, ExitStatus
-from ..links import parse_timestamp
+from ..findings import findings_lines, links_from_env
 from ..live import ANSWER_NAME, add_live_arguments, live_client, lookback_days, read_live
+from ..metrics_queries import load_run, pick_run, run_target_of, run_window, sql_text
 from ..metrics_sql import (
     DEFAULT_MAX_QUERY_BYTES,
     LATENCY_NOTE,
     LEVELS,
-    RunTarget,
-    in_list_queries,
     metric_definitions,
     run_target,
     server_side_query,
@@ -43,31 +44,36 @@ from ..metrics_sql import (
     window_totals_query,
 )
 from ..model import ItemPolicy, Run
+from ..overview import overview_rows, overview_totals
+from ..overview_sql import overview_query
 from ..pipetable import Table
 from ..queries import load_run_sql
-from ..reader import ReadResult, choose_run, read_runs
 from ..render import OUTPUT_FORMATS, Page, json_text, run_header_lines
 from ..tables import read_table, read_table_from
 from ..text import clean, count, markdown, money, percent, seconds
 from ..textsource import TextSource
 from ..window_view import coverage_json, estimate_json, window_section
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the API client is imported in live mode only
     from ..posthog_api import PostHogClient
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.
 
-  sql        print ONE HogQL query (about 3.5 KB whatever the run's size) that reads the run's
-             $ai_clusters inside PostHog and joins its items to their AI events; run it with
-             execute-sql (truncate: false) or the query API. --per-item gives a row per item.
-             --in-list prints chunked IN (...) queries instead, for tools that cannot run it.
-  aggregate  read a saved run and, optionally, the saved result of the per-item (or
-             per-cluster) query, and print the per-cluster table: every rate with n and a 95%
-             Wilson interval, clusters significantly above the rest of the run flagged.
+  sql        print ONE HogQL query (at most 4 KB whatever the run's size) that reads the run's
+             $ai_clusters inside PostHog and joins its items to their AI events. --overview: a
+             small row per cluster (figures, best items, the window's traffic) that execute-sql
+             returns whole with its default truncate: true; start here. --cluster N: that
+             cluster's items, filtered and sorted (drill-down). Without either, a row per
+             cluster (--per-item: per item) to run with truncate: false. --in-list prints
+             chunked IN (...) queries instead, for tools that cannot run it.
+  aggregate  read the saved overview (or a saved run and, optionally, the saved result of
+             the per-item or per-cluster query) and print the per-cluster table: every rate
+             with n and a 95% Wilson interval, clusters significantly above the rest flagged;
+             an overview opens with findings lines.
              --window-totals FILE adds the window's whole traffic and per-cluster estimates.
-  --live     `cluster_metrics.py --live --run-id ID [--window-totals]`: the same table, the
-             queries sent to PostHog's API (short for `aggregate --live ...`).
+  --live     `cluster_metrics.py --live --run-id ID [--overview | --window-totals]`: the same
+             table, the queries sent to PostHog's API (short for `aggregate --live ...`).
 
 A run clusters a SAMPLE of its window (at most max_samples items): its figures are the
 sample's. Check the coverage line before quoting totals."""
@@ -89,6 +95,20 @@ def build_parser() -> ArgumentParser:
     sql.add_argument("--run-file", metavar="FILE", help="a saved result holding the run (any shape "
                      "print_clusters.py reads), - for standard input")
     sql.add_argument("--level", choices=LEVELS, help="the run's level when its id does not say it")
+    sql.add_argument("--overview", action="store_true", help="ONE query giving a row per cluster: "
+                     "measured figures, best-ranked items, embedded metrics and the window's whole "
+                     "traffic, small enough for execute-sql with truncate on (feed its saved result "
+                     "to `aggregate` or print_clusters.py)")
+    sql.add_argument("--cluster", type=int, metavar="N", help="drill down: ONE query for cluster N's "
+                     "items, each with cost, latency, tokens, error events, model, first event time and "
+                     "trace id, filtered, sorted and cut inside PostHog")
+    sql.add_argument("--errors-only", action="store_true", help="with --cluster: only items with an "
+                     "error event")
+    sql.add_argument("--sort", choices=tuple(DRILLDOWN_SORTS), default="rank", help="with --cluster: "
+                     "rank (default), cost, latency, errors (most error events) or time (newest first)")
+    sql.add_argument("--limit", type=positive_number, default=DRILLDOWN_LIMIT, metavar="K",
+                     help=f"with --cluster: at most K items (default {DRILLDOWN_LIMIT}, at most "
+                     f"{DRILLDOWN_MAX})")
     sql.add_argument("--per-item", action="store_true", help="one row per item instead of per cluster "
                      "(feed its saved result to `aggregate`)")
     sql.add_argument("--window-totals", action="store_true", help="with --run-file: the query for the "
@@ -118,101 +138,11 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
 
     def body() -> int:
         args = build_parser().parse_args(argv)
-        command = sql_command if args.command == "sql" else aggregate_command
+        command = sql_text if args.command == "sql" else aggregate_command
         stdout.write(command(args, stdin) + "\n")
         return ExitStatus.OK
 
     return guarded(body, stderr)
-
-
-def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str], list[str]]:
-    """The run in a saved file (all its items when `items`), notes on what was read, and
-    warnings that rows are probably missing."""
-    return _picked(read_runs(path, ItemPolicy(default=None if items else 0), stdin), run_id)
-
-
-def _picked(result: ReadResult, run_id: str | None) -> tuple[Run, list[str], list[str]]:
-    run, picked = choose_run(result, run_id)
-    return run, ([picked] if picked else []) + result.notes + run.notes, result.warnings
-
-
-def _run_target(run: Run, level: str | None = None) -> RunTarget:
-    return run_target(run.run_id, level or run.level, run.window_start, run.window_end)
-
-
-def _window(run: Run) -> tuple[datetime, datetime] | None:
-    start, end = parse_timestamp(run.window_start), parse_timestamp(run.window_end)
-    return (start, end) if start and end else None
-
-
-def sql_command(args, stdin=None) -> str:
-    if args.in_list and not args.run_file:
-        raise ClusterToolError("--in-list needs --run-file: the item ids come from the saved run.",
-                               ExitStatus.USAGE)
-    if args.window_totals and not args.run_file:
-        raise ClusterToolError("--window-totals needs --run-file: its time bounds are the run's exact "
-                               "window, which the saved run carries (or use --live).", ExitStatus.USAGE)
-    if not args.run_file and not args.run_id:
-        raise ClusterToolError("say which run: --run-id ID, or --run-file FILE (a saved run).",
-                               ExitStatus.USAGE)
-    if args.run_file:
-        run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
-        if not run.run_id:
-            raise ClusterToolError(f"the run in {args.run_file} has no run id; pass --run-id.",
-                                   ExitStatus.USAGE)
-        target = _run_target(run, args.level)
-        notes = [f"warning: {w}" for w in warnings] + notes
-    else:
-        run, notes = None, []
-        target = run_target(args.run_id, args.level)
-    if args.window_totals:
-        assert run is not None
-        return _window_totals_sql(run, target, notes)
-    comment = [f"-- {target.level}-level metrics for run {_comment_safe(target.run_id)}",
-               *(f"-- {line}" for line in _wrap(metric_definitions(target.level))),
-               *(f"-- note: {_comment_safe(note)}" for note in notes)]
-    if not args.in_list:
-        if not run or not _window(run):
-            comment.append("-- time bounds: the window the run id implies (7 days before its end, "
-                           "1 day margin); the run's exact window is applied inside the query")
-        return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
-    assert run is not None
-    keys = [item.key for cluster in run.clusters for item in cluster.items]
-    window = _window(run)
-    queries = in_list_queries(target, keys, args.max_query_bytes, window)
-    if not window:
-        comment.append("-- time bounds: the run file has no window, so the queries use the window "
-                       "its id implies (7 days before its end, 1 day margin), wider than the run's")
-    comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
-                   f"{args.max_query_bytes:,} bytes; items with no row had no data. Save each "
-                   "result and pass them all to `aggregate`.")
-    parts = ["\n".join(comment)]
-    for index, query in enumerate(queries, 1):
-        parts.append(f"-- query {index} of {len(queries)}\n{query}")
-    return "\n\n".join(parts)
-
-
-def _window_totals_sql(run: Run, target: RunTarget, notes: list[str]) -> str:
-    window = _window(run)
-    if window is None:
-        raise ClusterToolError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
-                               "window's totals cannot be bounded exactly. Save the run with its window "
-                               "columns (see SKILL.md) or use --live.", ExitStatus.USAGE)
-    comment = [f"-- the whole traffic of the window of run {_comment_safe(target.run_id)} "
-               f"({target.level} level): one row",
-               *(f"-- {line}" for line in _wrap(window_scope(target.level))),
-               *(f"-- note: {_comment_safe(note)}" for note in notes),
-               "-- Save the result and pass it to `aggregate --window-totals FILE`."]
-    return "\n".join(comment + [window_totals_query(target, window)])
-
-
-def _comment_safe(text: str) -> str:
-    """Text for a `--` comment line: one line, no control characters."""
-    return clean(text, 200)
-
-
-def _wrap(text: str, width: int = 96) -> list[str]:
-    return textwrap.wrap(text, width)
 
 
 # --- aggregate -------------------------------------------------------------------------------
@@ -236,6 +166,9 @@ def add_aggregate_arguments(parser: ArgumentParser) -> None:
                         help="the saved result of `sql --window-totals` (with --live: no FILE, the "
                         "query is run): adds the window's whole traffic and, per cluster, estimates "
                         "for the whole window with 95%% intervals")
+    parser.add_argument("--overview", action="store_true", help="with --live: send ONE query, the "
+                        "overview `sql --overview` prints, instead of loading the whole run and its "
+                        "per-item figures (the window's totals come with it)")
     parser.add_argument("--sort", choices=SORTS, default="cost",
                         help="order and one-line answer: cost (total), latency (mean), errors "
                         "(error rate) or size (default cost)")
@@ -266,16 +199,21 @@ def aggregate_command(args, stdin=None) -> str:
     if inputs.metrics:
         rows, source, more = rows_from_tables(run, inputs.metrics)
         notes += more
+    elif run.overview is not None:
+        rows, source = overview_rows(run), "overview"
     else:
         rows, source = rows_from_embedded(run), "embedded"
     add_tests(rows)
-    totals = None
+    totals = overview_totals(run) if run.overview is not None and not inputs.window else None
+    if totals:
+        warnings += add_window_estimates(run, rows, totals)
     if inputs.window:
         where, table = inputs.window
         warnings += table.warnings
         totals = WindowTotals.from_table(table, where)
         warnings += add_window_estimates(run, rows, totals)
-    return render_aggregate(run, rows, source, args, notes, warnings, totals)
+    lead = findings_lines(run, rows, links_from_env(os.environ)) if source == "overview" else []
+    return render_aggregate(run, rows, source, args, notes, warnings, totals, lead)
 
 
 def _file_inputs(args, stdin) -> Inputs:
@@ -302,10 +240,12 @@ def _live_inputs(args) -> Inputs:
     if not args.run_id:
         raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
                                "--list-runs`).", ExitStatus.USAGE)
+    if args.overview:
+        return _live_overview(args)
     with live_client(args) as client:
-        run, notes, warnings = _picked(read_live(client, load_run_sql(args.run_id, lookback_days(args)),
+        run, notes, warnings = pick_run(read_live(client, load_run_sql(args.run_id, lookback_days(args)),
                                                  ItemPolicy(default=None)), args.run_id)
-        target = _run_target(run)
+        target = run_target_of(run)
 
         def ask(sql: str) -> tuple[str, Table]:
             return ANSWER_NAME, read_table_from(TextSource(client.query_text(sql)), ANSWER_NAME, sql)
@@ -313,7 +253,7 @@ def _live_inputs(args) -> Inputs:
         metrics = [ask(server_side_query(target, per_item=True))]
         window = None
         if args.window_totals is not None:
-            bounds = _window(run)
+            bounds = run_window(run)
             if bounds is None:
                 raise ClusterToolError(f"run {clean(run.run_id, 160)!r} records no window, so its "
                                        "window's totals cannot be bounded.", ExitStatus.NO_CLUSTERS)
@@ -322,7 +262,15 @@ def _live_inputs(args) -> Inputs:
     return Inputs(run, metrics, window, notes, warnings)
 
 
-def _job_scope_warnings(client: "PostHogClient", run: Run) -> list[str]:
+def _live_overview(args) -> Inputs:
+    """The run, its measured figures and its window's totals from ONE query, the overview."""
+    with live_client(args) as client:
+        result = read_live(client, overview_query(run_target(args.run_id)), ItemPolicy(default=0))
+        run, notes, warnings = pick_run(result, args.run_id)
+        return Inputs(run, [], None, notes, warnings + _job_scope_warnings(client, run))
+
+
+def _job_scope_warnings(client: PostHogClient, run: Run) -> list[str]:
     """A run does not record its job's event_filters, but the jobs API does: when the job filters
     events, the window totals (all traffic at the level) count more than the run sampled from."""
     from ..posthog_api import LiveError  # live mode only
@@ -390,7 +338,8 @@ def _flags(row: ClusterRow) -> str:
 
 
 def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes: list[str],
-                     warnings: list[str] | None = None, totals: WindowTotals | None = None) -> str:
+                     warnings: list[str] | None = None, totals: WindowTotals | None = None,
+                     lead: list[str] | None = None) -> str:
     unit = "generation" if run.level == "generation" else "trace"
     warnings = warnings or []
     ordered = sorted_rows(rows, args.sort)
@@ -403,7 +352,8 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
             "schema": SCHEMA, "warnings": [clean(w, 600) for w in warnings],
             "run": {"run_id": clean(run.run_id) or None, "level": run.level,
                     "window_start": run.window_start, "window_end": run.window_end},
-            "source": source, "sort": args.sort, "answer": answer, "items": total_items,
+            "source": source, "sort": args.sort, "answer": answer, "findings": lead or [],
+            "items": total_items,
             "items_without_data": without if source != "embedded" else None,
             "coverage": coverage_json(run, total_items, totals),
             "tests": {"alpha": ALPHA, "correction": "holm", "sided": "greater"},
@@ -414,6 +364,7 @@ def render_aggregate(run: Run, rows: list[ClusterRow], source: str, args, notes:
     page = Page(args.format)
     page.heading(f"Metrics per cluster: run {clean(run.run_id or '(no run id)', None if args.full else 160)}")
     page.lines(f"Warning: {clean(w, 600)}" for w in warnings)
+    page.lines(markdown(line) if args.format == "markdown" else line for line in lead or [])
     page.line(markdown(answer) if args.format == "markdown" else answer)
     page.lines(run_header_lines(run, total_items, None if args.full else 64)[:2])
     headers = ["id", "title", f"{unit}s", "with data", "total cost (sample)", "avg cost (n)", "avg latency (n)",

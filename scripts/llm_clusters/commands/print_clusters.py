@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 from ..cli import ArgumentParser, guarded, whole_number
 from ..errors import ClusterToolError, ExitStatus
+from ..findings import links_from_env, more_items_line, overview_findings
 from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, ItemPolicy, Run
@@ -83,13 +84,15 @@ class Report:
     """What the output says besides the data: warnings and the run picked go on top, notes
     (skipped blocks or rows) at the end."""
 
-    def __init__(self, headline: list[str], notes: list[str]):
+    def __init__(self, headline: list[str], notes: list[str], findings: list[str] | None = None):
         self.headline = headline
         self.notes = notes
+        self.findings = [] if findings is None else findings  # an overview's findings, after the headline
 
     def json(self) -> dict:
         return {"warnings": [clean(line, 600) for line in self.headline],
-                "notes": [clean(note, 600) for note in self.notes]}
+                "notes": [clean(note, 600) for note in self.notes],
+                **({"findings": [clean(line, 600) for line in self.findings]} if self.findings else {})}
 
 
 class Options:
@@ -146,6 +149,8 @@ def _show(result: ReadResult, args, stdout: TextIO) -> None:
                     notes=result.notes + run.notes
                     + ([links.host_note()] if links and links.host_note() else []))
     options = Options(args.top, args.sort, args.max_clusters, args.full, args.format, links)
+    if run.overview is not None and args.cluster is None:  # an overview opens with its findings
+        report.findings = overview_findings(run, links or links_from_env(os.environ))
     if args.cluster is not None:
         stdout.write(cluster_view(run, args.cluster, args, options, report) + "\n")
     else:
@@ -209,6 +214,8 @@ def run_view(run: Run, options: Options, report: Report, others: list[Run]) -> s
     page.heading(f"Run {clean(run.run_id or '(no run id)', None if options.full else RUN_ID_CHARS)}")
     page.lines(run_header_lines(run, total, id_limit))
     page.lines(clean(line, 600) for line in report.headline)
+    page.lines(markdown(clean(line, 600)) if options.fmt == "markdown" else clean(line, 600)
+               for line in report.findings)
     if options.links and run.run_id:
         page.line(options.link("Run page:", options.links.run(run.run_id)))
     has_metrics = any(c.metrics for c in clusters)
@@ -363,7 +370,8 @@ def cluster_view(run: Run, cluster_id: int, args, options: Options, report: Repo
         rows.append(row)
     page.table(headers, rows)
     if cluster.item_count > len(items):
-        page.line(f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
+        page.line(more_items_line(cluster, len(items)) if run.overview is not None else
+                  f"{count(cluster.item_count - len(items))} more items not shown; use --limit N "
                   "(0 for all) or --ids for the bare ids.")
     _others_and_notes(page, [], report.notes, id_limit)
     return page.render(budget=None if args.full else DEFAULT_BUDGET * 2, narrow="--limit")
