@@ -10,9 +10,9 @@ sizes grow with it) it opens the engine and, for the newest daily run of each le
 entry of QUERIES (best of --repeat) and measures what the agent gets back: the execute-sql text
 (truncate on for the small answers, off for a downloaded run, as SKILL.md asks) in characters.
 Each entry pairs a server-side query with the download it replaces (the SKILL.md load-run query,
-once per run the answer needs), so the table reads side by side. To add a query (an overview, a
-drill-down), append an Entry: its name, how many runs its download would take, and a function
-from (engine, run) to its SQL.
+once per run the answer needs), so the table reads side by side. To add a query, append an
+Entry: its name, how many runs its download would take, and a function from (engine, run) to
+its SQL.
 
 Datasets go to a temporary folder, or to --keep DIR (benchmarks/data/ is git-ignored).
 """
@@ -32,7 +32,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(REPO / "scripts")]
 from llm_clusters.compare_sql import last_sql, previous_sql, query_bytes  # noqa: E402
+from llm_clusters.drilldown_sql import drilldown_query  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
+from llm_clusters.overview_sql import overview_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
 from localposthog.answers import execute_sql_text  # noqa: E402
 from localposthog.engine import Engine  # noqa: E402
@@ -47,11 +49,17 @@ class Entry:
     sql: Callable[[Engine, dict], str]  # (engine, the newest run's ground truth) -> query
 
 
+def _target(run: dict):
+    return run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
+
+
 QUERIES = [
+    Entry("overview", 1, lambda engine, run: overview_query(_target(run))),
+    Entry("drill-down (cluster 0, 20 costliest)", 1,
+          lambda engine, run: drilldown_query(_target(run), 0, sort="cost", limit=20)),
     Entry("comparison (run and previous)", 2, lambda engine, run: previous_sql(run["run_id"])),
     Entry("comparison (job's last 5 runs)", 5, lambda engine, run: last_sql(5, run["job_id"], run["level"])),
-    Entry("metrics per cluster", 1, lambda engine, run: server_side_query(
-        run_target(run["run_id"], run["level"], run["window_start"], run["window_end"]))),
+    Entry("metrics per cluster", 1, lambda engine, run: server_side_query(_target(run))),
 ]
 
 

@@ -21,6 +21,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ class Engine:
     def query(self, hogql: str) -> QueryResult:
         """Run a HogQL query as PostHog's query API would; QueryError says what is wrong, in
         PostHog's words when PostHog's parser or printer would refuse the query."""
-        check_query(hogql)
+        _accepted(hogql)
         prepared = rewrite(hogql, now=self.now)
         paginate = not prepared.has_limit and not prepared.is_set_query
         cap = MAX_ROWS if prepared.has_limit else DEFAULT_ROWS + 1 if paginate else DEFAULT_ROWS
@@ -156,6 +157,14 @@ class Engine:
                 return session.query(sql, "JSONCompact").bytes().decode("utf-8")
             except Exception as error:  # chdb raises its own error types; all mean a bad query here
                 raise QueryError(_clean_clickhouse_error(str(error), self.database)) from None
+
+
+@lru_cache(maxsize=1024)
+def _accepted(hogql: str) -> None:
+    """Check `hogql` as PostHog would, once per distinct query: PostHog's ANTLR parser takes up to
+    a second on a 4 KB query, and tests and benchmarks send the same queries many times. (A
+    refused query raises, so it is not cached and is checked again.)"""
+    check_query(hogql)
 
 
 def _escape(text: str) -> str:

@@ -142,16 +142,19 @@ def validate(tree: dict[str, Any], *, allow_placeholders: bool = False,
     _Validator(tables or FunctionTables.load(), allow_placeholders).visit(tree, ())
 
 
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every node of a syntax tree, parents before children."""
+def walk(node: Any, skip: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Every node of a syntax tree, parents before children; nodes of a kind in `skip` (such
+    as "SelectQuery", to stay out of subqueries) are left out with everything below them."""
     if isinstance(node, dict):
+        if node.get("node") in skip:
+            return
         if "node" in node:
             yield node
         for value in node.values():
-            yield from walk(value)
+            yield from walk(value, skip)
     elif isinstance(node, list):
         for value in node:
-            yield from walk(value)
+            yield from walk(value, skip)
 
 
 def _plural(count: int | None, word: str) -> str:

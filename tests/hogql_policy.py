@@ -37,17 +37,8 @@ def recent_only_names(tree: dict[str, Any]) -> list[str]:
 
 
 def _shallow(node: Any) -> Iterator[dict[str, Any]]:
-    """Like `walk`, but not into subqueries: the nodes one SELECT evaluates itself."""
-    if isinstance(node, dict):
-        if node.get("node") in ("SelectQuery", "SelectSetQuery"):
-            return
-        if "node" in node:
-            yield node
-        for value in node.values():
-            yield from _shallow(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _shallow(value)
+    """The nodes one SELECT evaluates itself, not its subqueries'."""
+    return walk(node, skip=("SelectQuery", "SelectSetQuery"))
 
 
 def _constants(node: Any) -> Iterator[Any]:

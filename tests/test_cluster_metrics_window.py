@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import window_coverage
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
-from llm_clusters.queries import load_run_sql
 from llm_clusters.stats import (
     Estimate,
     hypergeometric_interval,
@@ -28,7 +28,6 @@ from llm_clusters.stats import (
     ratio_total,
     window_count,
 )
-from benchmarks import window_coverage
 from localposthog import dataset
 
 pytestmark = pytest.mark.engine

@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_overview_sql import hostile_engine
 
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.drilldown_sql import DRILLDOWN_COLUMNS, MAX_LIMIT, drilldown_query
 from llm_clusters.metrics_sql import run_target
+from test_overview_sql import hostile_engine
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -5,9 +5,9 @@ and read back to exactly the clusters the generator made."""
 from __future__ import annotations
 
 import io
-from datetime import date
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest

@@ -14,8 +14,8 @@ import inspect
 import io
 import json
 import pkgutil
-import sys
 import re
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 

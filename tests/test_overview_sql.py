@@ -7,10 +7,16 @@ import json
 from contextlib import contextmanager
 
 import pytest
-from test_cluster_metrics_sql import LONG_RUN_ID, _hostile_copy, linear_quantile, rows_by
 
 from llm_clusters.metrics_sql import run_target
-from llm_clusters.overview_sql import DESCRIPTION_CHARS, MAX_QUERY_BYTES, OVERVIEW_COLUMNS, TITLE_CHARS, overview_query
+from llm_clusters.overview_sql import (
+    DESCRIPTION_CHARS,
+    MAX_QUERY_BYTES,
+    OVERVIEW_COLUMNS,
+    TITLE_CHARS,
+    overview_query,
+)
+from test_cluster_metrics_sql import LONG_RUN_ID, _hostile_copy, linear_quantile, rows_by
 
 SIGNIFICANT = dict(rel=1e-6, abs=1e-12)  # the query prints 7 significant digits
 
@@ -137,10 +143,9 @@ def _cli(module, argv, stdin=None):
 def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, ground_truth, tmp_path, level):
     import io
 
+    from llm_clusters.commands import cluster_metrics, print_clusters
     from localposthog.answers import execute_sql_text
     from localposthog.mcp_format import persisted_content
-
-    from llm_clusters.commands import cluster_metrics, print_clusters
 
     run = next(r for r in ground_truth["runs"] if r["level"] == level and r["job_name"])
     status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run["run_id"], "--overview"])
@@ -215,10 +220,9 @@ def _synthetic_run(data_dir, items: int, clusters: int = 12, titles=None) -> tup
 
 @pytest.mark.engine
 def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
+    from llm_clusters.commands import cluster_metrics
     from localposthog.answers import execute_sql_text
     from localposthog.engine import Engine
-
-    from llm_clusters.commands import cluster_metrics
 
     sizes = set()
     for items in (100, 10_000):
@@ -250,9 +254,8 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
 @pytest.mark.engine
 def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(live_env, localposthog_engine,
                                                                             ground_truth, tmp_path):
-    from localposthog.answers import hogql_response
-
     from llm_clusters.commands import cluster_metrics
+    from localposthog.answers import hogql_response
 
     run = next(r for r in ground_truth["runs"] if r["level"] == "trace" and r["job_name"])
     saved = tmp_path / "overview.json"
@@ -270,11 +273,10 @@ def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(live
 def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(localposthog_engine, ground_truth, tmp_path):
     """For every run: the same figures, intervals and tests (the Welch tests from count, mean and
     variance equal those from every value), whichever path measured the run."""
-    from localposthog.answers import hogql_response
-
     from llm_clusters.commands import cluster_metrics
     from llm_clusters.metrics_sql import server_side_query
     from llm_clusters.queries import load_run_sql
+    from localposthog.answers import hogql_response
 
     def saved(sql: str, name: str) -> str:
         path = tmp_path / name
@@ -312,10 +314,9 @@ HOSTILE_TITLES = ["[1,2] | not json", '{"a": 1} |x|', "it's \\ back\\", "line\nb
 
 @pytest.mark.engine
 def test_hostile_titles_and_descriptions_are_harmless(tmp_path, monkeypatch):
+    from llm_clusters.commands import cluster_metrics, print_clusters
     from localposthog.answers import execute_sql_text
     from localposthog.engine import Engine
-
-    from llm_clusters.commands import cluster_metrics, print_clusters
 
     run_id, _ = _synthetic_run(tmp_path, 200, clusters=len(HOSTILE_TITLES), titles=HOSTILE_TITLES)
     status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run_id, "--overview"])

@@ -22,8 +22,8 @@ from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.model import ItemPolicy
 from llm_clusters.queries import load_run_sql
 from llm_clusters.reader import read_runs
-from llm_clusters.text import money
 from llm_clusters.report.html import CSS
+from llm_clusters.text import money
 from localposthog.answers import hogql_response
 from payloads import content_blocks, execute_sql, make_cluster, make_properties
 from report_pages import HOSTILE, HOSTILE_RUN_ID, check_self_contained, hostile_run_file

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import Callable, TextIO

@@ -19,10 +19,10 @@ from .stats import (
     Sample,
     TestResult,
     holm,
+    ratio_total,
     two_proportion_z,
     welch_t,
     wilson,
-    ratio_total,
     window_count,
 )
 from .tables import cell_bool, cell_number

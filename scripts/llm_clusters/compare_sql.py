@@ -29,7 +29,7 @@ written twice is read once (LIMIT 1 BY its id).
 from __future__ import annotations
 
 from .errors import ClusterToolError, ExitStatus
-from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, _time, run_target
+from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, run_target, time_bound
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 from .run_ids import parse_run_id
 from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
@@ -128,8 +128,8 @@ def ids_sql(run_ids: list[str], days: int = 7) -> str:
     parsed = [parse_run_id(run_id) for run_id in unique]
     if all(parsed):
         ends = [p.window_end for p in parsed]
-        bounds = (f"timestamp>={_time(min(ends) - RUN_EVENT_MARGIN)}"
-                  f" AND timestamp<{_time(max(ends) + RUN_EVENT_MARGIN, up=True)}")
+        bounds = (f"timestamp>={time_bound(min(ends) - RUN_EVENT_MARGIN)}"
+                  f" AND timestamp<{time_bound(max(ends) + RUN_EVENT_MARGIN, up=True)}")
     else:
         bounds = _recent(days)
     ids = ",".join(sql_string(run_id) for run_id in unique)
@@ -151,11 +151,11 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     low, high = target.run_event_bounds
     end = high - RUN_EVENT_MARGIN
     event = f"event={sql_string(CLUSTER_EVENTS[target.level])}"
-    job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={_time(low)}"
-           f" AND timestamp<{_time(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
-    where = (f"{event} AND timestamp>={_time(low)} - INTERVAL {_days(days)} DAY"
-             f" AND timestamp<{_time(high, up=True)} AND {_JOB_ID} IN ({job})"
-             f" AND parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})<{_time(end)} + INTERVAL 1 SECOND")
+    job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={time_bound(low)}"
+           f" AND timestamp<{time_bound(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
+    where = (f"{event} AND timestamp>={time_bound(low)} - INTERVAL {_days(days)} DAY"
+             f" AND timestamp<{time_bound(high, up=True)} AND {_JOB_ID} IN ({job})"
+             f" AND parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})<{time_bound(end)} + INTERVAL 1 SECOND")
     return _query(where, 2)
 
 

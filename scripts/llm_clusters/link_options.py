@@ -8,6 +8,7 @@ from `links.py` so that a script run without --links never imports the link buil
 from __future__ import annotations
 
 import argparse
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import Mapping

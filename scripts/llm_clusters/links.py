@@ -25,8 +25,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
-from .errors import ClusterToolError, ExitStatus
 from .environment import HOST_ENV, PROJECT_ENV, ROUTE_ENV
+from .errors import ClusterToolError, ExitStatus
 from .link_options import DEFAULT_ROUTE, ROUTES
 from .model import Item
 from .text import clean

@@ -7,6 +7,7 @@ a saved file, streamed, so its output is the file mode's output on the same data
 from __future__ import annotations
 
 import argparse
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 
 from .cli import missing_dependency

@@ -80,7 +80,7 @@ ITEM_COLUMNS = (
 )
 
 
-def _time(value: datetime, up: bool = False) -> str:
+def time_bound(value: datetime, up: bool = False) -> str:
     """A whole-second bound as `toDateTime(<unix seconds>)`: absolute, so no time zone can shift
     it, and read the same way by HogQL and ClickHouse. `up` rounds up instead of down."""
     seconds = value.timestamp()
@@ -135,7 +135,7 @@ def _run_event(target: RunTarget) -> str:
     low, high = target.run_event_bounds
     return (
         f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
-        f" AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+        f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
         f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
         " ORDER BY timestamp DESC LIMIT 1"
     )
@@ -144,7 +144,8 @@ def _run_event(target: RunTarget) -> str:
 # The trace id of each item: the key itself at trace level, the item's `trace_id` at generation level.
 _ITEM_TRACE_IDS = {
     "trace": "JSONExtractKeys(c,'traces')",
-    "generation": "arrayMap(k->JSONExtractString(c,'traces',k,'trace_id'),JSONExtractKeys(c,'traces'))",
+    # each item's own small JSON, split out once (a path per key would re-parse the cluster per item)
+    "generation": "arrayMap(t->JSONExtractString(t.2,'trace_id'),JSONExtractKeysAndValuesRaw(c,'traces'))",
 }
 
 
@@ -181,8 +182,8 @@ def _item_events(target: RunTarget, where: str = "", kinds: tuple[str, ...] | No
         "ifNull(toFloat(properties.$ai_output_tokens),0) AS tout,"
         "ifNull(toString(properties.$ai_is_error)='true',0) AS err,"
         "ifNull(properties.$ai_model,'') AS model"
-        f" FROM events WHERE event IN ({names}) AND timestamp>={_time(low)}"
-        f" AND timestamp<{_time(high, up=True)}{where}"
+        f" FROM events WHERE event IN ({names}) AND timestamp>={time_bound(low)}"
+        f" AND timestamp<{time_bound(high, up=True)}{where}"
     )
 
 

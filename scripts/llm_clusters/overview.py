@@ -18,6 +18,7 @@ from .pipetable import Table
 from .stats import Sample
 from .tables import cell_number
 
+
 def _json(value: Any) -> Any:
     """A JSON cell: parsed already (pipe table) or still text (HogQL response)."""
     if isinstance(value, str) and value[:1] in ("[", "{"):

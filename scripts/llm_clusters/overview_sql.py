@@ -18,7 +18,7 @@ aliases avoid HogQL's keywords (`window`, `timestamp`, `totals`, …), which it 
 
 from __future__ import annotations
 
-from .metrics_sql import CLUSTER_EVENTS, ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, _time
+from .metrics_sql import CLUSTER_EVENTS, ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, time_bound
 from .queries import sql_string
 
 MAX_QUERY_BYTES = 4096
@@ -67,7 +67,7 @@ def sql_names(names) -> str:
 def _run_event(target: RunTarget) -> str:
     low, high = target.run_event_bounds
     return (f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
-            f" AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+            f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
             # JSONExtractString, not property access: HogQL's property access returns the JSON
             # text with its escapes (a run id holding a quote or backslash would never match).
             f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
@@ -88,7 +88,7 @@ def events_in_bounds(target: RunTarget, kinds: tuple[str, ...]) -> str:
     """The WHERE conditions for AI events of the given kinds inside the target's time bounds
     (whole seconds, for the partition pruning) and before the run's window end."""
     low, high = target.event_bounds
-    return (f"event IN ({sql_names(kinds)}) AND timestamp>={_time(low)} AND timestamp<{_time(high, up=True)}"
+    return (f"event IN ({sql_names(kinds)}) AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
             " AND timestamp<(SELECT we FROM run)")
 
 

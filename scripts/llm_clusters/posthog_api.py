@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from .errors import ClusterToolError, ExitStatus
 from .environment import KEY_ENV, PROJECT_ENV
+from .errors import ClusterToolError, ExitStatus
 from .links import resolve_host
 
 if TYPE_CHECKING:

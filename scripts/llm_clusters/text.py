@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import Iterable

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from json.decoder import scanstring  # the C scanner behind json.loads
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
     from typing import BinaryIO, Iterator

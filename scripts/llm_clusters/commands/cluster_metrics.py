@@ -40,7 +40,6 @@ from ..metrics_sql import (
     metric_definitions,
     run_target,
     server_side_query,
-    window_scope,
     window_totals_query,
 )
 from ..model import ItemPolicy, Run

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
-from ..errors import ClusterToolError, ExitStatus
 from ..environment import HOST_ENV, PROJECT_ENV
+from ..errors import ClusterToolError, ExitStatus
 from ..link_options import add_link_options, builder_from_args
 from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, Report, build_report
 from ..report.html import render_html

@@ -99,7 +99,7 @@ def _map_section(report: Report) -> list[str]:
             "(in noise, the most anomalous)"
             + (", each a link to its PostHog page." if report.links else ".")]
     if data.thinned:
-        said.append(f"Thinned for the map: the run holds more located items than the map's bound, so each "
+        said.append("Thinned for the map: the run holds more located items than the map's bound, so each "
                     "cluster shows an even spread of its items by rank (--map-points N sets the bound, "
                     "0 for all).")
     if data.without_xy:
