@@ -7,7 +7,8 @@
   build          (re)build the dataset with a seed and scale
 
 The dataset lives in `localposthog/data/` unless --data/--out says otherwise, and is built on
-first use. Exit codes: 0 ok, 1 the query failed, 2 bad usage or input.
+first use. Exit codes: 0 ok, 1 the query failed (PostHog would refuse it, or ClickHouse did), 2 bad
+usage or input, or PostHog's parser (`hogql-parser`, in the test extra) is not installed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TextIO
 
 from localposthog import dataset, mcp_format
 from localposthog.hogql import QueryError
+from localposthog.hogql_check import ParserUnavailable
 
 EXIT_OK, EXIT_QUERY_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     except QueryError as error:
         print(f"error: query failed: {error}", file=stderr)
         return EXIT_QUERY_FAILED
-    except UsageError as error:
+    except (UsageError, ParserUnavailable) as error:
         print(f"error: {error}", file=stderr)
         return EXIT_USAGE
     except OSError as error:

@@ -247,3 +247,24 @@ def test_refresh_reads_the_tables_of_a_posthog_checkout(tmp_path, monkeypatch):
     assert tables.lookup("SUM").table == "aggregation" and tables.lookup("sum").max_args == 1
     assert tables.lookup("toFloat").name == "toFloat" and tables.lookup("tofloat") is None
     assert {f["path"] for f in tables.source["files"]} >= {"posthog/hogql/functions/mapping.py"}
+
+
+@pytest.mark.engine
+def test_execute_sql_stand_in_prints_posthogs_refusal(localposthog_data_dir):
+    from localposthog.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["query", "--data", str(localposthog_data_dir),
+                   "SELECT e.event FROM events AS e RIGHT JOIN (SELECT 1 AS x) AS i ON e.team_id = i.x"],
+                  stdout=out, stderr=err)
+    assert status == 1 and out.getvalue() == ""
+    assert err.getvalue().startswith("error: query failed: RIGHT JOIN is not accepted here")
+    assert "Traceback" not in err.getvalue()
+
+
+def test_without_posthogs_parser_the_engine_says_how_to_install_it(monkeypatch):
+    from localposthog import hogql_check
+
+    monkeypatch.setattr(hogql_check.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(hogql_check.ParserUnavailable, match=r"pip install -e '\.\[test\]'"):
+        hogql_check._load_parser()
