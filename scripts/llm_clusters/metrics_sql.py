@@ -18,7 +18,7 @@ tables check them in the tests) and can optimise: AI events' properties are read
 property access (`properties.$ai_trace_id` is a materialised, bloom-filter-indexed column in
 PostHog; `toFloat(properties.$ai_latency)`), never by parsing the whole properties JSON, which
 on real traffic holds the prompts and completions; and AI events are narrowed by event name,
-time and the run's own item keys before any join. Only the run's one cluster event is read
+time and the run's own trace ids before any join. Only the run's one cluster event is read
 with JSON functions. Every value put into the SQL is a validated integer or level, or a string
 literal escaped by `sql_string`.
 
