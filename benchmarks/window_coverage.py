@@ -20,7 +20,6 @@ measurement and requires coverage of at least 95%.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import random
@@ -31,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+sys.path[:0] = [str(REPO / "scripts"), str(REPO), str(REPO / "tests")]  # tests: the CLI runner
 
-from llm_clusters.commands import cluster_metrics  # noqa: E402
+from cli_runner import CliRunner  # noqa: E402
 from llm_clusters.links import parse_timestamp  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
@@ -41,12 +40,8 @@ from localposthog import dataset  # noqa: E402
 from localposthog.answers import hogql_response  # noqa: E402
 
 FIGURES = ("items", "total_cost", "error_items")
+run_cli = CliRunner("cluster_metrics")
 SAMPLE_FIGURES = {"items": "items", "total_cost": "total_cost", "error_items": "error_items"}
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 def save_answer(engine, sql: str, path: Path) -> Path:
