@@ -38,7 +38,10 @@ from llm_clusters.links import parse_timestamp  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
 from localposthog import dataset  # noqa: E402
+from localposthog.aggregates import item_metrics  # noqa: E402
 from localposthog.answers import hogql_response  # noqa: E402
+from localposthog.clustering_runs import NOISE_SHARE, cluster_key  # noqa: E402
+from localposthog.traffic import make_traffic  # noqa: E402
 
 FIGURES = ("items", "total_cost", "error_items")
 SAMPLE_FIGURES = {"items": "items", "total_cost": "total_cost", "error_items": "error_items"}
@@ -75,7 +78,7 @@ def true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, dict[str, 
     """Each cluster's true window totals (items, cost, items with an error). The run's own items
     are where it put them; every item of the window it did not sample is placed the way the
     generator places a sampled one (its topic's cluster, or noise with the generator's odds)."""
-    traffic = dataset._make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
+    traffic = make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
     start, end = parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"])
     pool = traffic.traces if run["level"] == "trace" else traffic.generations
     by_key = {c["key"]: c["cluster_id"] for c in run["clusters"] if c["cluster_id"] != -1}
@@ -89,12 +92,12 @@ def true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, dict[str, 
         if item.key in placed:
             cluster = placed[item.key]
         else:
-            key = dataset._cluster_key(item, end)
-            outlier = (item.large and run["level"] == "trace") or draw.random() < dataset.NOISE_SHARE
+            key = cluster_key(item, end)
+            outlier = (item.large and run["level"] == "trace") or draw.random() < NOISE_SHARE
             cluster = -1 if (hdbscan and outlier) or key not in by_key else by_key[key]
         events = (traffic.cost_events_by_trace[item.trace_id] if run["level"] == "trace"
                   else [traffic.generation_events[item.key]])
-        metrics = dataset.item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
+        metrics = item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
         totals[cluster]["items"] += 1
         totals[cluster]["total_cost"] += (metrics and metrics["cost"]) or 0
         totals[cluster]["error_items"] += bool(metrics and metrics["error_events"] > 0)
