@@ -49,7 +49,8 @@ SAMPLE_FIGURES = {"items": "items", "total_cost": "total_cost", "error_items": "
 
 def run_cli(*argv) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
+    status = cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
 
 
 def save_answer(engine, sql: str, path: Path) -> Path:
@@ -65,8 +66,8 @@ def measure(engine, run: dict, folder: Path, *flags: str) -> dict:
     if status != 0:
         raise RuntimeError(err)
     window = save_answer(engine, sql, folder / "window.json")
-    per_item = save_answer(engine, server_side_query(run_target(run["run_id"], run["level"], run["window_start"],
-                                                          run["window_end"]), per_item=True), folder / "items.json")
+    target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
+    per_item = save_answer(engine, server_side_query(target, per_item=True), folder / "items.json")
     status, out, err = run_cli("aggregate", saved_run, per_item, "--window-totals", window,
                                "--format", "json", "--max-clusters", "0", *flags)
     if status != 0:
@@ -174,8 +175,8 @@ def measure_seeds(seeds, scale: float, folder: Path) -> dict[str, Tally]:
 
 def report(tallies: dict[str, Tally]) -> str:
     lines = ["| figure | clusters | coverage of the 95% intervals | mean relative error, printed | mean "
-             "relative error, expansion N/n x sample | rel. RMSE, calibrated | rel. RMSE, expansion | max per-run gap of the sum "
-             "to the window total |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
+             "relative error, expansion N/n x sample | rel. RMSE, calibrated | rel. RMSE, expansion "
+             "| max per-run gap of the sum to the window total |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for key, tally in tallies.items():
         lines.append(
             f"| {key} | {len(tally.covered):,} | {100 * tally.coverage():.1f}% "
@@ -193,8 +194,10 @@ def _seeds(text: str) -> range:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=_seeds, default=_seeds("1-8"), help="dataset seeds, e.g. 1-8 (default)")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=_seeds, default=_seeds("1-8"),
+                        help="dataset seeds, e.g. 1-8 (default)")
     parser.add_argument("--scale", type=float, default=0.4, help="dataset scale (default 0.4)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
