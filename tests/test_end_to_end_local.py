@@ -36,7 +36,8 @@ def test_skill_md_shows_exactly_the_queries_the_scripts_send():
     assert LIST_RUNS_SQL.replace("{days}", "7") == list_runs_sql(7) + "\n"
     assert LIST_RUNS_SQL.replace("{days}", "11") == list_runs_sql(11) + "\n"
     several = next(block for block in SQL_BLOCKS if "{first_day}" in block)
-    shown = several.replace("{first_day}", "2026-01-15").replace("{last_day}", "2026-01-22").replace("{job_id}", "j\\'1")
+    shown = (several.replace("{first_day}", "2026-01-15").replace("{last_day}", "2026-01-22")
+             .replace("{job_id}", "j\\'1"))
     assert shown == runs_in_range_sql(date(2026, 1, 15), date(2026, 1, 22), "j'1") + "\n"
     shown = LOAD_RUN_SQL.replace("{run_id}", run_id).replace("{window_end}", "2026-01-22 00:00:16")
     assert shown == load_run_sql(run_id) + "\n"
@@ -98,8 +99,8 @@ def test_an_mcp_server_cut_is_reported_as_truncated(run_cli, localposthog_engine
 
 
 def test_the_runs_listing_and_a_hogql_api_answer_read_as_runs(run_cli, localposthog_engine, tmp_path):
-    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL.replace("{days}", "7"), tmp_path, truncate=False,
-                                  stamp_ms=3)
+    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL.replace("{days}", "7"), tmp_path,
+                                  truncate=False, stamp_ms=3)
     header = listing.read_text(encoding="utf-8")
     assert "run_id|level|job_id|job_name|window_end|total_items|clusters" in header
     run = localposthog_engine.runs[2]
