@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from .compare import Comparison, Division, Lineage, Pair, ShareTest, Step
+from .cluster_matching import Division, Pair, Step
+from .compare import Comparison
+from .lineage import Lineage
 from .model import Cluster, Run
 from .render import Page
+from .share_test import ShareTest
 from .text import clean, clusters_phrase, count, markdown, markdown_link, percent
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
@@ -57,7 +60,7 @@ def points(difference: float) -> str:
 
 
 def change_word(test: ShareTest | None) -> str:
-    return "-" if test is None else ("no sig. change" if test.change.startswith("no ") else test.change)
+    return "-" if test is None else (test.change if test.significant else "no sig. change")
 
 
 class Report:
@@ -130,7 +133,7 @@ class Report:
         page.heading(f"#{number_} -> #{number_ + 1}: {count(step.shared_items)} items in both runs", 3)
         pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
         if not self.all_pairs:
-            pairs = [p for p in pairs if p.test and not p.test.change.startswith("no ")]
+            pairs = [p for p in pairs if p.test and p.test.significant]
         label = "Matched clusters" if self.all_pairs else "Significant share changes"
         page.line(f"{label} (ids before -> after):")
         self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score",

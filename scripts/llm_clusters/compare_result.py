@@ -7,7 +7,7 @@ response, compact rows; saved as content blocks, `{"result": …}` or plain text
 
 from __future__ import annotations
 
-from .compare_evidence import ItemEvidence, Overlap, Sample
+from .compare_evidence import ItemEvidence, Overlap, TraceSample, TraceSums
 from .compare_sql import COLUMNS
 from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
 from .model import Cluster, Run
@@ -25,11 +25,11 @@ def is_comparison(table: Table) -> bool:
 class CountEvidence(ItemEvidence):
     """Samples and overlaps as the comparison query counted them, by run."""
 
-    def __init__(self, samples: dict[int, Sample], overlaps: dict[tuple[int, int], Overlap]):
-        self._samples = samples  # id(run) -> its Sample
+    def __init__(self, samples: dict[int, TraceSample], overlaps: dict[tuple[int, int], Overlap]):
+        self._samples = samples  # id(run) -> its TraceSample
         self._overlaps = overlaps  # (id(run), id(next run)) -> their Overlap
 
-    def sample(self, run: Run) -> Sample:
+    def sample(self, run: Run) -> TraceSample:
         return self._samples[id(run)]
 
     def overlap(self, before: Run, after: Run) -> Overlap:
@@ -88,8 +88,8 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
                                                      _text(cell("description")), size, []))
             sums[run_number]["items"] += items
             if items:
-                sums[run_number]["by_cluster"][cluster_id] = (whole("trace_cross") or 0,
-                                                              whole("trace_squares") or 0)
+                sums[run_number]["by_cluster"][cluster_id] = TraceSums(whole("trace_cross") or 0,
+                                                                       whole("trace_squares") or 0)
             seen_next[run_number, cluster_id] = whole("in_next") or 0
             seen_previous[run_number, cluster_id] = whole("in_previous") or 0
         next_id = whole("next_cluster_id")
@@ -99,7 +99,7 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
     if numbers != list(range(1, len(numbers) + 1)):
         raise UnreadableInput(f"{where} holds runs numbered {numbers[:12]}, not 1 to {len(numbers)}: "
                               "rows were lost. Save the answer again, unchanged.")
-    samples = {id(runs[n]): Sample.from_sums(sum(c.size for c in runs[n].clusters), sums[n]["items"],
+    samples = {id(runs[n]): TraceSample.from_sums(sum(c.size for c in runs[n].clusters), sums[n]["items"],
                                              sums[n]["by_cluster"], sums[n]["largest"]) for n in numbers}
     overlaps = {}
     for n in numbers[:-1]:

@@ -9,9 +9,10 @@ import sys
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
-from ..compare import CORRECTIONS, Settings, compare_runs, time_order
+from ..compare import compare_runs, time_order
 from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
 from ..compare_report import Report, to_json
+from ..compare_settings import CORRECTIONS, Settings
 from ..errors import ClusterToolError, ExitStatus
 from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client
