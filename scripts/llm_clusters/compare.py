@@ -61,6 +61,13 @@ def time_order(runs: Sequence[Run]) -> list[Run]:
     return sorted(runs, key=lambda run: (run.sort_time, run.run_id or ""))
 
 
+def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
+    """The `limit` newest runs (all when 0) and how many older ones were left out."""
+    if not limit or len(runs) <= limit:
+        return runs, 0
+    return time_order(runs)[-limit:], len(runs) - limit
+
+
 def compare_runs(runs: Sequence[Run], settings: Settings = Settings(),
                  evidence: ItemEvidence | None = None) -> Comparison:
     """The comparison of `runs` (any order); `evidence` gives each run's TraceSample and each

@@ -63,7 +63,7 @@ def change_word(test: ShareTest | None) -> str:
     return "-" if test is None else (test.change if test.significant else "no sig. change")
 
 
-class Report:
+class ComparisonReport:
     """The text or Markdown report of a comparison."""
 
     def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool,

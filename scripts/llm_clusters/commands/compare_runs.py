@@ -9,14 +9,23 @@ import sys
 from typing import TextIO
 
 from ..cli import ArgumentParser, guarded, whole_number
-from ..compare import compare_runs, time_order
-from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
-from ..compare_report import Report, to_json
+from ..compare import compare_runs, newest
+from ..compare_inputs import (
+    LAST_RUNS,
+    check_named,
+    comparison_sql,
+    load_files,
+    load_live,
+    runs_wanted,
+    too_few,
+)
+from ..compare_report import ComparisonReport as Report
+from ..compare_report import to_json
 from ..compare_settings import CORRECTIONS, Settings
 from ..errors import ClusterToolError, ExitStatus
 from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client
-from ..model import LEVELS, Run
+from ..model import LEVELS
 from ..queries import MAX_RUNS_PER_QUERY, days_for_runs
 from ..render import OUTPUT_FORMATS, json_text
 from ..similarity import DESCRIPTION_CHARS, TITLE_CHARS
@@ -45,7 +54,8 @@ sent with --live. The runs are put in time order (window end) whatever order the
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
 both runs clustered: trace ids at trace level, generation ids at generation level), weight
-{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; the text alone when the runs
+{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; \
+the text alone when the runs
 share no items (windows that do not overlap). Splits and merges come from where the shared
 items went.
 
@@ -199,15 +209,4 @@ def _days(args: argparse.Namespace) -> int:
 
 def _found(args: argparse.Namespace, count_: int) -> str:
     """What a live comparison found too few of, in words."""
-    plural = "" if count_ == 1 else "s"
-    if args.previous:
-        return f"run{plural} of run {args.run_id[0]!r}'s job and level up to its window"
-    job = f" of job {args.job_id!r}" if args.job_id is not None else ""
-    return f"{args.level or 'trace'}-level run{plural}{job}"
-
-
-def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
-    """The `limit` newest runs (all when 0) and how many older ones were left out."""
-    if not limit or len(runs) <= limit:
-        return runs, 0
-    return time_order(runs)[-limit:], len(runs) - limit
+    return runs_wanted(args.run_id, args.previous, args.level, args.job_id, count_)
