@@ -187,22 +187,24 @@ class ComparisonReport:
         self.page.heading("Lineage: each cluster's share across the runs", 3)
         self.page.line("Cells: cluster id: share. Steps: + grew, - shrank, = no significant change. "
                        "Trend: the first share against the last, tested as above across lineages.")
-        rows = []
-        for lineage in sorted_lineages(c.lineages):
-            first, last = lineage.span
-            cells = [self.lineage_cell(cl, share, run)
-                     for cl, share, run in zip(lineage.clusters, lineage.shares, c.runs)]
-            steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
-                            for ch in lineage.changes[first:last]).strip() or "-"
-            trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
-                     f"p {p_text(lineage.trend)})" if lineage.trend else "-")
-            story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
-            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story,
-                         *([self.link_text("latest", lineage.clusters[last], c.runs[last])]
-                           if self.links and self.fmt != "markdown" else [])])
+        latest_link = bool(self.links) and self.fmt != "markdown"  # Markdown links the cells
+        rows = [self.lineage_row(lineage, latest_link) for lineage in sorted_lineages(c.lineages)]
         self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
-                    "trend", "origin / end", *(["link (latest)"] if self.links and self.fmt != "markdown" else [])],
+                    "trend", "origin / end", *(["link (latest)"] if latest_link else [])],
                    rows, "lineages")
+
+    def lineage_row(self, lineage: Lineage, latest_link: bool) -> list:
+        runs = self.c.runs
+        first, last = lineage.span
+        cells = [self.lineage_cell(cl, share, run)
+                 for cl, share, run in zip(lineage.clusters, lineage.shares, runs)]
+        steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
+                        for ch in lineage.changes[first:last]).strip() or "-"
+        trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
+                 f"p {p_text(lineage.trend)})" if lineage.trend else "-")
+        story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
+        return [self.title(lineage.clusters[last]), *cells, steps, trend, story,
+                *([self.link_text("latest", lineage.clusters[last], runs[last])] if latest_link else [])]
 
     def lineage_cell(self, cluster: Cluster | None, share: float | None, run: Run) -> str:
         """`id: share`; in Markdown with links, itself the link to that cluster in that run."""
