@@ -1,4 +1,4 @@
-"""compare.py's parts on their own: the assignment against brute force, the text similarity,
+"""The comparison's parts on their own: the assignment against brute force, the text similarity,
 the share test and its correction."""
 
 from __future__ import annotations
