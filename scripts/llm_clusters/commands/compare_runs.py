@@ -6,9 +6,18 @@ from __future__ import annotations
 import argparse
 
 from ..cli import ArgumentParser, whole_number
-from ..compare import CORRECTIONS, Settings, compare_runs, time_order
-from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
-from ..compare_report import Report, to_json
+from ..compare import compare_runs, newest
+from ..compare_inputs import (
+    LAST_RUNS,
+    check_named,
+    comparison_sql,
+    load_files,
+    load_live,
+    runs_wanted,
+    too_few,
+)
+from ..compare_report import ComparisonReport, to_json
+from ..compare_settings import CORRECTIONS, Settings
 from ..environment import Environment
 from ..errors import ExitStatus, UsageError
 from ..link_options import add_link_options, builder_from_args
@@ -42,7 +51,8 @@ sent with --live. The runs are put in time order (window end) whatever order the
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
 both runs clustered: trace ids at trace level, generation ids at generation level), weight
-{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; the text alone when the runs
+{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; \
+the text alone when the runs
 share no items (windows that do not overlap). Splits and merges come from where the shared
 items went.
 
@@ -160,7 +170,8 @@ def _live_runs(args: argparse.Namespace, prog: str, environment: Environment):
         runs, evidence, notes = load_live(client, sql)
         check_named(runs, args.run_id, client)
         if len(runs) < 2:
-            raise too_few(runs, _found(args, len(runs)), client, _days(args))
+            wanted = runs_wanted(args.run_id, args.previous, args.level, args.job_id, len(runs))
+            raise too_few(runs, wanted, client, _days(args))
     return runs, evidence, notes
 
 
@@ -191,7 +202,7 @@ def _compared(runs: list[Run], evidence, notes: list[str], args: argparse.Namesp
         comparison.notes.append(links.host_note())
     if args.format == "json":
         return json_text(to_json(comparison, rows, links))
-    return Report(comparison, args.format, rows, args.full, args.steps, links).render()
+    return ComparisonReport(comparison, args.format, rows, args.full, args.steps, links).render()
 
 
 def _days(args: argparse.Namespace) -> int:
@@ -199,17 +210,3 @@ def _days(args: argparse.Namespace) -> int:
     return days_for_runs(args.last or LAST_RUNS, args.days)
 
 
-def _found(args: argparse.Namespace, count_: int) -> str:
-    """What a live comparison found too few of, in words."""
-    plural = "" if count_ == 1 else "s"
-    if args.previous:
-        return f"run{plural} of run {args.run_id[0]!r}'s job and level up to its window"
-    job = f" of job {args.job_id!r}" if args.job_id is not None else ""
-    return f"{args.level or 'trace'}-level run{plural}{job}"
-
-
-def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
-    """The `limit` newest runs (all when 0) and how many older ones were left out."""
-    if not limit or len(runs) <= limit:
-        return runs, 0
-    return time_order(runs)[-limit:], len(runs) - limit
