@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 
 from llm_clusters.commands import cluster_metrics  # noqa: E402
-from llm_clusters.links import parse_timestamp  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
+from llm_clusters.timestamps import parse_timestamp  # noqa: E402
 from localposthog import dataset  # noqa: E402
 from localposthog.answers import hogql_response  # noqa: E402
 

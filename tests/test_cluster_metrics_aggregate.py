@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.stats import (
     Sample,
@@ -21,6 +20,7 @@ from llm_clusters.stats import (
     welch_t,
     wilson,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

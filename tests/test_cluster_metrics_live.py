@@ -10,9 +10,9 @@ import re
 import pytest
 
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
 from llm_clusters.queries import load_run_sql
+from llm_clusters.timestamps import parse_timestamp
 from localposthog.answers import hogql_response
 from localposthog.mcp_format import format_execute_sql, persisted_content
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import (
     CLUSTER_COLUMNS,
     ITEM_COLUMNS,
@@ -21,6 +20,7 @@ from llm_clusters.metrics_sql import (
     server_side_query,
     sql_string,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 HOSTILE_LABELS = ["it's", "back\\slash\\", "x' OR 1=1 -- ", "\\' ) UNION SELECT 1 --", "Ünïcødé ☃ 𝄞",

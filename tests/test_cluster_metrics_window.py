@@ -19,7 +19,6 @@ import pytest
 
 from benchmarks import window_coverage
 from llm_clusters.commands import cluster_metrics
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.stats import (
     Estimate,
@@ -28,6 +27,7 @@ from llm_clusters.stats import (
     ratio_total,
     window_count,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 pytestmark = pytest.mark.engine

@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
 from .metrics_sql import CLUSTER_COLUMNS
 from .model import Cluster, Run
 from .pipetable import Table
@@ -27,6 +26,7 @@ from .stats import (
 )
 from .tables import cell_bool, cell_number
 from .text import clean
+from .timestamps import parse_timestamp
 
 ALPHA = 0.05
 

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from .drilldown_sql import drilldown_query
 from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
 from .metrics_sql import (
     RunTarget,
     in_list_queries,
@@ -23,6 +22,7 @@ from .model import ItemPolicy, Run
 from .overview_sql import CELL_RULES, overview_query
 from .reader import ReadResult, choose_run, read_runs
 from .text import clean
+from .timestamps import parse_timestamp
 
 
 def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str], list[str]]:

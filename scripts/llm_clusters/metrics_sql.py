@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
 from .queries import sql_string
 from .run_ids import parse_run_id
+from .timestamps import parse_timestamp
 
 LEVELS = ("trace", "generation")
 CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}

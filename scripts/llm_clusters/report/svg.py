@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import timezone
 
 from ..compare import Comparison, Lineage
-from ..links import parse_timestamp
 from ..model import Cluster, Run
 from ..text import clean, count, percent
+from ..timestamps import parse_timestamp
 from .content import MapData
 from .markup import colour_class, link, short, text
 
