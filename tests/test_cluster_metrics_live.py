@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from llm_clusters import metrics_inputs
 from llm_clusters.commands import cluster_metrics
 from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
 from llm_clusters.queries import load_run_sql
@@ -148,7 +149,7 @@ def test_a_live_answer_cut_at_100_rows_is_flagged(live_env, localposthog_engine,
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     status, out, err = run_cli("--live", "--run-id", run["run_id"])
     assert status == 0 and "Warning" not in out
-    monkeypatch.setattr(cluster_metrics, "server_side_query", lambda target, per_item: re.sub(
+    monkeypatch.setattr(metrics_inputs, "server_side_query", lambda target, per_item: re.sub(
         r"\nLIMIT \d+$|LIMIT \d+$", "", server_side_query(target, per_item)))
     status, out, err = run_cli("--live", "--run-id", run["run_id"])
     assert status == 0, err

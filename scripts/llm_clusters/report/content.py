@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..cluster_rows import (
+    TESTED,
     ClusterRow,
     WindowTotals,
     add_tests,
@@ -20,7 +21,7 @@ from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run
 from ..render import run_header_lines
-from ..stats import Sample, mean_interval, wilson
+from ..stats import Interval, Sample, mean_interval, wilson
 from ..text import clean, count, percent
 from .inputs import Inputs
 
@@ -35,7 +36,6 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#86bcb6", "#d37295", "#fabfd2", "#d4a6c8")
 NO_LINKS = ("No PostHog links: pass --host and --project-id (or set POSTHOG_HOST and POSTHOG_PROJECT_ID) "
             "to link the run, every cluster and item.")
-TESTED_NAMES = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Figure:
     """A value with its 95% interval (None when it cannot be given) and its n."""
 
     value: float | None
-    interval: tuple[float, float] | None = None
+    interval: Interval | None = None
     n: int | None = None
 
 
@@ -208,11 +208,11 @@ def _measure(figure: ClusterFigures, row: ClusterRow) -> None:
     figure.avg_latency = Figure(row.avg_latency, _interval(latency) if latency else None,
                                 row.latency_n)
     figure.error_rate = Figure(row.error_rate, row.error_interval, row.items_with_data)
-    figure.flags = [TESTED_NAMES[key] for key, test in row.tests.items() if test and test["significant"]]
+    figure.flags = [TESTED[key] for key, test in row.tests.items() if test and test.significant]
     figure.window = row.window
 
 
-def _interval(sample: Sample) -> tuple[float, float] | None:
+def _interval(sample: Sample) -> Interval | None:
     return mean_interval(sample.n, sample.mean, sample.variance)
 
 
