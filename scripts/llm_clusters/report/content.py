@@ -39,7 +39,7 @@ NO_LINKS = ("No PostHog links: pass --host and --project-id (or set POSTHOG_HOST
 
 
 @dataclass(frozen=True)
-class Options:
+class ReportOptions:
     run_id: str | None = None
     map_points: int = MAP_POINTS  # 0: all
     max_clusters: int = MAX_CLUSTERS  # 0: all
@@ -84,7 +84,7 @@ class MapData:
 
 
 @dataclass
-class Report:
+class ReportContent:
     run: Run
     title: str
     header: list[str]
@@ -106,7 +106,7 @@ class Report:
         return "generation" if self.run.level == "generation" else "trace"
 
 
-def build_report(inputs: Inputs, options: Options) -> Report:
+def build_report(inputs: Inputs, options: ReportOptions) -> ReportContent:
     notes, warnings = list(inputs.notes), list(inputs.warnings)
     run, picked = choose_run(ReadResult(inputs.runs), options.run_id)
     if picked:
@@ -122,7 +122,7 @@ def build_report(inputs: Inputs, options: Options) -> Report:
         notes.append(links.host_note())
     total = sum(c.size for c in run.clusters)
     header = run_header_lines(run, total, 64)  # [run, coverage, clustering params]
-    return Report(
+    return ReportContent(
         run=run, title=f"Clusters of run {clean(run.run_id or '(no run id)', 160)}",
         header=[header[0], *header[2:]], coverage=_coverage(run, header[1], total, totals), clusters=shown,
         clusters_omitted=len(figures) - len(shown), metrics_source=source, totals=totals,
@@ -233,7 +233,7 @@ def _coverage(run: Run, sample_line: str, clustered: int, totals: WindowTotals |
     return lines
 
 
-def map_data(run: Run, colours: dict, options: Options) -> MapData:
+def map_data(run: Run, colours: dict, options: ReportOptions) -> MapData:
     """Every item with x/y, or an even spread of each cluster's items (by rank, so each keeps
     its centre and its edge) when the run holds more than `options.map_points`."""
     items = sum(len(c.items) for c in run.clusters)
