@@ -36,7 +36,7 @@ def render_metrics(answer: MetricsAnswer, options: MetricsViewOptions) -> str:
     return _page(answer, options).render(budget=None if options.full else DEFAULT_BUDGET)
 
 
-def unit_of(answer: MetricsAnswer) -> str:
+def _unit(answer: MetricsAnswer) -> str:
     return "generation" if answer.run.level == "generation" else "trace"
 
 
@@ -106,7 +106,7 @@ def metrics_json(answer: MetricsAnswer, options: MetricsViewOptions) -> dict:
         "run": {"run_id": clean(run.run_id) or None, "level": run.level,
                 "window_start": run.window_start, "window_end": run.window_end},
         "source": answer.source, "sort": options.sort,
-        "answer": answer_line(answer.rows, options.sort, unit_of(answer), total_items),
+        "answer": answer_line(answer.rows, options.sort, _unit(answer), total_items),
         "findings": answer.findings, "items": total_items,
         "items_without_data": _items_without_data(answer) if answer.source != "embedded" else None,
         "coverage": coverage_json(run, total_items, answer.totals),
@@ -137,7 +137,7 @@ def _row_json(row: ClusterRow) -> dict:
 # --- text and Markdown -----------------------------------------------------------------------
 
 def _page(answer: MetricsAnswer, options: MetricsViewOptions) -> Page:
-    run, unit, total_items = answer.run, unit_of(answer), _total_items(answer)
+    run, unit, total_items = answer.run, _unit(answer), _total_items(answer)
     shown, omitted = _shown(answer, options)
     limit = None if options.full else TITLE_CHARS
 
