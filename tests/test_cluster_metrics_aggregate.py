@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.stats import (
     Sample,
@@ -19,6 +18,7 @@ from llm_clusters.stats import (
     welch_t,
     wilson,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs

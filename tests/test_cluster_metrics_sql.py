@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import (
     CLUSTER_COLUMNS,
     ITEM_COLUMNS,
@@ -19,6 +18,7 @@ from llm_clusters.metrics_sql import (
     server_side_query,
     sql_string,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs

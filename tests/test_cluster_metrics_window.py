@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import window_coverage
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.stats import (
     Estimate,
@@ -26,6 +25,7 @@ from llm_clusters.stats import (
     ratio_total,
     window_count,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
 from .queries import sql_string
 from .run_ids import parse_run_id
+from .timestamps import parse_timestamp
 
 LEVELS = ("trace", "generation")
 CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}
@@ -240,7 +240,8 @@ def server_side_query(target: RunTarget, per_item: bool = False) -> str:
         "if(latency_items>0,q[1],NULL) AS p50_latency,if(latency_items>0,q[2],NULL) AS p90_latency,"
         "if(latency_items>0,q[3],NULL) AS p95_latency,latency_items,input_tokens,output_tokens,"
         "avg_tokens,error_items,if(items_with_data>0,error_items/items_with_data,NULL) AS error_rate,"
-        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s,cost_sq\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
+        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s,cost_sq"
+        f"\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
         f"\nORDER BY cluster_id=-1,cluster_id LIMIT {MAX_CLUSTER_ROWS}"
     )
 

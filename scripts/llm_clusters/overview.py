@@ -16,7 +16,7 @@ from .model import Cluster, Item, ItemPolicy, Run, _integer, _number
 from .overview_sql import EMBEDDED_KEYS, OVERVIEW_COLUMNS, WINDOW_KEYS
 from .pipetable import Table
 from .stats import Sample
-from .tables import cell_number
+from .tables import cell_integer, cell_number
 
 
 def _json(value: Any) -> Any:
@@ -29,6 +29,11 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _first(cells: list[dict], name: str, kind: type) -> Any:
+    """The first JSON cell `name` holding a `kind`: the row that carries the run's cells."""
+    return next((value for value in (_json(c[name]) for c in cells) if isinstance(value, kind)), None)
+
+
 def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | None:
     """The run an overview describes; None when it has no row (no such run)."""
     if not table.rows:
@@ -36,8 +41,8 @@ def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | Non
     index = {c.strip().lower(): i for i, c in enumerate(table.columns)}
     cells = [{name: row[index[name]] if name in index and index[name] < len(row) else None
               for name in OVERVIEW_COLUMNS} for row in table.rows]
-    fields = next((value for value in (_json(c["run"]) for c in cells) if isinstance(value, dict)), {})
-    values = next((value for value in (_json(c["window_totals"]) for c in cells) if isinstance(value, list)), [])
+    fields = _first(cells, "run", dict) or {}
+    values = _first(cells, "window_totals", list) or []
     window = dict(zip(WINDOW_KEYS, values))
     level = fields.get("$ai_clustering_level") or None
     clusters = [_cluster(c, level, policy) for c in cells if _integer(c["cluster_id"]) is not None]
@@ -63,7 +68,8 @@ def _text(value: Any) -> str | None:
 def _cluster(cells: dict, level: str | None, policy: ItemPolicy) -> Cluster:
     cluster_id = int(_integer(cells["cluster_id"]))
     top = _json(cells["top_items"])
-    items = [_item(entry, level) for entry in (top if isinstance(top, list) else []) if isinstance(entry, list) and entry]
+    items = [_item(entry, level) for entry in (top if isinstance(top, list) else [])
+             if isinstance(entry, list) and entry]
     limit = policy.limit_for(cluster_id)
     embedded = _json(cells["embedded"])
     has_metrics = isinstance(embedded, list) and any(value is not None for value in embedded)
@@ -92,7 +98,7 @@ def overview_rows(run: Run) -> list[ClusterRow]:
     for cluster in run.clusters:
         cells = by_id[cluster.cluster_id]
         number = lambda name: cell_number(cells.get(name))  # noqa: E731
-        whole = lambda name: None if number(name) is None else int(number(name))  # noqa: E731
+        whole = lambda name: cell_integer(cells.get(name))  # noqa: E731
         row = ClusterRow(
             cluster=cluster, items=cluster.size, items_with_data=whole("items_with_data") or 0,
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), cost_n=whole("cost_items"),

@@ -112,6 +112,12 @@ def cell_number(value: Any) -> float | None:
     return None if number != number else number
 
 
+def cell_integer(value: Any) -> int | None:
+    """A numeric cell as an int (a fraction cut towards zero); None as for `cell_number`."""
+    number = cell_number(value)
+    return None if number is None else int(number)
+
+
 def cell_bool(value: Any) -> bool | None:
     if value is None:
         return None
