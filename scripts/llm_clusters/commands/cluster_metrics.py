@@ -36,13 +36,12 @@ from ..metrics_queries import load_run, pick_run, run_target_of, run_window, sql
 from ..metrics_sql import (
     DEFAULT_MAX_QUERY_BYTES,
     LATENCY_NOTE,
-    LEVELS,
     metric_definitions,
     run_target,
     server_side_query,
     window_totals_query,
 )
-from ..model import ItemPolicy, Run
+from ..model import METRIC_LEVELS, ItemPolicy, Run
 from ..overview import overview_rows, overview_totals
 from ..overview_sql import overview_query
 from ..pipetable import Table
@@ -93,7 +92,7 @@ def build_parser() -> ArgumentParser:
                      "of the file to use")
     sql.add_argument("--run-file", metavar="FILE", help="a saved result holding the run (any shape "
                      "print_clusters.py reads), - for standard input")
-    sql.add_argument("--level", choices=LEVELS, help="the run's level when its id does not say it")
+    sql.add_argument("--level", choices=METRIC_LEVELS, help="the run's level when its id does not say it")
     sql.add_argument("--overview", action="store_true", help="ONE query giving a row per cluster: "
                      "measured figures, best-ranked items, embedded metrics and the window's whole "
                      "traffic, small enough for execute-sql with truncate on (feed its saved result "
