@@ -185,24 +185,13 @@ class Interpreter:
         times = []
         for cell in cells:
             value = self.parse_json(cell) if _looks_like_json(cell) else cell
-            if isinstance(value, list) and value and all(is_cluster_dict(v) for v in value):
-                named.setdefault("clusters", value)
-            elif isinstance(value, dict) and any(k in value for k in PARAM_KEYS):
-                named.setdefault("params", value)
-            elif isinstance(value, dict) and "$ai_clusters" in value:
+            shown = _shown_by_content(value)
+            if shown == _EVENT_PROPERTIES:
                 named.update({k: v for k, v in self._fields_of(value).items() if k not in named})
-            elif isinstance(value, str) and parse_run_id(value):
-                named.setdefault("run_id", value)
-            elif isinstance(value, str) and value in LEVELS:
-                named.setdefault("level", value)
-            elif isinstance(value, str) and value in LEVEL_BY_CLUSTER_EVENT:
-                named.setdefault("event", value)
-            elif isinstance(value, str) and _UUID.fullmatch(value):
-                named.setdefault("job_id", value)
-            elif _looks_like_time(value):
+            elif shown == _TIME:
                 times.append(value)
-            elif isinstance(value, (int, float, str)) and integer_or_none(value) is not None:
-                named.setdefault("total_items", value)
+            elif shown:
+                named.setdefault(shown, value)
         if len(times) >= 2:
             named.setdefault("window_start", min(times))
             named.setdefault("window_end", max(times))
@@ -270,6 +259,44 @@ class Interpreter:
         run.level = _infer_level(run)
         _complete_item_ids(run)
         return run
+
+
+# What an unnamed cell can show besides one field: a cluster event's properties, or a time
+# (the earliest and latest times of a row are its window).
+_EVENT_PROPERTIES = "cluster event properties"
+_TIME = "a time"
+
+
+def _shown_by_content(value: Any) -> str | None:
+    """The run field an unnamed cell's value holds, judged by its content, or _EVENT_PROPERTIES
+    or _TIME; None when the content says nothing."""
+    if isinstance(value, list) and value and all(is_cluster_dict(v) for v in value):
+        return "clusters"
+    if isinstance(value, dict):
+        if any(k in value for k in PARAM_KEYS):
+            return "params"
+        return _EVENT_PROPERTIES if "$ai_clusters" in value else None
+    if isinstance(value, str):
+        field = _field_shown_by_text(value)
+        if field:
+            return field
+    if _looks_like_time(value):
+        return _TIME
+    if isinstance(value, (int, float, str)) and integer_or_none(value) is not None:
+        return "total_items"
+    return None
+
+
+def _field_shown_by_text(value: str) -> str | None:
+    if parse_run_id(value):
+        return "run_id"
+    if value in LEVELS:
+        return "level"
+    if value in LEVEL_BY_CLUSTER_EVENT:
+        return "event"
+    if _UUID.fullmatch(value):
+        return "job_id"
+    return None
 
 
 CLUSTERS_KEY = "clusters_key"  # the name the clusters were found under, beside the fields
