@@ -111,12 +111,12 @@ def test_every_split_of_a_surrogate_pair_escape():
 def test_safe_cut_points_decode_apart():
     from json.decoder import scanstring
 
-    from llm_clusters.textsource import _safe_cut
+    from llm_clusters.textsource import escape_safe_cut
 
     for value in ["😀" * 20, "\\\\ud83d" * 6, "x\\😀" * 9, "\n\t\"" * 10, "é𝔘\\u" * 8]:
         body = json.dumps(value)[1:-1]
         for end in range(len(body) + 1):
-            cut = _safe_cut(body[:end])
+            cut = escape_safe_cut(body[:end])
             assert cut <= end
             left, _ = scanstring(body[:cut] + '"', 0, False)
             right, _ = scanstring(body[cut:] + '"', 0, False)

@@ -29,7 +29,8 @@ written twice is read once (LIMIT 1 BY its id).
 from __future__ import annotations
 
 from .errors import ClusterToolError, ExitStatus
-from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, run_target, time_bound
+from .metrics_sql import RUN_EVENT_MARGIN, run_target, time_bound
+from .model import CLUSTER_EVENT_BY_LEVEL
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 from .run_ids import parse_run_id
 from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
@@ -151,7 +152,7 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     target = run_target(run_id, level)
     low, high = target.run_event_bounds
     end = high - RUN_EVENT_MARGIN
-    event = f"event={sql_string(CLUSTER_EVENTS[target.level])}"
+    event = f"event={sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])}"
     job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={time_bound(low)}"
            f" AND timestamp<{time_bound(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
     window_end = f"parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})"

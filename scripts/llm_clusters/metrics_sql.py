@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import ClusterToolError, ExitStatus
+from .model import CLUSTER_EVENT_BY_LEVEL, METRIC_LEVELS
 from .queries import sql_string
 from .run_ids import parse_run_id
 from .timestamps import parse_timestamp
 
-LEVELS = ("trace", "generation")
-CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}
 # Events joined to an item, and the expression that names the item they belong to.
 ITEM_EVENTS = {"trace": ("$ai_generation", "$ai_embedding", "$ai_span"), "generation": ("$ai_generation",)}
 ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
@@ -110,9 +109,9 @@ def run_target(run_id: str, level: str | None = None, window_start: str | None =
         raise ClusterToolError(f"--level {level} contradicts the run id, which says {parsed.level}; "
                                "drop --level.", ExitStatus.USAGE)
     level = level or (parsed.level if parsed else None)
-    if level not in LEVELS:
+    if level not in METRIC_LEVELS:
         raise ClusterToolError(
-            f"the level {level!r} is not one of {', '.join(LEVELS)}; the run id does not say it "
+            f"the level {level!r} is not one of {', '.join(METRIC_LEVELS)}; the run id does not say it "
             "(older run ids carry none), so pass --level trace or --level generation.",
             ExitStatus.USAGE)
     start, end = parse_timestamp(window_start), parse_timestamp(window_end)
@@ -134,7 +133,7 @@ def _run_event(target: RunTarget) -> str:
     """The run's own cluster event, as one column `p` (its properties)."""
     low, high = target.run_event_bounds
     return (
-        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])}"
         f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
         f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
         " ORDER BY timestamp DESC LIMIT 1"

@@ -18,7 +18,8 @@ aliases avoid HogQL's keywords (`window`, `timestamp`, `totals`, …), which it 
 
 from __future__ import annotations
 
-from .metrics_sql import CLUSTER_EVENTS, ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, time_bound
+from .metrics_sql import ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, time_bound
+from .model import CLUSTER_EVENT_BY_LEVEL
 from .queries import sql_string
 
 MAX_QUERY_BYTES = 4096
@@ -66,7 +67,8 @@ def sql_names(names) -> str:
 
 def _run_event(target: RunTarget) -> str:
     low, high = target.run_event_bounds
-    return (f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+    event = sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])
+    return (f"SELECT properties AS p FROM events WHERE event={event}"
             f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
             # JSONExtractString, not property access: HogQL's property access returns the JSON
             # text with its escapes (a run id holding a quote or backslash would never match).

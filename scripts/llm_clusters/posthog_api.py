@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     import httpx
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_ROWS = 50_000  # PostHog's cap on a HogQL query with an explicit LIMIT
 
 
 class LiveError(ClusterToolError):
@@ -126,7 +125,8 @@ class PostHogClient:
     def clustering_jobs(self) -> list[dict]:
         """All clustering jobs of the project, following the pages."""
         jobs: list[dict] = []
-        path: str | None = f"/api/environments/{self.config.project_id}/llm_analytics/clustering_jobs/?limit=100"
+        path: str | None = (f"/api/environments/{self.config.project_id}"
+                            "/llm_analytics/clustering_jobs/?limit=100")
         while path:
             with self._request("GET", path) as response:
                 page = json.loads(response.read())

@@ -27,9 +27,10 @@ from .pipetable import read_pipe_table
 from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
 from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 
-# A content block's keys come in any order: `annotations` or `_meta` may come first.
 if TYPE_CHECKING:
     T = TypeVar("T")
+
+# A content block's keys come in any order: `annotations` or `_meta` may come first.
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 # An MCP CallToolResult; `content` need not be its first key.

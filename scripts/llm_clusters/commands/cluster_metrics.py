@@ -19,8 +19,9 @@ from ..live import add_live_arguments, live_client, lookback_days
 from ..metrics_answer import measure
 from ..metrics_inputs import RunTables, ask_live_overview, ask_live_tables, read_saved_tables
 from ..metrics_queries import sql_text
-from ..metrics_sql import DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE, LEVELS
+from ..metrics_sql import DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE
 from ..metrics_view import MAX_CLUSTERS, SORTS, MetricsViewOptions, render_metrics
+from ..model import METRIC_LEVELS
 from ..render import OUTPUT_FORMATS
 
 DESCRIPTION = """\
@@ -60,7 +61,7 @@ def build_parser() -> ArgumentParser:
                      "of the file to use")
     sql.add_argument("--run-file", metavar="FILE", help="a saved result holding the run (any shape "
                      "print_clusters.py reads), - for standard input")
-    sql.add_argument("--level", choices=LEVELS, help="the run's level when its id does not say it")
+    sql.add_argument("--level", choices=METRIC_LEVELS, help="the run's level when its id does not say it")
     sql.add_argument("--overview", action="store_true", help="ONE query giving a row per cluster: "
                      "measured figures, best-ranked items, embedded metrics and the window's whole "
                      "traffic, small enough for execute-sql with truncate on (feed its saved result "
