@@ -9,7 +9,7 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import ClusterToolError, ExitStatus, UsageError
 from .metrics_sql import CLUSTER_COLUMNS
 from .model import Cluster, Run
 from .pipetable import Table
@@ -327,16 +327,14 @@ def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals)
 def _check_same_window(run: Run, totals: WindowTotals) -> None:
     """Refuse totals of another level or window than the run's."""
     if totals.level and run.level and totals.level != run.level:
-        raise ClusterToolError(f"the window totals are for the {totals.level} level, the run is "
-                               f"{run.level} level: run `sql --window-totals` for this run.",
-                               ExitStatus.USAGE)
+        raise UsageError(f"the window totals are for the {totals.level} level, the run is "
+                         f"{run.level} level: run `sql --window-totals` for this run.")
     for mine, theirs, name in ((run.window_start, totals.start, "start"),
                                (run.window_end, totals.end, "end")):
         mine_time, their_time = parse_timestamp(mine), parse_timestamp(theirs)
         if mine_time and their_time and mine_time != their_time:
-            raise ClusterToolError(f"the window totals' window {name} ({clean(theirs, 40)}) is not the "
-                                   f"run's ({clean(mine, 40)}): run `sql --window-totals` for this run.",
-                                   ExitStatus.USAGE)
+            raise UsageError(f"the window totals' window {name} ({clean(theirs, 40)}) is not the "
+                             f"run's ({clean(mine, 40)}): run `sql --window-totals` for this run.")
 
 
 TESTED = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}  # measure: its flag

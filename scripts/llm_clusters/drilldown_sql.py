@@ -10,7 +10,7 @@ passed the filter, so a cut answer says what it left out.
 
 from __future__ import annotations
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .metrics_sql import ITEM_EVENTS, RunTarget
 from .overview_sql import ID_CHARS, ITEM_KEY, events_in_bounds, rounded_sql, run_cte, sql_names
 
@@ -34,12 +34,11 @@ def drilldown_query(target: RunTarget, cluster_id: int, sort: str = "rank", limi
     events, model and first event's time in the run's window; `errors_only` keeps the items
     with an error event; sorted by `sort` (SORTS), at most `limit` rows."""
     if not isinstance(cluster_id, int) or isinstance(cluster_id, bool):
-        raise ClusterToolError("--cluster takes a cluster id, a whole number such as 3 or -1.",
-                               ExitStatus.USAGE)
+        raise UsageError("--cluster takes a cluster id, a whole number such as 3 or -1.")
     if sort not in SORTS:
-        raise ClusterToolError(f"--sort {sort!r} is not one of {', '.join(SORTS)}.", ExitStatus.USAGE)
+        raise UsageError(f"--sort {sort!r} is not one of {', '.join(SORTS)}.")
     if not 1 <= limit <= MAX_LIMIT:
-        raise ClusterToolError(f"--limit must be from 1 to {MAX_LIMIT}, got {limit}.", ExitStatus.USAGE)
+        raise UsageError(f"--limit must be from 1 to {MAX_LIMIT}, got {limit}.")
     key = ITEM_KEY[target.level]
     kinds = ITEM_EVENTS[target.level]
     data = sql_names(name for name in kinds if name != "$ai_span")

@@ -8,7 +8,7 @@ import textwrap
 from datetime import datetime
 
 from .drilldown_sql import drilldown_query
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .metrics_sql import (
     RunTarget,
     in_list_queries,
@@ -76,14 +76,12 @@ def sql_text(args, stdin=None) -> str:
 
 def _check_sql_args(args) -> None:
     if args.in_list and not args.run_file:
-        raise ClusterToolError("--in-list needs --run-file: the item ids come from the saved run.",
-                               ExitStatus.USAGE)
+        raise UsageError("--in-list needs --run-file: the item ids come from the saved run.")
     if args.window_totals and not args.run_file:
-        raise ClusterToolError("--window-totals needs --run-file: its time bounds are the run's exact "
-                               "window, which the saved run carries (or use --live).", ExitStatus.USAGE)
+        raise UsageError("--window-totals needs --run-file: its time bounds are the run's exact "
+                         "window, which the saved run carries (or use --live).")
     if not args.run_file and not args.run_id:
-        raise ClusterToolError("say which run: --run-id ID, or --run-file FILE (a saved run).",
-                               ExitStatus.USAGE)
+        raise UsageError("say which run: --run-id ID, or --run-file FILE (a saved run).")
 
 
 def _sql_target(args, stdin) -> tuple[Run | None, RunTarget, list[str]]:
@@ -92,8 +90,7 @@ def _sql_target(args, stdin) -> tuple[Run | None, RunTarget, list[str]]:
         return None, run_target(args.run_id, args.level), []
     run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
     if not run.run_id:
-        raise ClusterToolError(f"the run in {args.run_file} has no run id; pass --run-id.",
-                               ExitStatus.USAGE)
+        raise UsageError(f"the run in {args.run_file} has no run id; pass --run-id.")
     return run, run_target_of(run, args.level), [f"warning: {w}" for w in warnings] + notes
 
 
@@ -123,9 +120,9 @@ def _in_list_sql(run: Run, target: RunTarget, notes: list[str], max_query_bytes:
 def _window_totals_sql(run: Run, target: RunTarget, notes: list[str]) -> str:
     window = run_window(run)
     if window is None:
-        raise ClusterToolError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
-                               "window's totals cannot be bounded exactly. Save the run with its window "
-                               "columns (see SKILL.md) or use --live.", ExitStatus.USAGE)
+        raise UsageError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
+                         "window's totals cannot be bounded exactly. Save the run with its window "
+                         "columns (see SKILL.md) or use --live.")
     comment = [f"-- the whole traffic of the window of run {_comment_safe(target.run_id)} "
                f"({target.level} level): one row",
                *(f"-- {line}" for line in _wrap(window_scope(target.level))),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .model import CLUSTER_EVENT_BY_LEVEL, LEVELS
 from .run_ids import parse_run_id
 
@@ -59,14 +59,13 @@ def cluster_events_filter(level: str | None) -> str:
     if level is None:
         return f"event IN {CLUSTER_EVENTS_SQL}"
     if level not in LEVELS:
-        raise ClusterToolError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}",
-                               ExitStatus.USAGE)
+        raise UsageError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
     return f"event = {sql_string(CLUSTER_EVENT_BY_LEVEL[level])}"
 
 
 def _days(days: int) -> int:
     if not 1 <= days <= 365:
-        raise ClusterToolError(f"--days must be from 1 to 365, got {days}", ExitStatus.USAGE)
+        raise UsageError(f"--days must be from 1 to 365, got {days}")
     return days
 
 
@@ -104,8 +103,7 @@ def runs_in_range_sql(first_day: date, last_day: date, job_id: str | None = None
     `last_day` (UTC, both included; a run's event is written the day its window ends, the date
     in its id), of one clustering job when `job_id` is given; newest first."""
     if last_day < first_day:
-        raise ClusterToolError(f"the date range ends ({last_day}) before it starts ({first_day})",
-                               ExitStatus.USAGE)
+        raise UsageError(f"the date range ends ({last_day}) before it starts ({first_day})")
     job = _job_filter(job_id)
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n"
             f"    AND timestamp >= toDateTime('{first_day.isoformat()}', 'UTC')\n"
@@ -122,8 +120,8 @@ def _job_filter(job_id: str | None) -> str:
 
 def _run_count(count: int) -> int:
     if not 1 <= count <= MAX_RUNS_PER_QUERY:
-        raise ClusterToolError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
-                               "every run is a whole $ai_clusters column", ExitStatus.USAGE)
+        raise UsageError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
+                         "every run is a whole $ai_clusters column")
     return int(count)
 
 

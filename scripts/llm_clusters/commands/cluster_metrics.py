@@ -14,7 +14,7 @@ from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
 from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
 from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
 from ..environment import Environment
-from ..errors import ClusterToolError, ExitStatus
+from ..errors import ExitStatus, UsageError
 from ..live import add_live_arguments, live_client, lookback_days
 from ..metrics_answer import measure
 from ..metrics_inputs import RunTables, ask_live_overview, ask_live_tables, read_saved_tables
@@ -148,23 +148,23 @@ def aggregate_command(args, environment: Environment) -> str:
 
 def _saved_tables(args, stdin) -> RunTables:
     if not args.run_file:
-        raise ClusterToolError("give the saved run (RUN_FILE, - for standard input), or --live "
-                               "--run-id ID.", ExitStatus.USAGE)
+        raise UsageError("give the saved run (RUN_FILE, - for standard input), or --live "
+                         "--run-id ID.")
     window_file = args.window_totals
     if window_file == "":
-        raise ClusterToolError("--window-totals needs the saved result of `cluster_metrics.py sql "
-                               "--window-totals` (only --live runs the query itself).", ExitStatus.USAGE)
+        raise UsageError("--window-totals needs the saved result of `cluster_metrics.py sql "
+                         "--window-totals` (only --live runs the query itself).")
     if [args.run_file, *args.metrics_files, window_file].count("-") > 1:
-        raise ClusterToolError("only one of the files can be - (standard input).", ExitStatus.USAGE)
+        raise UsageError("only one of the files can be - (standard input).")
     return read_saved_tables(args.run_file, args.metrics_files, window_file, args.run_id, stdin)
 
 
 def _live_tables(args, variables: Mapping[str, str]) -> RunTables:
     if args.run_file or args.metrics_files:
-        raise ClusterToolError("give saved files or --live, not both.", ExitStatus.USAGE)
+        raise UsageError("give saved files or --live, not both.")
     if not args.run_id:
-        raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
-                               "--list-runs`).", ExitStatus.USAGE)
+        raise UsageError("--live needs --run-id ID (list runs with `print_clusters.py --live "
+                         "--list-runs`).")
     with live_client(args, variables) as client:
         if args.overview:
             return ask_live_overview(client, args.run_id)
