@@ -30,7 +30,8 @@ def _twin(engine, sql: str, path) -> str:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("flags", [(), ("--format", "json", "--sort", "errors"), ("--format", "markdown",)])
-def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path, flags):
+def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path,
+                                                         flags):
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
     window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))

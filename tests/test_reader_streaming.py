@@ -49,11 +49,13 @@ def _documents():
         "blocks-pipe-crlf": (persisted_content(table.replace("\n", "\r\n")), [a, b]),
         "plain-pipe-crlf-bom": ("\ufeff" + table.replace("\n", "\r\n"), [a, b]),
         "result-pipe": (persisted_content(table, "result"), [a, b]),
-        "several-blocks": (content_blocks(execute_sql([a]), hogql_response([b], json_as_string=True)), [a, b]),
+        "several-blocks": (content_blocks(execute_sql([a]), hogql_response([b], json_as_string=True)),
+                           [a, b]),
         "blocks-hogql-string": (persisted_content(hogql_response([a, b], json_as_string=True)), [a, b]),
         "hogql-native": (hogql_response([a, b]), [a, b]),
         "event": (json.dumps({"event": "$ai_trace_clusters", "properties": a}), [a]),
-        "ensure-ascii-false-blocks": (json.dumps([{"type": "text", "text": table}], ensure_ascii=False), [a, b]),
+        "ensure-ascii-false-blocks": (json.dumps([{"type": "text", "text": table}], ensure_ascii=False),
+                                      [a, b]),
     }
 
 
