@@ -97,4 +97,5 @@ def test_share_variance_is_binomial_at_trace_level_and_wider_when_generations_sh
     # The same shares, but cluster 0's 30 generations come from 3 traces of 10.
     generations = _run({0: [(f"g{i}", f"t{i % 3}") for i in range(30)],
                         1: [(f"h{i}", f"u{i}") for i in range(70)]})
-    assert TraceSample(generations).variance(generations.clusters[0]) > 5 * sample.variance(traces.clusters[0])
+    assert (TraceSample(generations).variance(generations.clusters[0])
+            > 5 * sample.variance(traces.clusters[0]))

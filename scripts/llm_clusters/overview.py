@@ -92,7 +92,8 @@ def _item(entry: list, level: str | None) -> Item:
 
 def overview_rows(run: Run) -> list[ClusterRow]:
     """The measured per-cluster rows of an overview, with the samples its tests need."""
-    by_id = {int(integer_or_none(c["cluster_id"])): c for c in run.overview["cells"] if integer_or_none(c["cluster_id"]) is not None}
+    by_id = {integer_or_none(c["cluster_id"]): c for c in run.overview["cells"]
+             if integer_or_none(c["cluster_id"]) is not None}
     rows = []
     for cluster in run.clusters:
         cells = by_id[cluster.cluster_id]
@@ -131,5 +132,6 @@ def overview_totals(run: Run) -> WindowTotals | None:
         return None
     whole = lambda name: integer_or_none(window.get(name))  # noqa: E731
     return WindowTotals(run.level, run.window_start, run.window_end, whole("items") or 0,
-                        whole("items_with_data"), number_or_none(window.get("total_cost")), whole("error_items"))
+                        whole("items_with_data"), number_or_none(window.get("total_cost")),
+                        whole("error_items"))
 
