@@ -354,7 +354,7 @@ def _parse_path(segments: list[str], host: str, project_id: str | None, query: s
     return None
 
 
-# --- what loads what a link names (the run's query is queries.load_run_sql) -------------------
+# --- the time a link's query looks back, and the trace query (pasted_links.next_step) -------------
 
 # How far back to look when a link carries no time (an unknown run id format, a trace link
 # without its timestamp).

@@ -43,8 +43,11 @@ class Page:
 
     def __init__(self, fmt: str):
         self.fmt = fmt
-        self.is_markdown = fmt == "markdown"
         self._parts: list[str] = []
+
+    @property
+    def is_markdown(self) -> bool:
+        return self.fmt == "markdown"
 
     def escape(self, text: str) -> str:
         """Untrusted text made inert in the page's format (Markdown syntax escaped)."""

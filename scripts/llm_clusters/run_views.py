@@ -62,8 +62,8 @@ class RunNotices:
 
 
 class RunViewOptions:
-    """Which run and cluster to show and how: the flags that shape the output, and the link
-    builder with --links."""
+    """How a run is shown (print_clusters' views, link_builder's from-run): the flags that shape
+    the output, and the link builder with --links."""
 
     def __init__(self, fmt: str = "text", *, cluster_id: int | None = None, ids_only: bool = False,
                  top: int = 3, sort: str = "size", max_clusters: int = MAX_CLUSTERS, full: bool = False,

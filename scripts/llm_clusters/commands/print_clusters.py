@@ -94,6 +94,7 @@ def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
 
 
 def _show(result: ReadResult, args, stdout: TextIO) -> None:
+    """The view the flags ask for, of the runs read."""
     if args.list_runs:
         stdout.write(list_runs(result, args.format) + "\n")
         return
