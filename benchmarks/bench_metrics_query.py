@@ -115,7 +115,8 @@ def measure(scale: float, repeat: int, folder: Path) -> list[dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,10", help="dataset scales, comma-separated (default 1,10)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per query (best is kept)")
     parser.add_argument("--keep", type=Path, help="build the datasets here and keep them")

@@ -242,8 +242,10 @@ def write_json_shape(path: Path, items: int, clusters_as_string: bool) -> None:
 def write_pipe_shape(path: Path, items: int) -> None:
     """Shape b, with the project's own model of execute-sql; it needs the run in memory
     (a few hundred MB at 300,000 items), which is fine for a one-off generation."""
-    row = [json.dumps(cell, separators=(",", ":"), ensure_ascii=False) if isinstance(cell, (dict, list)) else cell
-           for cell in run_row(items, list(iter_clusters(items)))]  # JSON columns: JSONExtractRaw's text
+    # JSON columns hold JSONExtractRaw's text.
+    row = [json.dumps(cell, separators=(",", ":"), ensure_ascii=False)
+           if isinstance(cell, (dict, list)) else cell
+           for cell in run_row(items, list(iter_clusters(items)))]
     text = format_execute_sql(COLUMNS, [row], truncate=False)
     path.write_text(persisted_content(text, "content-blocks"), encoding="utf-8")
 

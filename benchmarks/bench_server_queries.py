@@ -81,7 +81,8 @@ def newest_runs(engine: Engine) -> list[dict]:
 
 def job_runs(engine: Engine, run: dict, count: int) -> list[dict]:
     """The `count` newest runs of the run's job up to the run, oldest first."""
-    runs = sorted((r for r in engine.runs if r["job_id"] == run["job_id"] and r["window_end"] <= run["window_end"]),
+    runs = sorted((r for r in engine.runs
+                   if r["job_id"] == run["job_id"] and r["window_end"] <= run["window_end"]),
                   key=lambda r: r["window_end"])
     return runs[-count:]
 

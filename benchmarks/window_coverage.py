@@ -20,7 +20,6 @@ measurement and requires coverage of at least 95%.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import random
@@ -31,22 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+sys.path[:0] = [str(REPO / "scripts"), str(REPO), str(REPO / "tests")]  # tests: the CLI runner
 
-from llm_clusters.commands import cluster_metrics  # noqa: E402
+from cli_runner import CliRunner  # noqa: E402
 from llm_clusters.links import parse_timestamp  # noqa: E402
 from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
 from llm_clusters.queries import load_run_sql  # noqa: E402
 from localposthog import dataset  # noqa: E402
+from localposthog.aggregates import item_metrics  # noqa: E402
 from localposthog.answers import hogql_response  # noqa: E402
+from localposthog.clustering_runs import NOISE_SHARE, cluster_key  # noqa: E402
+from localposthog.traffic import make_traffic  # noqa: E402
 
 FIGURES = ("items", "total_cost", "error_items")
+run_cli = CliRunner("cluster_metrics")
 SAMPLE_FIGURES = {"items": "items", "total_cost": "total_cost", "error_items": "error_items"}
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 def save_answer(engine, sql: str, path: Path) -> Path:
@@ -62,8 +60,8 @@ def measure(engine, run: dict, folder: Path, *flags: str) -> dict:
     if status != 0:
         raise RuntimeError(err)
     window = save_answer(engine, sql, folder / "window.json")
-    per_item = save_answer(engine, server_side_query(run_target(run["run_id"], run["level"], run["window_start"],
-                                                          run["window_end"]), per_item=True), folder / "items.json")
+    target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
+    per_item = save_answer(engine, server_side_query(target, per_item=True), folder / "items.json")
     status, out, err = run_cli("aggregate", saved_run, per_item, "--window-totals", window,
                                "--format", "json", "--max-clusters", "0", *flags)
     if status != 0:
@@ -75,7 +73,7 @@ def true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, dict[str, 
     """Each cluster's true window totals (items, cost, items with an error). The run's own items
     are where it put them; every item of the window it did not sample is placed the way the
     generator places a sampled one (its topic's cluster, or noise with the generator's odds)."""
-    traffic = dataset._make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
+    traffic = make_traffic(random.Random(data.seed), data.scale)  # what build_dataset made
     start, end = parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"])
     pool = traffic.traces if run["level"] == "trace" else traffic.generations
     by_key = {c["key"]: c["cluster_id"] for c in run["clusters"] if c["cluster_id"] != -1}
@@ -89,12 +87,12 @@ def true_window_totals(data: dataset.Dataset, run: dict) -> dict[int, dict[str, 
         if item.key in placed:
             cluster = placed[item.key]
         else:
-            key = dataset._cluster_key(item, end)
-            outlier = (item.large and run["level"] == "trace") or draw.random() < dataset.NOISE_SHARE
+            key = cluster_key(item, end)
+            outlier = (item.large and run["level"] == "trace") or draw.random() < NOISE_SHARE
             cluster = -1 if (hdbscan and outlier) or key not in by_key else by_key[key]
         events = (traffic.cost_events_by_trace[item.trace_id] if run["level"] == "trace"
                   else [traffic.generation_events[item.key]])
-        metrics = dataset.item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
+        metrics = item_metrics([e for e in events if start <= e["timestamp"] < end], run["level"])
         totals[cluster]["items"] += 1
         totals[cluster]["total_cost"] += (metrics and metrics["cost"]) or 0
         totals[cluster]["error_items"] += bool(metrics and metrics["error_events"] > 0)
@@ -171,8 +169,8 @@ def measure_seeds(seeds, scale: float, folder: Path) -> dict[str, Tally]:
 
 def report(tallies: dict[str, Tally]) -> str:
     lines = ["| figure | clusters | coverage of the 95% intervals | mean relative error, printed | mean "
-             "relative error, expansion N/n x sample | rel. RMSE, calibrated | rel. RMSE, expansion | max per-run gap of the sum "
-             "to the window total |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
+             "relative error, expansion N/n x sample | rel. RMSE, calibrated | rel. RMSE, expansion "
+             "| max per-run gap of the sum to the window total |", "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for key, tally in tallies.items():
         lines.append(
             f"| {key} | {len(tally.covered):,} | {100 * tally.coverage():.1f}% "
@@ -190,8 +188,10 @@ def _seeds(text: str) -> range:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=_seeds, default=_seeds("1-8"), help="dataset seeds, e.g. 1-8 (default)")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=_seeds, default=_seeds("1-8"),
+                        help="dataset seeds, e.g. 1-8 (default)")
     parser.add_argument("--scale", type=float, default=0.4, help="dataset scale (default 0.4)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

@@ -38,17 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     def data_options(sub: argparse.ArgumentParser, flag: str = "--data") -> None:
         sub.add_argument(flag, dest="data", type=Path, default=None,
                          help=f"dataset folder (default {_default_dir()})")
-        sub.add_argument("--seed", type=int, default=None, help="rebuild with this seed if the dataset differs")
+        sub.add_argument("--seed", type=int, default=None,
+                         help="rebuild with this seed if the dataset differs")
         sub.add_argument("--scale", type=float, default=None, help="size multiplier, 0.5..50 (default 1)")
 
     query = commands.add_parser("query", help="run HogQL and print what execute-sql prints")
     query.add_argument("sql", help="the HogQL query, or - to read it from stdin")
     query.add_argument("--truncate", action=argparse.BooleanOptionalAction, default=True,
                        help="cut JSON-looking cells over 500 characters like execute-sql (default: on)")
-    query.add_argument("--persist-dir", type=Path, help="save the answer as a coding agent does; print the path")
+    query.add_argument("--persist-dir", type=Path,
+                       help="save the answer as a coding agent does; print the path")
     query.add_argument("--shape", choices=mcp_format.PERSIST_SHAPES, default="content-blocks",
                        help="layout of the persisted file (default content-blocks)")
-    query.add_argument("--max-chars", type=int, help="cut the text like an MCP server at this many characters")
+    query.add_argument("--max-chars", type=int,
+                       help="cut the text like an MCP server at this many characters")
     data_options(query)
 
     runs = commands.add_parser("runs", help="list the dataset's clustering runs")
@@ -56,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     data_options(runs)
 
     serve = commands.add_parser("serve", help="serve the query and clustering-jobs API on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8010, help="port on 127.0.0.1 (0 = any free port; default 8010)")
+    serve.add_argument("--port", type=int, default=8010,
+                       help="port on 127.0.0.1 (0 = any free port; default 8010)")
     data_options(serve)
 
     build = commands.add_parser("build", help="(re)build the dataset")
@@ -114,9 +118,10 @@ def _query(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: Text
 
 def _runs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     truth = dataset.load_ground_truth(_dataset_dir(args, stderr))
-    summary = [{key: run[key] for key in ("run_id", "level", "format", "job_name", "window_start", "window_end",
-                                          "max_samples", "window_item_count", "total_items_analyzed")}
-               | {"clusters": len(run["clusters"])} for run in truth["runs"]]
+    fields = ("run_id", "level", "format", "job_name", "window_start", "window_end", "max_samples",
+              "window_item_count", "total_items_analyzed")
+    summary = [{key: run[key] for key in fields} | {"clusters": len(run["clusters"])}
+               for run in truth["runs"]]
     if args.json:
         print(json.dumps(summary, indent=1), file=stdout)
         return EXIT_OK
@@ -138,7 +143,8 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         server.start(args.port)
     except OSError as error:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; try another --port") from None
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; "
+                         "try another --port") from None
     print(f"POSTHOG_HOST={server.url}\nPOSTHOG_PROJECT_ID={server.project_id}\n"
           f"POSTHOG_PERSONAL_API_KEY={server.api_key}", file=stdout, flush=True)
     print("serving; press Ctrl-C to stop", file=stderr, flush=True)

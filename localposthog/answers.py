@@ -43,7 +43,8 @@ def execute_sql_text(engine: Engine, sql: str, *, truncate: bool = True, max_cha
 
 
 def persist_execute_sql(engine: Engine, sql: str, folder: Path, *, shape: str = "content-blocks",
-                        truncate: bool = True, max_chars: int | None = None, stamp_ms: int | None = None) -> Path:
+                        truncate: bool = True, max_chars: int | None = None,
+                        stamp_ms: int | None = None) -> Path:
     """Run `sql`, save its execute-sql text as a coding agent would, and return the file's path."""
     text = execute_sql_text(engine, sql, truncate=truncate, max_chars=max_chars)
     stamp = int(time.time() * 1000) if stamp_ms is None else stamp_ms

@@ -121,7 +121,8 @@ class Engine:
         with _lock:
             session = _shared_session()
             session.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-            session.query(f"CREATE TABLE {self.database}.events ({table}) ENGINE = MergeTree ORDER BY ({_SORT_KEY})")
+            session.query(f"CREATE TABLE {self.database}.events ({table}) "
+                          f"ENGINE = MergeTree ORDER BY ({_SORT_KEY})")
             session.query(f"INSERT INTO {self.database}.events ({columns}) SELECT {columns} "
                           f"FROM file('{path}', 'JSONEachRow', '{_escape(structure)}')")
 

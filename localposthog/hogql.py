@@ -2,12 +2,14 @@
 
 PostHog compiles HogQL to ClickHouse; this module does the small part of that an agent relies
 on: `properties.$ai_model` chains (read from the `properties` JSON string the way HogQL prints
-them, or from the materialised column or property group where PostHog has one), `toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside
-string literals, quoted identifiers and comments is never touched. Given a `now`, it also stops
-the clock there (`now()`, `now64()`, `today()`, `yesterday()`), so relative-time queries such as
-`timestamp >= now() - INTERVAL 7 DAY` find a fixed dataset's traffic whatever today's date is. Anything HogQL would accept
-but this stand-in cannot run (other tables, placeholders, person properties) raises
-`QueryError` naming the construct instead of failing somewhere inside ClickHouse.
+them, or from the materialised column or property group where PostHog has one),
+`toFloat`/`toInt`, and `$`-names as column references. It works on tokens, so text inside string
+literals, quoted identifiers and comments is never touched. Given a `now`, it also stops the
+clock there (`now()`, `now64()`, `today()`, `yesterday()`), so relative-time queries such as
+`timestamp >= now() - INTERVAL 7 DAY` find a fixed dataset's traffic whatever today's date is.
+Anything HogQL would accept but this stand-in cannot run (other tables, placeholders, person
+properties) raises `QueryError` naming the construct instead of failing somewhere inside
+ClickHouse.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def tokenize(sql: str) -> list[Token]:
         kind = match.lastgroup or "punct"
         text = match.group()
         if kind == "punct" and text in "'\"`":
-            raise QueryError(f"unterminated quoted text starting at character {position}: {sql[position:position + 40]!r}")
+            opening = sql[position:position + 40]
+            raise QueryError(f"unterminated quoted text starting at character {position}: {opening!r}")
         if kind == "punct" and sql.startswith("/*", position):
             raise QueryError(f"unterminated comment starting at character {position}")
         tokens.append(Token(kind, text))
@@ -199,7 +202,8 @@ def _check_unsupported(tokens: list[Token], sig: list[int], depth_of: list[int])
         if token.text == ";":
             raise QueryError("multiple statements are not supported; send one SELECT")
         if token.text == "{":
-            raise QueryError("HogQL placeholders ({...}) are not supported by the local PostHog; inline the values")
+            raise QueryError("HogQL placeholders ({...}) are not supported by the local PostHog; "
+                             "inline the values")
         if token.kind != "ident":
             continue
         word = token.text.lower()
@@ -250,11 +254,13 @@ def _freeze_clock(tokens: list[Token], sig: list[int], out: list[str], now: date
     for n, i in enumerate(sig[:-2]):
         name = tokens[i].text.lower() if tokens[i].kind == "ident" else None
         prev = tokens[sig[n - 1]].text if n else ""
-        if name in fixed and tokens[sig[n + 1]].text == "(" and tokens[sig[n + 2]].text == ")" and prev != ".":
+        called_empty = tokens[sig[n + 1]].text == "(" and tokens[sig[n + 2]].text == ")"
+        if name in fixed and called_empty and prev != ".":
             out[i], out[sig[n + 1]], out[sig[n + 2]] = fixed[name], "", ""
 
 
-def _rewrite_property_chains(tokens: list[Token], sig: list[int], out: list[str]) -> dict[int, tuple[int, str]]:
+def _rewrite_property_chains(tokens: list[Token], sig: list[int],
+                             out: list[str]) -> dict[int, tuple[int, str]]:
     """Replace `[table.]properties.key[.key…]` and `properties['key']`.
 
     Returns {first token index: (last token index, last key)} for each chain, so callers can
@@ -332,7 +338,8 @@ def _alias_select_items(tokens: list[Token], sig: list[int], out: list[str], dep
             chain = chains.get(first)
             if chain and chain[0] == last:
                 out[last] += " AS " + _quoted_name(chain[1])
-            elif depth == 0 and len(item) > 1 and any(out[k] != tokens[k].text for k in range(first, last + 1)):
+            elif depth == 0 and len(item) > 1 and any(out[k] != tokens[k].text
+                                                      for k in range(first, last + 1)):
                 text = " ".join("".join(t.text for t in tokens[first:last + 1]).split())
                 out[last] += " AS " + _quoted_name(text)
 

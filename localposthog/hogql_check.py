@@ -194,7 +194,8 @@ class _Validator:
             self._check_join(node)
         elif kind == "Placeholder" and not self.allow_placeholders:
             field = ".".join(str(part) for part in (node.get("expr") or {}).get("chain") or [])
-            raise QueryError(f"Unresolved placeholder: {{{field}}}" if field else "You can not use placeholders here")
+            raise QueryError(f"Unresolved placeholder: {{{field}}}" if field
+                             else "You can not use placeholders here")
         for key, value in node.items():
             if key not in ("node", "start", "end"):
                 self.visit(value, aggregations)

@@ -24,7 +24,8 @@ MCP_SHORTENED_NOTICE = "Result shortened to fit this client: {shown} of {total} 
 # PostHog's SQLResultsFormatter, given a result budget, ends a cut preview with one of these.
 PREVIEW_GUIDANCE = ("Omitted rows or shortened cells are not evidence of missing data. Select fewer "
                     "columns, aggregate, filter, or paginate with a stable ORDER BY to inspect more data.")
-INCOMPLETE_PREVIEW_NOTICE = f"[Incomplete SQL result preview. Any JSON shown may be cut off. {PREVIEW_GUIDANCE}]"
+INCOMPLETE_PREVIEW_NOTICE = (f"[Incomplete SQL result preview. Any JSON shown may be cut off. "
+                             f"{PREVIEW_GUIDANCE}]")
 
 PERSIST_SHAPES = ("content-blocks", "result", "plain")
 

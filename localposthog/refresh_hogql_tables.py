@@ -24,7 +24,8 @@ from localposthog.hogql_check import TABLES_FILE
 
 TABLES = (("HOGQL_AGGREGATIONS", "aggregation"), ("HOGQL_CLICKHOUSE_FUNCTIONS", "function"),
           ("HOGQL_POSTHOG_FUNCTIONS", "posthog_function"))
-FIELDS = ("clickhouse_name", "min_args", "max_args", "min_params", "max_params", "aggregate", "case_sensitive")
+FIELDS = ("clickhouse_name", "min_args", "max_args", "min_params", "max_params", "aggregate",
+          "case_sensitive")
 
 
 def _commit(checkout: Path, path: Path) -> str:
@@ -54,9 +55,11 @@ def extract(checkout: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posthog", type=Path, required=True, help="a checkout of PostHog/posthog")
-    parser.add_argument("--out", type=Path, default=TABLES_FILE, help="where to write (default: the validator's)")
+    parser.add_argument("--out", type=Path, default=TABLES_FILE,
+                        help="where to write (default: the validator's)")
     args = parser.parse_args(argv)
     try:
         tables = extract(args.posthog.resolve())
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
               "with the Python of PostHog's development environment, inside its checkout.", file=sys.stderr)
         return 2
     args.out.write_text(json.dumps(tables, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {len(tables['functions'])} functions from {len(tables['source']['files'])} files to {args.out}")
+    files = len(tables["source"]["files"])
+    print(f"wrote {len(tables['functions'])} functions from {files} files to {args.out}")
     return 0
 
 

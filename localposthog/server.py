@@ -47,6 +47,9 @@ _ERROR_BODIES = {
 }
 
 
+Answer = tuple[int, dict, Any]  # (status, extra headers, JSON body)
+
+
 @dataclass(frozen=True)
 class Fault:
     """What the next request gets instead of (or before) its answer."""
@@ -139,75 +142,81 @@ class LocalPostHog:
         self.stop()
 
     # --- routes ---------------------------------------------------------------------------
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, Any]:
-        """Answer one request: (status, extra headers, JSON body)."""
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Answer one request: (status, extra headers, JSON body). An unknown route is a 404
+        before credentials are looked at; then the key, its scope and the project are checked, a
+        queued fault (if any) is served, and finally the route answers."""
         split = urlsplit(target)
-        path = split.path
-        self.requests.append((method, path))
-        query_match, jobs_match = _QUERY_PATH.match(path), _JOBS_PATH.match(path)
-        if not (query_match or jobs_match):
-            return 404, {}, error_body(404, "Not found.")
-
-        scopes = self._authenticate(headers.get("authorization", ""))
-        if isinstance(scopes, tuple):
-            return scopes
-        needed = "query:read" if query_match else "llm_analytics:read"
-        if needed not in scopes:
-            return 403, {}, error_body(403, f"API key missing required scope '{needed}'")
+        self.requests.append((method, split.path))
+        query_match, jobs_match = _QUERY_PATH.match(split.path), _JOBS_PATH.match(split.path)
         match = query_match or jobs_match
-        if match.group("project") != str(self.project_id):
+        if match is None:
             return 404, {}, error_body(404, "Not found.")
-
-        fault = self._next_fault()
-        if fault is not None:
-            time.sleep(fault.delay)
-            if fault.status is not None:
-                return self._fault_answer(fault)
-
+        needed_scope = "query:read" if query_match else "llm_analytics:read"
+        refusal = self._access_refusal(headers.get("authorization", ""), needed_scope, match.group("project"))
+        if refusal is not None:
+            return refusal
+        fault_answer = self._serve_next_fault()
+        if fault_answer is not None:
+            return fault_answer
         if query_match:
-            if method != "POST":
-                return 405, {}, error_body(405, f'Method "{method}" not allowed.')
-            return self._query(body)
+            return self._query(body) if method == "POST" else _method_not_allowed(method)
         if method != "GET":
-            return 405, {}, error_body(405, f'Method "{method}" not allowed.')
-        if jobs_match.group("job"):
-            return self._job(jobs_match.group("job"))
-        return self._jobs(split.query)
+            return _method_not_allowed(method)
+        job_id = jobs_match.group("job")
+        return self._job(job_id) if job_id else self._jobs(split.query)
 
-    def _authenticate(self, authorization: str) -> frozenset[str] | tuple[int, dict, Any]:
+    def _access_refusal(self, authorization: str, needed_scope: str, project: str) -> Answer | None:
+        """401 without a bearer key or with an unknown one, 403 when the key lacks the route's
+        scope, 404 for another project; None when the request may go on."""
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            return 401, {"WWW-Authenticate": "Bearer"}, error_body(401, "Authentication credentials were not provided.")
+            return 401, {"WWW-Authenticate": "Bearer"}, error_body(
+                401, "Authentication credentials were not provided.")
         scopes = self.keys.get(key.strip())
         if scopes is None:
             return 401, {"WWW-Authenticate": "Bearer"}, error_body(
                 401, "Personal API key found in request Authorization header is invalid.")
-        return scopes
+        if needed_scope not in scopes:
+            return 403, {}, error_body(403, f"API key missing required scope '{needed_scope}'")
+        if project != str(self.project_id):
+            return 404, {}, error_body(404, "Not found.")
+        return None
+
+    def _serve_next_fault(self) -> Answer | None:
+        """Wait out the next queued fault's delay; its error answer when it has one."""
+        fault = self._next_fault()
+        if fault is None:
+            return None
+        time.sleep(fault.delay)
+        return None if fault.status is None else self._fault_answer(fault)
 
     @staticmethod
-    def _fault_answer(fault: Fault) -> tuple[int, dict, Any]:
+    def _fault_answer(fault: Fault) -> Answer:
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         if fault.status == 429:
             wait = fault.retry_after if fault.retry_after and fault.retry_after.isdigit() else "a few"
-            return 429, headers, error_body(429, f"Request was throttled. Expected available in {wait} seconds.")
+            return 429, headers, error_body(
+                429, f"Request was throttled. Expected available in {wait} seconds.")
         return fault.status, headers, error_body(fault.status, "A server error occurred.")
 
-    def _query(self, body: bytes) -> tuple[int, dict, Any]:
+    def _query(self, body: bytes) -> Answer:
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             return 400, {}, error_body(400, "JSON parse error - the request body is not valid JSON.")
         query = payload.get("query") if isinstance(payload, dict) else None
-        if not isinstance(query, dict) or query.get("kind") != "HogQLQuery" or not isinstance(query.get("query"), str):
-            return 400, {}, error_body(
-                400, 'Expected {"query": {"kind": "HogQLQuery", "query": "<SQL>"}}; the local PostHog serves HogQLQuery only.')
+        is_hogql = isinstance(query, dict) and query.get("kind") == "HogQLQuery"
+        if not (is_hogql and isinstance(query.get("query"), str)):
+            return 400, {}, error_body(400, 'Expected {"query": {"kind": "HogQLQuery", "query": "<SQL>"}}; '
+                                            'the local PostHog serves HogQLQuery only.')
         try:
             result = self.engine.query(query["query"])
         except QueryError as error:
             return 400, {}, error_body(400, str(error))
         return 200, {}, hogql_response(result)
 
-    def _jobs(self, query_string: str) -> tuple[int, dict, Any]:
+    def _jobs(self, query_string: str) -> Answer:
         params = parse_qs(query_string)
         try:
             limit = int(params.get("limit", [JOBS_PAGE_SIZE])[0])
@@ -219,16 +228,24 @@ class LocalPostHog:
         page_url = f"{self.url}/api/environments/{self.project_id}/llm_analytics/clustering_jobs/?"
         previous = None
         if offset > 0:
-            previous = page_url + urlencode({"limit": limit, **({"offset": offset - limit} if offset > limit else {})})
-        following = page_url + urlencode({"limit": limit, "offset": offset + limit}) if offset + limit < len(jobs) else None
+            # DRF's limit/offset pagination drops the offset from the link to the first page.
+            previous_offset = {"offset": offset - limit} if offset > limit else {}
+            previous = page_url + urlencode({"limit": limit, **previous_offset})
+        following = None
+        if offset + limit < len(jobs):
+            following = page_url + urlencode({"limit": limit, "offset": offset + limit})
         return 200, {}, {"count": len(jobs), "next": following, "previous": previous,
                          "results": jobs[offset:offset + limit]}
 
-    def _job(self, job_id: str) -> tuple[int, dict, Any]:
+    def _job(self, job_id: str) -> Answer:
         job = next((j for j in self.engine.jobs if j["id"] == job_id), None)
         if job is None:
             return 404, {}, error_body(404, "Not found.")
         return 200, {}, job
+
+
+def _method_not_allowed(method: str) -> Answer:
+    return 405, {}, error_body(405, f'Method "{method}" not allowed.')
 
 
 def _handler_for(server: LocalPostHog) -> type[BaseHTTPRequestHandler]:

@@ -3,7 +3,8 @@
 # requires-python = ">=3.10"
 # dependencies = ["httpx>=0.27", "ijson>=3.2"]
 # ///
-"""Compare PostHog LLM clustering runs saved to files: matched clusters, growth, new, vanished, splits, merges. Run with --help for the flags."""
+"""Compare PostHog LLM clustering runs saved to files: matched clusters, growth, new, vanished,
+splits, merges. Run with --help for the flags."""
 
 import sys
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import CliRunner
+
 
 def pytest_collection_modifyitems(config, items):
     """Without chdb (installed by the test extra), tests that need the local engine are skipped
@@ -56,9 +58,15 @@ def local_posthog(localposthog_engine):
 
 
 @pytest.fixture
-def live_env(local_posthog, monkeypatch):
-    """The local PostHog, with the environment --live reads pointing at it."""
-    monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
-    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
+def run_cli(request) -> CliRunner:
+    """The test module's script (its `COMMAND`, e.g. "print_clusters"), run in-process."""
+    return CliRunner(getattr(request.module, "COMMAND", None))
+
+
+@pytest.fixture
+def live_env(local_posthog, run_cli):
+    """The local PostHog, with the variables --live reads pointing at it."""
+    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url,
+                              "POSTHOG_PROJECT_ID": str(local_posthog.project_id),
+                              "POSTHOG_PERSONAL_API_KEY": local_posthog.api_key})
     return local_posthog

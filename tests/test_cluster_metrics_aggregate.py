@@ -3,14 +3,12 @@ prints, it equals the dataset's ground truth; intervals and tests match referenc
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.stats import (
@@ -23,15 +21,12 @@ from llm_clusters.stats import (
 )
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
+COMMAND = "cluster_metrics"  # what the run_cli fixture runs
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
-
-
-def aggregate_json(*argv) -> dict:
+def aggregate_json(run_cli, *argv) -> dict:
     status, out, err = run_cli("aggregate", *argv, "--format", "json", "--max-clusters", "0")
     assert status == 0, err
     return json.loads(out)
@@ -142,9 +137,9 @@ def assert_equals_truth(document: dict, truth_run: dict, exact_n: bool = True) -
 
 @pytest.mark.engine
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_aggregate_of_the_per_item_result_equals_ground_truth(saved, level):
+def test_aggregate_of_the_per_item_result_equals_ground_truth(run_cli, saved, level):
     files = saved[level]
-    document = aggregate_json(files["run"], files["per_item"])
+    document = aggregate_json(run_cli, files["run"], files["per_item"])
     assert document["schema"] == "exploring-llm-clusters/cluster_metrics@1" and document["source"] == "per-item"
     assert all(set(c["tests"]) == {"error_rate", "avg_cost", "avg_latency"} for c in document["clusters"])
     assert_equals_truth(document, files["truth"])
@@ -153,17 +148,17 @@ def test_aggregate_of_the_per_item_result_equals_ground_truth(saved, level):
 
 @pytest.mark.engine
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_aggregate_of_the_per_cluster_and_in_list_results_equals_ground_truth(saved, level):
+def test_aggregate_of_the_per_cluster_and_in_list_results_equals_ground_truth(run_cli, saved, level):
     files = saved[level]
-    document = aggregate_json(files["run"], files["per_cluster"])
+    document = aggregate_json(run_cli, files["run"], files["per_cluster"])
     assert document["source"] == "per-cluster"
     assert_equals_truth(document, files["truth"])
-    document = aggregate_json(files["run"], *files["in_list"])
+    document = aggregate_json(run_cli, files["run"], *files["in_list"])
     assert_equals_truth(document, files["truth"])
 
 
 @pytest.mark.engine
-def test_the_cli_from_a_saved_run_to_the_table(localposthog_engine, saved, tmp_path):
+def test_the_cli_from_a_saved_run_to_the_table(run_cli, localposthog_engine, saved, tmp_path):
     """sql --run-file and sql --in-list --run-file, run on the engine, saved, aggregated."""
     files = saved["trace"]
     status, out, err = run_cli("sql", "--run-file", files["run"])
@@ -174,11 +169,11 @@ def test_the_cli_from_a_saved_run_to_the_table(localposthog_engine, saved, tmp_p
     chunks = [part.split("\n", 1)[1].strip() for part in out.split("\n-- query ")[1:]]
     assert len(chunks) > 1 and all(len(chunk.encode()) <= 9000 for chunk in chunks)
     saved_chunks = [_save(localposthog_engine, chunk, tmp_path, n) for n, chunk in enumerate(chunks)]
-    assert_equals_truth(aggregate_json(files["run"], *saved_chunks), files["truth"])
+    assert_equals_truth(aggregate_json(run_cli, files["run"], *saved_chunks), files["truth"])
 
 
 @pytest.mark.engine
-def test_aggregate_text_answers_the_sort_first_and_is_deterministic(saved):
+def test_aggregate_text_answers_the_sort_first_and_is_deterministic(run_cli, saved):
     files = saved["trace"]
     outputs = {}
     for sort in ("cost", "latency", "errors", "size"):
@@ -201,7 +196,7 @@ def test_aggregate_text_answers_the_sort_first_and_is_deterministic(saved):
 
 
 @pytest.mark.engine
-def test_items_missing_from_the_metrics_are_counted_as_without_data(saved, tmp_path):
+def test_items_missing_from_the_metrics_are_counted_as_without_data(run_cli, saved, tmp_path):
     files = saved["trace"]
     rows = [["cluster_id", "item", "has_data", "cost", "latency", "input_tokens", "output_tokens",
              "error_events", "model"]]
@@ -212,7 +207,7 @@ def test_items_missing_from_the_metrics_are_counted_as_without_data(saved, tmp_p
                      item["tokens"], 0, int(item["is_error"]), "gpt-4o"])
     path = tmp_path / "partial.txt"
     path.write_text(persisted_content(format_execute_sql(rows[0], rows[1:])), encoding="utf-8")
-    document = aggregate_json(files["run"], path)
+    document = aggregate_json(run_cli, files["run"], path)
     total = sum(c["size"] for c in truth["clusters"])
     assert document["items"] == total and document["items_without_data"] == total - 3
     assert any("have no row in the metrics" in note for note in document["notes"])
@@ -220,24 +215,24 @@ def test_items_missing_from_the_metrics_are_counted_as_without_data(saved, tmp_p
 
 # --- PostHog's embedded metrics --------------------------------------------------------------
 
-def test_without_a_metrics_file_it_shows_posthogs_embedded_averages():
+def test_without_a_metrics_file_it_shows_posthogs_embedded_averages(run_cli):
     status, out, err = run_cli("aggregate", EXAMPLES / "trace_run.execute-sql.txt")
     assert status == 0, err
     assert "PostHog's own metrics embedded in the run" in out and "PostHog's embedded averages" in out
-    document = aggregate_json(EXAMPLES / "trace_run.execute-sql.txt")
+    document = aggregate_json(run_cli, EXAMPLES / "trace_run.execute-sql.txt")
     assert document["source"] == "embedded" and document["items_without_data"] is None
     for cluster in document["clusters"]:
         if cluster["items_with_data"]:
             assert cluster["error_rate_ci95"] == list(wilson(cluster["error_items"], cluster["items_with_data"]))
 
 
-def test_a_run_without_embedded_metrics_says_how_to_measure_it():
+def test_a_run_without_embedded_metrics_says_how_to_measure_it(run_cli):
     status, out, err = run_cli("aggregate", EXAMPLES / "legacy_run.execute-sql.txt")
     assert status == 5 and out == ""
     assert "sql --per-item" in err
 
 
-def test_usage_errors():
+def test_usage_errors(run_cli):
     assert run_cli("aggregate")[0] == 2
     assert run_cli("aggregate", "-", "-")[0] == 2
     assert run_cli("aggregate", EXAMPLES / "trace_run.execute-sql.txt", "--sort", "price")[0] == 2

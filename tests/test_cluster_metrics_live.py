@@ -3,7 +3,6 @@ in every table cluster_metrics reads (issue 8)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
@@ -16,12 +15,9 @@ from llm_clusters.queries import load_run_sql
 from localposthog.answers import hogql_response
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
+COMMAND = "cluster_metrics"  # what the run_cli fixture runs
+
 EXAMPLE_RUN = "examples/trace_run.execute-sql.txt"
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 def _twin(engine, sql: str, path) -> str:
@@ -34,7 +30,7 @@ def _twin(engine, sql: str, path) -> str:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("flags", [(), ("--format", "json", "--sort", "errors"), ("--format", "markdown",)])
-def test_live_output_equals_file_output_on_the_same_data(live_env, localposthog_engine, tmp_path, flags):
+def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path, flags):
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
     window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))
@@ -56,7 +52,7 @@ def test_live_output_equals_file_output_on_the_same_data(live_env, localposthog_
 
 
 @pytest.mark.engine
-def test_live_window_totals_check_the_jobs_event_filters(live_env, localposthog_engine, monkeypatch):
+def test_live_window_totals_check_the_jobs_event_filters(run_cli, live_env, localposthog_engine, monkeypatch):
     """The run does not record its job's filters; live mode reads them from the jobs API."""
     from llm_clusters.posthog_api import LiveError, PostHogClient
 
@@ -80,7 +76,7 @@ def test_live_window_totals_check_the_jobs_event_filters(live_env, localposthog_
 
 
 @pytest.mark.engine
-def test_live_usage_errors_and_an_unknown_run(live_env):
+def test_live_usage_errors_and_an_unknown_run(run_cli, live_env):
     assert run_cli("--live")[0] == 2  # no --run-id
     status, _, err = run_cli("aggregate", EXAMPLE_RUN, "--live", "--run-id", "x")
     assert status == 2 and "not both" in err
@@ -89,7 +85,7 @@ def test_live_usage_errors_and_an_unknown_run(live_env):
     assert live_env.api_key not in err
 
 
-def test_file_mode_needs_the_window_file():
+def test_file_mode_needs_the_window_file(run_cli):
     status, _, err = run_cli("aggregate", EXAMPLE_RUN, "--window-totals")
     assert status == 2 and "sql --window-totals" in err
     assert run_cli("aggregate")[0] == 2
@@ -108,7 +104,7 @@ def _item_rows(count: int) -> list[list]:
 
 
 @pytest.mark.parametrize("rows, warned", [(99, False), (100, True), (101, False)])
-def test_a_100_row_metrics_table_without_limit_is_flagged(tmp_path, rows, warned):
+def test_a_100_row_metrics_table_without_limit_is_flagged(run_cli, tmp_path, rows, warned):
     path = tmp_path / "items.txt"
     path.write_text(persisted_content(format_execute_sql(ITEM_COLUMNS, _item_rows(rows), truncate=False)))
     status, out, err = run_cli("aggregate", EXAMPLE_RUN, path)
@@ -126,7 +122,7 @@ def test_a_100_row_metrics_table_without_limit_is_flagged(tmp_path, rows, warned
     ({"query": {"kind": "HogQLQuery", "query": "SELECT … FROM events LIMIT 100"}}, False),
     ({"hasMore": False, "query": "select … limit 100"}, False),
 ])
-def test_a_hogql_answer_is_flagged_from_its_own_signs(tmp_path, response, warned):
+def test_a_hogql_answer_is_flagged_from_its_own_signs(run_cli, tmp_path, response, warned):
     path = tmp_path / "items.json"
     path.write_text(json.dumps({"columns": ITEM_COLUMNS, "results": _item_rows(100), **response}))
     status, out, err = run_cli("aggregate", EXAMPLE_RUN, path, "--format", "json")
@@ -134,7 +130,7 @@ def test_a_hogql_answer_is_flagged_from_its_own_signs(tmp_path, response, warned
     assert bool(json.loads(out)["warnings"]) is warned, json.loads(out)["warnings"]
 
 
-def test_a_window_totals_file_is_checked_too(tmp_path):
+def test_a_window_totals_file_is_checked_too(run_cli, tmp_path):
     path = tmp_path / "window.json"
     path.write_text(json.dumps({"columns": ["items"], "results": [[5000]], "hasMore": True}))
     status, out, err = run_cli("aggregate", EXAMPLE_RUN, "--window-totals", path)
@@ -143,7 +139,7 @@ def test_a_window_totals_file_is_checked_too(tmp_path):
 
 
 @pytest.mark.engine
-def test_a_live_answer_cut_at_100_rows_is_flagged(live_env, localposthog_engine, monkeypatch):
+def test_a_live_answer_cut_at_100_rows_is_flagged(run_cli, live_env, localposthog_engine, monkeypatch):
     """The live per-item query sets LIMIT 50000; were it to lack one, the cut answer would warn."""
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     status, out, err = run_cli("--live", "--run-id", run["run_id"])
@@ -155,7 +151,7 @@ def test_a_live_answer_cut_at_100_rows_is_flagged(live_env, localposthog_engine,
     assert "Warning: PostHog's answer: PostHog marked the result as cut (hasMore) after 100 rows" in out
 
 
-def test_every_query_the_script_prints_sets_its_own_limit(tmp_path):
+def test_every_query_the_script_prints_sets_its_own_limit(run_cli, tmp_path):
     """The outermost SELECT of each printed query ends with an explicit LIMIT."""
     queries = []
     for flags in ((), ("--per-item",), ("--window-totals",)):

@@ -3,7 +3,6 @@ PostHog against the dataset's ground truth, and safe with hostile run and item i
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from datetime import timedelta
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import (
     CLUSTER_COLUMNS,
@@ -23,14 +21,11 @@ from llm_clusters.metrics_sql import (
 )
 from localposthog import dataset
 
+COMMAND = "cluster_metrics"  # what the run_cli fixture runs
+
 HOSTILE_LABELS = ["it's", "back\\slash\\", "x' OR 1=1 -- ", "\\' ) UNION SELECT 1 --", "Ünïcødé ☃ 𝄞",
                   "new\nline\ttab", "quote\"s and `ticks`", "end\\"]
 LONG_RUN_ID = "1234567890_generation_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7_" + "x" * 50
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 def query_text(printed: str) -> str:
@@ -142,7 +137,7 @@ def test_run_target_validates_level_and_bounds():
     assert run_target("1_trace_20260120_000014").event_bounds == (end - timedelta(days=8), end + timedelta(days=1))
 
 
-def test_cli_prints_the_latency_definition_and_exit_codes():
+def test_cli_prints_the_latency_definition_and_exit_codes(run_cli):
     status, out, err = run_cli("sql", "--run-id", "1_trace_20260120_000014_x")
     assert status == 0 and err == ""
     assert "SUM of the trace's generation latencies" in out and "as PostHog" in out
@@ -194,7 +189,7 @@ def test_per_item_query_and_in_list_fallback_equal_ground_truth(localposthog_eng
 
 
 @pytest.mark.engine
-def test_cli_query_runs_verbatim_on_the_engine(localposthog_engine, ground_truth):
+def test_cli_query_runs_verbatim_on_the_engine(run_cli, localposthog_engine, ground_truth):
     run = next(r for r in ground_truth["runs"] if r["level"] == "generation")
     status, out, _ = run_cli("sql", "--run-id", run["run_id"])
     assert status == 0
@@ -245,7 +240,7 @@ def _rename_items(properties: dict, events: list[dict], added: list[dict], label
 
 
 @pytest.mark.engine
-def test_hostile_run_and_item_ids_end_to_end(localposthog_engine, localposthog_data_dir, ground_truth, tmp_path):
+def test_hostile_run_and_item_ids_end_to_end(run_cli, localposthog_engine, localposthog_data_dir, ground_truth, tmp_path):
     from localposthog.engine import Engine
 
     cases = _hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])

@@ -8,7 +8,6 @@ exact figures; sample figures are never labelled as window totals.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections import defaultdict
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import window_coverage
-from llm_clusters.commands import cluster_metrics
 from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.stats import (
@@ -30,12 +28,9 @@ from llm_clusters.stats import (
 )
 from localposthog import dataset
 
+COMMAND = "cluster_metrics"  # what the run_cli fixture runs
+
 pytestmark = pytest.mark.engine
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main([str(a) for a in argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 _measure = window_coverage.measure
@@ -90,7 +85,7 @@ def test_window_totals_equal_a_direct_count_and_sum_over_the_events(localposthog
     assert sampled >= 5  # the dataset has runs that sampled their window
 
 
-def test_a_run_that_analysed_its_whole_window_shows_exact_figures(localposthog_engine, tmp_path):
+def test_a_run_that_analysed_its_whole_window_shows_exact_figures(run_cli, localposthog_engine, tmp_path):
     run = next(r for r in localposthog_engine.runs
                if r["format"] == "current" and r["window_item_count"] == r["total_items_analyzed"])
     document = _measure(localposthog_engine, run, tmp_path)
@@ -106,7 +101,7 @@ def test_a_run_that_analysed_its_whole_window_shows_exact_figures(localposthog_e
     assert "estimate" not in out.lower()
 
 
-def test_sample_figures_are_never_labelled_as_window_totals(localposthog_engine, tmp_path):
+def test_sample_figures_are_never_labelled_as_window_totals(run_cli, localposthog_engine, tmp_path):
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     _measure(localposthog_engine, run, tmp_path)
     status, out, _ = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
@@ -124,7 +119,7 @@ def test_sample_figures_are_never_labelled_as_window_totals(localposthog_engine,
     assert "window" not in out.split("\nid ")[1].split("\n")[0] and "Window totals" not in out
 
 
-def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no_cost_interval(
+def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no_cost_interval(run_cli, 
         localposthog_engine, tmp_path):
     run = next(r for r in localposthog_engine.runs
                if r["window_item_count"] > r["total_items_analyzed"] and r["has_embedded_metrics"])
@@ -146,7 +141,7 @@ def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no
                 assert mine["total_cost"] is None
 
 
-def test_window_totals_of_another_window_or_a_smaller_population_are_refused(localposthog_engine, tmp_path):
+def test_window_totals_of_another_window_or_a_smaller_population_are_refused(run_cli, localposthog_engine, tmp_path):
     runs = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]]
     _measure(localposthog_engine, runs[-1], tmp_path)
     other = tmp_path / "other"

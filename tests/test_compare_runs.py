@@ -7,29 +7,23 @@ as execute-sql prints it, saved as the coding agent saves it."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import uuid
 
 import pytest
 
-from llm_clusters.commands import compare_runs
 from localposthog.answers import hogql_response, persist_execute_sql
 from test_end_to_end_local import (
     _load_run_sql,  # SKILL.md's load query, filled in for a run
 )
 
+COMMAND = "compare_runs"  # what the run_cli fixture runs
+
 pytestmark = pytest.mark.engine
 LEVELS = ("trace", "generation")
 GROWING = {"grows", "appears"}  # planted changes whose clusters' shares may rise significantly
 SHRINKING = {"vanishes"}
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = compare_runs.main(list(argv), stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def daily_runs(ground_truth: dict, level: str) -> list[dict]:
@@ -53,18 +47,18 @@ def keys_by_cluster(ground_truth: dict) -> dict[str, dict[int, str]]:
     return {r["run_id"]: {c["cluster_id"]: c["key"] for c in r["clusters"]} for r in ground_truth["runs"]}
 
 
-def compare_json(*argv: str) -> dict:
+def compare_json(run_cli, *argv: str) -> dict:
     status, out, err = run_cli(*argv, "--format", "json", "--max-rows", "0")
     assert status == 0, err
     return json.loads(out)
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_every_planted_change_is_reported_and_nothing_else(saved_runs, ground_truth, level):
+def test_every_planted_change_is_reported_and_nothing_else(run_cli, saved_runs, ground_truth, level):
     runs = daily_runs(ground_truth, level)
     files = [saved_runs[r["run_id"]] for r in runs]
     random.Random(level).shuffle(files)
-    report = compare_json(*files)
+    report = compare_json(run_cli, *files)
     planted = {c["kind"]: c for c in ground_truth["planted_changes"] if c["level"] == level}
     assert set(planted) == {"grows", "appears", "vanishes", "splits"}
     kind_of = {c["key"]: c["kind"] for c in planted.values()}
@@ -105,21 +99,21 @@ def test_every_planted_change_is_reported_and_nothing_else(saved_runs, ground_tr
         assert kind_of.get(topic) in (GROWING if change == "grew" else SHRINKING), (topic, change)
 
 
-def test_a_file_holding_several_runs_counts_as_several_and_run_ids_pick_among_them(
+def test_a_file_holding_several_runs_counts_as_several_and_run_ids_pick_among_them(run_cli, 
         localposthog_engine, ground_truth, saved_runs, tmp_path):
     runs = daily_runs(ground_truth, "trace")
     answers = [hogql_response(localposthog_engine.query(_load_run_sql(r))) for r in runs]
     combined = {**answers[0], "results": [row for answer in answers for row in answer["results"]]}
     together = tmp_path / "runs.json"
     together.write_text(json.dumps(combined), encoding="utf-8")
-    separate = compare_json(*(saved_runs[r["run_id"]] for r in runs))
-    assert {**compare_json(str(together)), "notes": []} == {**separate, "notes": []}
-    picked = compare_json(str(together), "--run-id", runs[3]["run_id"], "--run-id", runs[0]["run_id"])
+    separate = compare_json(run_cli, *(saved_runs[r["run_id"]] for r in runs))
+    assert {**compare_json(run_cli, str(together)), "notes": []} == {**separate, "notes": []}
+    picked = compare_json(run_cli, str(together), "--run-id", runs[3]["run_id"], "--run-id", runs[0]["run_id"])
     assert [r["run_id"] for r in picked["runs"]] == [runs[0]["run_id"], runs[3]["run_id"]]
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
-def test_the_report_does_not_depend_on_the_order_of_its_inputs(saved_runs, ground_truth, fmt):
+def test_the_report_does_not_depend_on_the_order_of_its_inputs(run_cli, saved_runs, ground_truth, fmt):
     files = [saved_runs[r["run_id"]] for r in daily_runs(ground_truth, "generation")]
     outputs = set()
     for seed in range(3):
@@ -147,7 +141,7 @@ def _with_fresh_item_ids(properties: dict) -> dict:
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_runs_sharing_no_items_are_still_matched_by_their_text(
+def test_runs_sharing_no_items_are_still_matched_by_their_text(run_cli, 
         localposthog_engine, ground_truth, saved_runs, tmp_path, level):
     first, last = daily_runs(ground_truth, level)[0], daily_runs(ground_truth, level)[-1]
     result = localposthog_engine.query(
@@ -158,7 +152,7 @@ def test_runs_sharing_no_items_are_still_matched_by_their_text(
     disjoint = tmp_path / "first_run_renamed.json"
     disjoint.write_text(json.dumps(_with_fresh_item_ids(properties)), encoding="utf-8")
 
-    report = compare_json(str(disjoint), saved_runs[last["run_id"]])
+    report = compare_json(run_cli, str(disjoint), saved_runs[last["run_id"]])
     keys = keys_by_cluster(ground_truth)
     (step,) = report["steps"]
     assert step["shared_items"] == 0
@@ -173,7 +167,7 @@ def test_runs_sharing_no_items_are_still_matched_by_their_text(
     assert step["splits"] == step["merges"] == []
 
 
-def test_runs_of_different_levels_are_refused_with_a_clear_message(saved_runs, ground_truth):
+def test_runs_of_different_levels_are_refused_with_a_clear_message(run_cli, saved_runs, ground_truth):
     trace, generation = daily_runs(ground_truth, "trace")[0], daily_runs(ground_truth, "generation")[0]
     status, out, err = run_cli(saved_runs[trace["run_id"]], saved_runs[generation["run_id"]])
     assert status == 2 and out == ""

@@ -3,7 +3,6 @@ thresholds stated, exit codes and messages."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
@@ -13,18 +12,12 @@ from urllib.parse import quote
 
 import pytest
 
-from llm_clusters.commands import compare_runs
 from payloads import execute_sql, make_cluster, make_properties, run_id_for
+
+COMMAND = "compare_runs"  # what the run_cli fixture runs
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_runs.py"
 HOSTILE = "\x1b[31mRed\x1b[0m | *bold* <script>alert(1)</script> [link](http://x)\u202e"
-
-
-def run_cli(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    stream = io.BytesIO(stdin) if stdin is not None else None
-    status = compare_runs.main(list(argv), stdin=stream, stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def keys(prefix: str, n: int) -> list[str]:
@@ -55,7 +48,7 @@ def division(found: dict) -> tuple:
             [p["fraction"] for p in found["parts"]])
 
 
-def test_a_split_then_a_merge_and_the_lineage_through_them(tmp_path):
+def test_a_split_then_a_merge_and_the_lineage_through_them(run_cli, tmp_path):
     files = save(tmp_path, "runs.txt",
                  props(20, [("Coding help", CODING), ("Order support", SUPPORT)]),
                  props(21, [("Python debugging", PYTHON), ("SQL writing", SQL), ("Order support", SUPPORT)]),
@@ -77,7 +70,7 @@ def test_a_split_then_a_merge_and_the_lineage_through_them(tmp_path):
     assert "Merge: 0 Coding questions (60, 60.0%) merged from" in text
 
 
-def test_a_significant_growth_is_called_and_the_settings_are_stated(tmp_path):
+def test_a_significant_growth_is_called_and_the_settings_are_stated(run_cli, tmp_path):
     before = props(20, [("Refunds", keys("r", 50)), ("Support", keys("s", 450))])
     after = props(21, [("Refunds", keys("r", 200)), ("Support", keys("s", 300))])
     path = save(tmp_path, "two.txt", before, after)
@@ -94,7 +87,7 @@ def test_a_significant_growth_is_called_and_the_settings_are_stated(tmp_path):
         [("Support", "shrank"), ("Refunds", "grew")]  # largest share first
 
 
-def test_output_is_bounded_and_untrusted_titles_are_made_safe(tmp_path):
+def test_output_is_bounded_and_untrusted_titles_are_made_safe(run_cli, tmp_path):
     clusters = [(f"{HOSTILE} {i}", keys(f"c{i}", 5)) for i in range(40)]
     path = save(tmp_path, "many.txt", props(20, clusters), props(21, clusters))
     status, text, _ = run_cli(path, "--max-rows", "5")
@@ -112,7 +105,7 @@ def test_output_is_bounded_and_untrusted_titles_are_made_safe(tmp_path):
     assert "more pairs not shown" not in full and full.count("Red | *bold*") == 40
 
 
-def test_runs_given_in_any_order_and_twice_are_compared_once_in_time_order(tmp_path):
+def test_runs_given_in_any_order_and_twice_are_compared_once_in_time_order(run_cli, tmp_path):
     runs = [props(day, [("Support", keys("s", 20 + day))]) for day in (23, 20, 22, 21)]
     files = [save(tmp_path, f"{i}.txt", run) for i, run in enumerate(runs)]
     status, out, err = run_cli(*files, files[0], "--format", "json")
@@ -136,7 +129,7 @@ def test_runs_given_in_any_order_and_twice_are_compared_once_in_time_order(tmp_p
     (["-", "-"], 2, "only once"),
     (["missing.txt", "TWO"], 3, "does not exist"),
 ])
-def test_exit_codes_and_messages(tmp_path, argv, status, message):
+def test_exit_codes_and_messages(run_cli, tmp_path, argv, status, message):
     one = save(tmp_path, "one.txt", props(20, [("Support", keys("s", 5))]))
     two = save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]), props(21, [("Support", keys("s", 6))]))
     argv = [{"ONE": one, "TWO": two}.get(arg, arg) for arg in argv]
@@ -145,7 +138,7 @@ def test_exit_codes_and_messages(tmp_path, argv, status, message):
     assert message in err
 
 
-def test_standard_input_and_the_script_itself(tmp_path):
+def test_standard_input_and_the_script_itself(run_cli, tmp_path):
     two = Path(save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]),
                     props(21, [("Support", keys("s", 6))])))
     one = save(tmp_path, "one.txt", props(22, [("Support", keys("s", 7))]))
@@ -156,9 +149,7 @@ def test_standard_input_and_the_script_itself(tmp_path):
     assert done.returncode == 0 and "exit codes:" in done.stdout and "--split-fraction" in done.stdout
 
 
-def test_links_to_runs_and_clusters_for_the_users_posthog(tmp_path, monkeypatch):
-    monkeypatch.delenv("POSTHOG_HOST", raising=False)
-    monkeypatch.delenv("POSTHOG_PROJECT_ID", raising=False)
+def test_links_to_runs_and_clusters_for_the_users_posthog(run_cli, tmp_path):
     before = props(20, [("Coding help", CODING), ("Order support", SUPPORT)])
     after = props(21, [("Python debugging", PYTHON), ("SQL writing", SQL), ("Order support", SUPPORT)])
     after["$ai_clustering_run_id"] += "_label with space/slash#hash"
@@ -177,7 +168,7 @@ def test_links_to_runs_and_clusters_for_the_users_posthog(tmp_path, monkeypatch)
     assert "us" in md.split("Note:")[-1]  # the host was a default: the output says so
 
 
-def test_a_renamed_cluster_is_matched_by_its_items_and_its_title_change_reported(tmp_path):
+def test_a_renamed_cluster_is_matched_by_its_items_and_its_title_change_reported(run_cli, tmp_path):
     before = props(20, [("Order status questions", SUPPORT), ("Refunds", keys("r", 20))])
     after = props(21, [("Refunds", keys("r", 21)), ("Where is my parcel", SUPPORT)])
     path = save(tmp_path, "renamed.txt", before, after)
@@ -191,7 +182,7 @@ def test_a_renamed_cluster_is_matched_by_its_items_and_its_title_change_reported
     assert pairs[0]["item_similarity"] == 1.0 and pairs[0]["text_similarity"] < 0.2
 
 
-def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(tmp_path):
+def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(run_cli, tmp_path):
     def with_noise(day: int, regular: int, noise: int) -> dict:
         run = props(day, [("Support", keys("s", regular))])
         run["$ai_clusters"].append(make_cluster(-1, noise, keys=keys("n", noise), metrics="absent"))
@@ -205,7 +196,7 @@ def test_noise_is_never_matched_and_its_share_is_tested_on_its_own(tmp_path):
     assert pair["before"]["cluster_id"] == pair["after"]["cluster_id"] == 0
 
 
-def test_with_links_every_cluster_row_links_its_clusters(tmp_path):
+def test_with_links_every_cluster_row_links_its_clusters(run_cli, tmp_path):
     """Matched (grown, shrunk or not) and lineage rows too, not only new, vanished, split, merged."""
     runs = [props(20 + day, [("Order support", SUPPORT), ("Coding help", CODING)]) for day in range(3)]
     path = save(tmp_path, "runs.txt", *runs)

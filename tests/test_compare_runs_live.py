@@ -4,25 +4,19 @@ a hostile job id kept a value, and flags that do not go together refused."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 
 import pytest
 
-from llm_clusters.commands import compare_runs
 from llm_clusters.queries import last_runs_sql, load_run_sql
 from localposthog.answers import hogql_response
 from localposthog.server import Fault
 
+COMMAND = "compare_runs"  # what the run_cli fixture runs
+
 pytestmark = pytest.mark.engine
 ANSWER = "PostHog's answer"
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = compare_runs.main(list(argv), stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def daily_runs(engine, level: str) -> list[dict]:
@@ -38,7 +32,7 @@ def file_twin(engine, sql: str, tmp_path, name: str) -> str:
     return str(path)
 
 
-def same_as_file_mode(live: tuple[int, str, str], files: list[str], *flags: str) -> None:
+def same_as_file_mode(run_cli, live: tuple[int, str, str], files: list[str], *flags: str) -> None:
     status, live_out, err = live
     assert status == 0, err
     status, file_out, err = run_cli(*files, *flags)
@@ -49,38 +43,38 @@ def same_as_file_mode(live: tuple[int, str, str], files: list[str], *flags: str)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_runs_named_by_id_give_the_file_modes_report(live_env, localposthog_engine, tmp_path, fmt):
+def test_runs_named_by_id_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path, fmt):
     first, _, third = daily_runs(localposthog_engine, "trace")[:3]
     ids = [third["run_id"], first["run_id"]]  # any order: the report is in time order
     files = [file_twin(localposthog_engine, load_run_sql(rid), tmp_path, f"run{i}.json")
              for i, rid in enumerate(ids)]
     flags = ("--format", fmt, "--max-rows", "0")
     live = run_cli("--live", "--run-id", ids[0], "--run-id", ids[1], *flags)
-    same_as_file_mode(live, files, *flags)
+    same_as_file_mode(run_cli, live, files, *flags)
     if fmt == "json":
         assert [r["run_id"] for r in json.loads(live[1])["runs"]] == ids[::-1]
     assert len(live_env.requests) == 1  # one comparison query for all the runs
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_the_last_three_runs_give_the_file_modes_report(live_env, localposthog_engine, tmp_path, level):
+def test_the_last_three_runs_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path, level):
     twin = file_twin(localposthog_engine, last_runs_sql(level, 3), tmp_path, "last3.json")
     for fmt in ("text", "markdown", "json"):
         live = run_cli("--live", "--last", "3", "--level", level, "--format", fmt)
-        same_as_file_mode(live, [twin], "--format", fmt)
+        same_as_file_mode(run_cli, live, [twin], "--format", fmt)
     report = json.loads(live[1])
     assert [r["run_id"] for r in report["runs"]] == \
         [r["run_id"] for r in daily_runs(localposthog_engine, level)[-3:]]
     assert len(live_env.requests) == 3  # one query per comparison
 
 
-def test_live_alone_compares_the_last_two_trace_runs(live_env, localposthog_engine, tmp_path):
+def test_live_alone_compares_the_last_two_trace_runs(run_cli, live_env, localposthog_engine, tmp_path):
     twin = file_twin(localposthog_engine, last_runs_sql("trace", 2), tmp_path, "last2.json")
-    same_as_file_mode(run_cli("--live"), [twin])
+    same_as_file_mode(run_cli, run_cli("--live"), [twin])
     assert run_cli("--live")[1] == run_cli("--live", "--last", "2", "--level", "trace")[1]
 
 
-def test_job_id_picks_one_jobs_runs_and_is_kept_a_value(live_env, localposthog_engine):
+def test_job_id_picks_one_jobs_runs_and_is_kept_a_value(run_cli, live_env, localposthog_engine):
     job = daily_runs(localposthog_engine, "generation")[0]["job_id"]
     status, out, err = run_cli("--live", "--last", "2", "--level", "generation", "--job-id", job,
                                "--format", "json")
@@ -96,7 +90,7 @@ def test_job_id_picks_one_jobs_runs_and_is_kept_a_value(live_env, localposthog_e
     assert status == 5 and "holds 0 trace-level runs" in err
 
 
-def test_a_429_during_the_load_is_waited_out(live_env, localposthog_engine):
+def test_a_429_during_the_load_is_waited_out(run_cli, live_env, localposthog_engine):
     first, second = (r["run_id"] for r in daily_runs(localposthog_engine, "generation")[:2])
     expected = run_cli("--live", "--run-id", first, "--run-id", second)
     assert expected[0] == 0, expected[2]
@@ -107,7 +101,7 @@ def test_a_429_during_the_load_is_waited_out(live_env, localposthog_engine):
     assert len(live_env.requests) == 1 + 2
 
 
-def test_a_missing_run_id_is_named(live_env, localposthog_engine):
+def test_a_missing_run_id_is_named(run_cli, live_env, localposthog_engine):
     present = daily_runs(localposthog_engine, "trace")[0]["run_id"]
     missing = ["1_trace_20260110_000000_gone", "no-such-run"]
     status, out, err = run_cli("--live", "--run-id", present, "--run-id", missing[0],
@@ -116,8 +110,8 @@ def test_a_missing_run_id_is_named(live_env, localposthog_engine):
     assert f"no run with id {missing[0]!r}, {missing[1]!r}" in err and present not in err
 
 
-def test_api_errors_surface_as_in_print_clusters(live_env, monkeypatch):
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", "phx_SECRET_wrong_key_123")
+def test_api_errors_surface_as_in_print_clusters(run_cli, live_env):
+    run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = "phx_SECRET_wrong_key_123"
     status, out, err = run_cli("--live", "--last", "2")
     assert (status, out) == (7, "")
     assert "refused the personal API key (401" in err and "phx_SECRET" not in err
@@ -135,7 +129,7 @@ def test_api_errors_surface_as_in_print_clusters(live_env, monkeypatch):
     (["saved.json", "--job-id", "j"], "go with --live"),
     ([], "or --live"),
 ])
-def test_flags_that_do_not_go_together_are_usage_errors(argv, words):
+def test_flags_that_do_not_go_together_are_usage_errors(run_cli, argv, words):
     status, out, err = run_cli(*argv)
     assert (status, out) == (2, "")
     assert words in err

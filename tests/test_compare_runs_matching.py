@@ -1,4 +1,4 @@
-"""compare.py's parts on their own: the assignment against brute force, the text similarity,
+"""The comparison's parts on their own: the assignment against brute force, the text similarity,
 the share test and its correction."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_clusters.compare import Sample, max_assignment, text_similarity, z_test
+from llm_clusters.compare_evidence import TraceSample
 from llm_clusters.model import Cluster, Item, Run
-from llm_clusters.similarity import jaccard
+from llm_clusters.share_test import z_test
+from llm_clusters.similarity import jaccard, max_assignment, text_similarity
 from llm_clusters.stats import holm
 
 
@@ -91,9 +92,9 @@ def _run(clusters: dict[int, list[tuple[str, str]]]) -> Run:
 def test_share_variance_is_binomial_at_trace_level_and_wider_when_generations_share_a_trace():
     traces = _run({0: [(f"t{i}", f"t{i}") for i in range(30)],
                    1: [(f"u{i}", f"u{i}") for i in range(70)]})
-    sample = Sample(traces)
+    sample = TraceSample(traces)
     assert sample.variance(traces.clusters[0]) == pytest.approx(0.3 * 0.7 / 100)
     # The same shares, but cluster 0's 30 generations come from 3 traces of 10.
     generations = _run({0: [(f"g{i}", f"t{i % 3}") for i in range(30)],
                         1: [(f"h{i}", f"u{i}") for i in range(70)]})
-    assert Sample(generations).variance(generations.clusters[0]) > 5 * sample.variance(traces.clusters[0])
+    assert TraceSample(generations).variance(generations.clusters[0]) > 5 * sample.variance(traces.clusters[0])

@@ -4,31 +4,24 @@ clusters; its size does not depend on the runs' size; hostile ids stay values.""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 
 import pytest
 
 from llm_clusters import compare_sql
-from llm_clusters.commands import compare_runs
 from llm_clusters.queries import load_run_sql
 from localposthog.answers import execute_sql_text, hogql_response
 from localposthog.engine import Engine
 from localposthog.mcp_format import PERSIST_SHAPES, persisted_content
 
+COMMAND = "compare_runs"  # what the run_cli fixture runs
+
 pytestmark = pytest.mark.engine
 LIMIT = 4096
 
 
-def run_cli(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = compare_runs.main(list(argv), stdin=io.BytesIO(stdin) if stdin is not None else None,
-                               stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
-
-
-def reports(engine: Engine, run_ids: list[str], sql: str, tmp_path, name: str) -> tuple[dict, dict]:
+def reports(run_cli, engine: Engine, run_ids: list[str], sql: str, tmp_path, name: str) -> tuple[dict, dict]:
     """compare_runs.py --format json on the whole runs, and on the comparison query's answer as
     execute-sql prints it with truncate on."""
     files = []
@@ -66,39 +59,39 @@ def daily(engine: Engine, level: str) -> list[str]:
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_consecutive_runs_give_the_whole_runs_report(localposthog_engine, tmp_path, level):
+def test_consecutive_runs_give_the_whole_runs_report(run_cli, localposthog_engine, tmp_path, level):
     ids = daily(localposthog_engine, level)
     for before, after in zip(ids, ids[1:]):
-        whole, counted = reports(localposthog_engine, [before, after],
+        whole, counted = reports(run_cli, localposthog_engine, [before, after],
                                  compare_sql.ids_sql([after, before]), tmp_path, before)
         same(whole, counted)
         assert counted["steps"][0]["shared_items"] > 0
     # all of a job's runs at once (lineage, trends), and the same through --last N --job-id
-    whole, counted = reports(localposthog_engine, ids, compare_sql.ids_sql(ids), tmp_path, "all")
+    whole, counted = reports(run_cli, localposthog_engine, ids, compare_sql.ids_sql(ids), tmp_path, "all")
     same(whole, counted)
     texts = [run_cli(*sorted(str(p) for p in tmp_path.glob(f"all_{kind}*")), "--max-rows", "0")[1]
              for kind in ("run", "comparison")]
     assert texts[0] == texts[1] and "Lineage" in texts[0]
     job = next(r["job_id"] for r in localposthog_engine.runs if r["run_id"] == ids[0])
-    _, by_job = reports(localposthog_engine, ids, compare_sql.last_sql(len(ids), job), tmp_path, "job")
+    _, by_job = reports(run_cli, localposthog_engine, ids, compare_sql.last_sql(len(ids), job), tmp_path, "job")
     same(whole, by_job)
     assert len(counted["lineages"]) >= 5 and any(step["splits"] or step["merges"] for step in counted["steps"])
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_previous_is_found_inside_the_query(localposthog_engine, tmp_path, level):
+def test_previous_is_found_inside_the_query(run_cli, localposthog_engine, tmp_path, level):
     ids = daily(localposthog_engine, level)
-    whole, counted = reports(localposthog_engine, ids[2:4], compare_sql.previous_sql(ids[3]), tmp_path, "prev")
+    whole, counted = reports(run_cli, localposthog_engine, ids[2:4], compare_sql.previous_sql(ids[3]), tmp_path, "prev")
     same(whole, counted)
     assert [r["run_id"] for r in counted["runs"]] == ids[2:4]
 
 
-def test_a_legacy_run_and_a_manual_run_give_the_whole_runs_report(localposthog_engine, tmp_path):
+def test_a_legacy_run_and_a_manual_run_give_the_whole_runs_report(run_cli, localposthog_engine, tmp_path):
     legacy = next(r["run_id"] for r in localposthog_engine.runs if r["run_id"].count("_") == 2)
     manual = next(r["run_id"] for r in localposthog_engine.runs if r["run_id"].endswith("cost_review"))
     for pair in ([legacy, daily(localposthog_engine, "trace")[-1]],
                  [manual, daily(localposthog_engine, "generation")[-1]]):
-        whole, counted = reports(localposthog_engine, pair, compare_sql.ids_sql(pair), tmp_path, pair[0])
+        whole, counted = reports(run_cli, localposthog_engine, pair, compare_sql.ids_sql(pair), tmp_path, pair[0])
         same(whole, counted)
 
 
@@ -146,17 +139,17 @@ def altered_engine(localposthog_data_dir, tmp_path_factory):
     engine.close()
 
 
-def test_renumbered_clusters_and_renamed_items_give_the_whole_runs_report(altered_engine, tmp_path):
+def test_renumbered_clusters_and_renamed_items_give_the_whole_runs_report(run_cli, altered_engine, tmp_path):
     original = "1_trace_20260121_000015_019ba00d-8800-756b-9007-d44a55c23db7"
     previous = "1_trace_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7"
     for other in ("1_trace_20260121_000015_renumbered", "1_trace_20260121_120000_renamed"):
         for pair in ([previous, other], [original, other]):
-            whole, counted = reports(altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, other[-7:])
+            whole, counted = reports(run_cli, altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, other[-7:])
             same(whole, counted)
             if other.endswith("renamed"):  # no items in common: matched by text alone
                 assert counted["steps"][0]["shared_items"] == 0 and counted["steps"][0]["pairs"]
     # a renumbered copy matches every cluster to its twin, all items shared
-    _, counted = reports(altered_engine, [original, "1_trace_20260121_000015_renumbered"],
+    _, counted = reports(run_cli, altered_engine, [original, "1_trace_20260121_000015_renumbered"],
                          compare_sql.ids_sql([original, "1_trace_20260121_000015_renumbered"]), tmp_path, "twin")
     step = counted["steps"][0]
     assert not step["new"] and not step["vanished"] and all(p["item_similarity"] == 1 for p in step["pairs"])
@@ -183,7 +176,7 @@ def test_the_query_size_does_not_depend_on_the_runs_size(altered_engine):
         assert compare_sql.query_bytes(sql) <= LIMIT
 
 
-def test_every_cell_survives_truncation_and_the_commands_work(localposthog_engine, tmp_path):
+def test_every_cell_survives_truncation_and_the_commands_work(run_cli, localposthog_engine, tmp_path):
     ids = daily(localposthog_engine, "generation")
     sql = compare_sql.ids_sql(ids)
     text = execute_sql_text(localposthog_engine, sql)
@@ -211,7 +204,7 @@ def test_every_cell_survives_truncation_and_the_commands_work(localposthog_engin
     assert (status, out) == (2, "") and "were not consecutive" in err
 
 
-def test_hostile_ids_stay_values(localposthog_engine):
+def test_hostile_ids_stay_values(run_cli, localposthog_engine):
     hostile = "1_trace_20260121_000015_x') OR 1=1 --\n"
     for sql in (compare_sql.ids_sql([hostile, "x' OR '1'='1"]), compare_sql.previous_sql(hostile),
                 compare_sql.last_sql(3, "' OR 1=1 OR '")):
@@ -224,7 +217,7 @@ def test_hostile_ids_stay_values(localposthog_engine):
     assert (status, out) == (2, "") and "carries its window end" in err
 
 
-def test_live_previous_sends_the_same_query_and_prints_the_files_report(live_env, localposthog_engine, tmp_path):
+def test_live_previous_sends_the_same_query_and_prints_the_files_report(run_cli, live_env, localposthog_engine, tmp_path):
     ids = daily(localposthog_engine, "generation")
     answer = tmp_path / "answer.txt"
     answer.write_text(execute_sql_text(localposthog_engine, compare_sql.previous_sql(ids[-1])), encoding="utf-8")
@@ -240,16 +233,16 @@ def test_live_previous_sends_the_same_query_and_prints_the_files_report(live_env
     assert (status, out) == (5, "") and "comparing needs two" in err
 
 
-def test_hostile_titles_and_long_descriptions_survive_truncation(altered_engine, tmp_path):
+def test_hostile_titles_and_long_descriptions_survive_truncation(run_cli, altered_engine, tmp_path):
     pair = ["1_trace_20260121_000015_019ba00d-8800-756b-9007-d44a55c23db7", "1_trace_20260121_130000_hostile"]
     text = execute_sql_text(altered_engine, compare_sql.ids_sql(pair))
     assert "...truncated" not in text and "x x x" in text and "…" in text
-    whole, counted = reports(altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, "hostile")
+    whole, counted = reports(run_cli, altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, "hostile")
     same(whole, counted)
     assert any("it's" in p["after"]["title"] and "|" in p["after"]["title"] for p in counted["steps"][0]["pairs"])
 
 
-def test_an_empty_or_cut_answer_is_said_not_compared(localposthog_engine, tmp_path):
+def test_an_empty_or_cut_answer_is_said_not_compared(run_cli, localposthog_engine, tmp_path):
     ids = daily(localposthog_engine, "trace")
     text = execute_sql_text(localposthog_engine, compare_sql.ids_sql(ids[:3]))
     empty = tmp_path / "empty.txt"

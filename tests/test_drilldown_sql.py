@@ -3,19 +3,13 @@ and cut inside PostHog, checked on the local PostHog against the dataset's groun
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
-from llm_clusters.commands import cluster_metrics
 from llm_clusters.drilldown_sql import DRILLDOWN_COLUMNS, MAX_LIMIT, drilldown_query
 from llm_clusters.metrics_sql import run_target
 from test_overview_sql import hostile_engine
 
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return cluster_metrics.main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+COMMAND = "cluster_metrics"  # what the run_cli fixture runs
 
 
 def expected(cluster: dict, key, errors_only: bool) -> list[str]:
@@ -62,7 +56,7 @@ def test_drilldown_sorts_by_latency_and_time(localposthog_engine, ground_truth):
     assert times == sorted(times, reverse=True)
 
 
-def test_cli_forms_and_bad_input():
+def test_cli_forms_and_bad_input(run_cli):
     status, out, err = run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "2",
                                "--errors-only", "--sort", "errors", "--limit", "3")
     assert status == 0 and err == "" and "LIMIT 3" in out and "e.errors>0" in out
@@ -72,7 +66,7 @@ def test_cli_forms_and_bad_input():
 
 
 @pytest.mark.engine
-def test_hostile_run_ids_are_harmless(localposthog_data_dir, ground_truth, tmp_path):
+def test_hostile_run_ids_are_harmless(run_cli, localposthog_data_dir, ground_truth, tmp_path):
     with hostile_engine(localposthog_data_dir, ground_truth["runs"], tmp_path) as (engine, cases):
         for hostile_id, truth_run in cases:
             cluster = truth_run["clusters"][0]

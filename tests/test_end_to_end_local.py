@@ -4,7 +4,6 @@ and read back to exactly the clusters the generator made."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from datetime import date
@@ -12,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.commands import print_clusters
 from llm_clusters.model import ItemPolicy
 from llm_clusters.queries import list_runs_sql, load_run_sql, runs_in_range_sql
 from llm_clusters.reader import read_runs
 from localposthog.answers import hogql_response, persist_execute_sql
+
+COMMAND = "print_clusters"  # what the run_cli fixture runs
 
 pytestmark = pytest.mark.engine
 
@@ -36,7 +36,8 @@ def test_skill_md_shows_exactly_the_queries_the_scripts_send():
     assert LIST_RUNS_SQL.replace("{days}", "7") == list_runs_sql(7) + "\n"
     assert LIST_RUNS_SQL.replace("{days}", "11") == list_runs_sql(11) + "\n"
     several = next(block for block in SQL_BLOCKS if "{first_day}" in block)
-    shown = several.replace("{first_day}", "2026-01-15").replace("{last_day}", "2026-01-22").replace("{job_id}", "j\\'1")
+    shown = (several.replace("{first_day}", "2026-01-15").replace("{last_day}", "2026-01-22")
+             .replace("{job_id}", "j\\'1"))
     assert shown == runs_in_range_sql(date(2026, 1, 15), date(2026, 1, 22), "j'1") + "\n"
     shown = LOAD_RUN_SQL.replace("{run_id}", run_id).replace("{window_end}", "2026-01-22 00:00:16")
     assert shown == load_run_sql(run_id) + "\n"
@@ -79,42 +80,39 @@ def test_every_generated_run_reads_back_through_the_skills_load_query(localposth
             assert [i.key for i in cluster.items] == _best_ranked(generated, cluster.cluster_id, 2)
 
 
-def test_with_truncate_on_the_same_answer_is_reported_as_truncated(localposthog_engine, tmp_path):
+def test_with_truncate_on_the_same_answer_is_reported_as_truncated(run_cli, localposthog_engine, tmp_path):
     run = localposthog_engine.runs[-1]
     saved = persist_execute_sql(localposthog_engine, _load_run_sql(run), tmp_path, truncate=True,
                                 stamp_ms=1)
-    out, err = io.StringIO(), io.StringIO()
-    status = print_clusters.main([str(saved)], stdout=out, stderr=err)
+    status, out, err = run_cli(saved)
     assert status == 4
-    assert "truncate: false" in err.getvalue() and out.getvalue() == ""
+    assert "truncate: false" in err and out == ""
 
 
-def test_an_mcp_server_cut_is_reported_as_truncated(localposthog_engine, tmp_path):
+def test_an_mcp_server_cut_is_reported_as_truncated(run_cli, localposthog_engine, tmp_path):
     run = localposthog_engine.runs[1]
     saved = persist_execute_sql(localposthog_engine, _load_run_sql(run), tmp_path, truncate=False,
                                 max_chars=20_000, stamp_ms=2)
-    out, err = io.StringIO(), io.StringIO()
-    assert print_clusters.main([str(saved)], stdout=out, stderr=err) == 4
-    assert "Response truncated" in err.getvalue()
+    status, _, err = run_cli(saved)
+    assert status == 4
+    assert "Response truncated" in err
 
 
-def test_the_runs_listing_and_a_hogql_api_answer_read_as_runs(localposthog_engine, tmp_path):
-    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL.replace("{days}", "7"), tmp_path, truncate=False,
-                                  stamp_ms=3)
+def test_the_runs_listing_and_a_hogql_api_answer_read_as_runs(run_cli, localposthog_engine, tmp_path):
+    listing = persist_execute_sql(localposthog_engine, LIST_RUNS_SQL.replace("{days}", "7"), tmp_path,
+                                  truncate=False, stamp_ms=3)
     header = listing.read_text(encoding="utf-8")
     assert "run_id|level|job_id|job_name|window_end|total_items|clusters" in header
     run = localposthog_engine.runs[2]
     answer = tmp_path / "answer.json"
     answer.write_text(json.dumps(hogql_response(localposthog_engine.query(_load_run_sql(run)))))
-    out, err = io.StringIO(), io.StringIO()
-    assert print_clusters.main([str(answer), "--format", "json"], stdout=out, stderr=err) == 0, err.getvalue()
-    document = json.loads(out.getvalue())
+    document = json.loads(run_cli.output(answer, "--format", "json"))
     assert document["run"]["run_id"] == run["run_id"]
     generated = _generated_clusters(localposthog_engine, run["run_id"])
     assert sorted(c["cluster_id"] for c in document["clusters"]) == sorted(c["cluster_id"] for c in generated)
 
 
-def test_the_several_runs_query_loads_a_jobs_runs_in_its_date_range(localposthog_engine, tmp_path):
+def test_the_several_runs_query_loads_a_jobs_runs_in_its_date_range(run_cli, localposthog_engine, tmp_path):
     from localposthog.answers import hogql_response
 
     daily = sorted((r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]),
@@ -123,8 +121,5 @@ def test_the_several_runs_query_loads_a_jobs_runs_in_its_date_range(localposthog
     result = localposthog_engine.query(runs_in_range_sql(first, last, daily[0]["job_id"]))
     path = tmp_path / "several.json"
     path.write_text(json.dumps(hogql_response(result)), encoding="utf-8")
-    out, err = io.StringIO(), io.StringIO()
-    assert print_clusters.main([str(path), "--list-runs", "--format", "json"], stdout=out, stderr=err) == 0, \
-        err.getvalue()
-    out = out.getvalue()
+    out = run_cli.output(path, "--list-runs", "--format", "json")
     assert sorted(r["run_id"] for r in json.loads(out)["runs"]) == sorted(r["run_id"] for r in daily)

@@ -25,9 +25,9 @@ if importlib.util.find_spec("hogql_parser") is None:
     pytest.skip("needs PostHog's parser: pip install -e '.[test]'", allow_module_level=True)
 
 import llm_clusters  # noqa: E402
+from cli_runner import CliRunner  # noqa: E402
 from hogql_policy import narrowed_before_join, problems, recent_only_names  # noqa: E402
 from llm_clusters import compare_inputs, compare_sql, drilldown_sql, metrics_sql, overview_sql, queries  # noqa: E402
-from llm_clusters.commands import cluster_metrics, compare_runs, link_builder  # noqa: E402
 from localposthog.hogql import QueryError  # noqa: E402
 from localposthog.hogql_check import FunctionTables, check_query  # noqa: E402
 
@@ -96,26 +96,22 @@ def _cli_queries() -> list[str]:
     """What the scripts print as SQL, split into single queries (comment lines dropped)."""
     run_file = ROOT / "examples" / "trace_run.execute-sql.txt"
     commands = [
-        (cluster_metrics, ["sql", "--run-id", RUN_ID]),
-        (cluster_metrics, ["sql", "--run-id", RUN_ID, "--per-item"]),
-        (cluster_metrics, ["sql", "--run-file", str(run_file)]),
-        (cluster_metrics, ["sql", "--run-file", str(run_file), "--window-totals"]),
-        (cluster_metrics, ["sql", "--run-file", str(run_file), "--in-list", "--max-query-bytes", "3000"]),
-        (cluster_metrics, ["sql", "--run-id", RUN_ID, "--overview"]),
-        (cluster_metrics, ["sql", "--run-id", RUN_ID, "--cluster", "2", "--errors-only", "--sort", "cost"]),
-        (compare_runs, ["sql", "--run-id", RUN_ID, "--previous"]),
-        (compare_runs, ["sql", "--run-id", RUN_ID, "--run-id", HOSTILE_ID]),
-        (compare_runs, ["sql", "--last", "6", "--job-id", "019ba00d-8800-756b-9007-d44a55c23db7"]),
+        ("cluster_metrics", ["sql", "--run-id", RUN_ID]),
+        ("cluster_metrics", ["sql", "--run-id", RUN_ID, "--per-item"]),
+        ("cluster_metrics", ["sql", "--run-file", str(run_file)]),
+        ("cluster_metrics", ["sql", "--run-file", str(run_file), "--window-totals"]),
+        ("cluster_metrics", ["sql", "--run-file", str(run_file), "--in-list", "--max-query-bytes", "3000"]),
+        ("cluster_metrics", ["sql", "--run-id", RUN_ID, "--overview"]),
+        ("cluster_metrics", ["sql", "--run-id", RUN_ID, "--cluster", "2", "--errors-only", "--sort", "cost"]),
+        ("compare_runs", ["sql", "--run-id", RUN_ID, "--previous"]),
+        ("compare_runs", ["sql", "--run-id", RUN_ID, "--run-id", HOSTILE_ID]),
+        ("compare_runs", ["sql", "--last", "6", "--job-id", "019ba00d-8800-756b-9007-d44a55c23db7"]),
     ]
-    printed = []
-    for module, argv in commands:
-        out, err = io.StringIO(), io.StringIO()
-        assert module.main(argv, stdout=out, stderr=err) == 0, (argv, err.getvalue())
-        printed.append(out.getvalue())
-    out = io.StringIO()
+    run = CliRunner(None)
+    printed = [run.output(*argv, command=command) for command, argv in commands]
     link = "https://us.posthog.com/project/1/llm-analytics/clusters/" + RUN_ID
-    assert link_builder.main(["parse", link], stdout=out, stderr=io.StringIO()) == 0
-    printed.append(re.search(r"\n(    SELECT\n.*?\n    LIMIT \d+)\n", out.getvalue(), re.DOTALL).group(1))
+    out = run.output("parse", link, command="link_builder")
+    printed.append(re.search(r"\n(    SELECT\n.*?\n    LIMIT \d+)\n", out, re.DOTALL).group(1))
     return [block.strip() for text in printed
             for block in re.split(r"\n\s*\n", "\n".join(line for line in text.splitlines()
                                                          if not line.lstrip().startswith("--")))

@@ -4,7 +4,6 @@ back into the query that loads them; batch links from the bundled example runs."
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -16,7 +15,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from llm_clusters.commands import link_builder
 from llm_clusters.links import (
     HOST_ENV,
     PROJECT_ENV,
@@ -35,20 +33,14 @@ from llm_clusters.run_ids import parse_run_id
 from localposthog.hogql import tokenize
 from payloads import execute_sql, make_cluster, make_properties
 
+COMMAND = "link_builder"  # what the run_cli fixture runs
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TRACE_RUN = str(EXAMPLES / "trace_run.execute-sql.txt")
 GENERATION_RUN = str(EXAMPLES / "generation_run.hogql.json")
 LEGACY_RUN = str(EXAMPLES / "legacy_run.execute-sql.txt")
 TRACE_RUN_ID = "2_trace_20260125_000000_019cb7f3-a126-7809-bffc-7f13bffe1325"
-
-
-def run_cli(*argv: str, env: dict | None = None, stdin: bytes | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    stream = io.BytesIO(stdin) if stdin is not None else None
-    status = link_builder.main(list(argv), stdin=stream, stdout=out, stderr=err,
-                               env={} if env is None else env)
-    return status, out.getvalue(), err.getvalue()
 
 
 # --- encoding: the same text as the UI's JavaScript -----------------------------------------
@@ -243,7 +235,7 @@ def test_host_comes_from_the_flag_then_the_environment_then_the_default():
     assert resolve_host("https://self.example.com", {HOST_ENV: "eu"}).url == "https://self.example.com"
 
 
-def test_the_cli_honours_posthog_host_and_the_flag_overrides_it():
+def test_the_cli_honours_posthog_host_and_the_flag_overrides_it(run_cli):
     status, out, _ = run_cli("run", "r1", env={HOST_ENV: "https://posthog.example.com/"})
     assert status == 0 and out == "https://posthog.example.com/llm-analytics/clusters/r1\n"
     status, out, _ = run_cli("run", "r1", "--host", "eu", env={HOST_ENV: "https://posthog.example.com"})
@@ -267,13 +259,13 @@ def test_the_cli_honours_posthog_host_and_the_flag_overrides_it():
     ([], {}, "required: COMMAND"),
     (["parse", "https://us.posthog.com/insights/abc"], {}, "not a PostHog LLM clusters or trace link"),
 ])
-def test_usage_errors_exit_2_with_a_message(argv, env, message):
+def test_usage_errors_exit_2_with_a_message(run_cli, argv, env, message):
     status, out, err = run_cli(*argv, env=env)
     assert status == 2 and out == ""
     assert message in err, err
 
 
-def test_markdown_links_are_clickable_and_escaped():
+def test_markdown_links_are_clickable_and_escaped(run_cli):
     status, out, _ = run_cli("cluster", "1_trace_20260123_000000_[x](y) *z*", "2", "--host", "eu",
                              "--format", "markdown")
     assert status == 0
@@ -304,7 +296,7 @@ HOSTILE_RUN_IDS = [
 ]
 
 
-def _parse(*argv: str) -> dict:
+def _parse(run_cli, *argv: str) -> dict:
     status, out, err = run_cli("parse", *argv, "--format", "json")
     assert status == 0, err
     document = json.loads(out)
@@ -319,9 +311,9 @@ def _clickhouse_literal(token: str) -> str:
 
 
 @pytest.mark.parametrize("run_id", HOSTILE_RUN_IDS)
-def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
+def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_cli, run_id):
     url = LinkBuilder.create("eu", project_id=9).cluster(run_id, 4)
-    document = _parse(url)
+    document = _parse(run_cli, url)
     assert document["link"] == {"host": "https://eu.posthog.com", "project_id": "9",
                                 "route": "llm-analytics", "kind": "cluster", "run_id": run_id,
                                 "cluster_id": 4, "trace_id": None, "generation_id": None,
@@ -342,37 +334,37 @@ def test_parse_keeps_a_hostile_run_id_inside_one_string_literal(run_id):
     assert literal.kind == "string" and _clickhouse_literal(literal.text) == run_id
 
 
-def test_parse_bounds_the_query_by_the_run_ids_time():
-    query = _parse(LinkBuilder.create("us").run(TRACE_RUN_ID))["next"]["arguments"]["query"]
+def test_parse_bounds_the_query_by_the_run_ids_time(run_cli):
+    query = _parse(run_cli, LinkBuilder.create("us").run(TRACE_RUN_ID))["next"]["arguments"]["query"]
     assert "toDateTime('2026-01-25 00:00:00', 'UTC') - INTERVAL 1 DAY" in query
     assert "toDateTime('2026-01-25 00:00:00', 'UTC') + INTERVAL 1 DAY" in query
-    document = _parse(LinkBuilder.create("us").run("label-only"))
+    document = _parse(run_cli, LinkBuilder.create("us").run("label-only"))
     assert "INTERVAL 30 DAY" in document["next"]["arguments"]["query"]
     assert "no known format" in document["notes"][0]
 
 
 @pytest.mark.parametrize("unprintable", ["\x1b[2J", "\u202e", "\x00", "\r", "\x7f"])
-def test_parse_prints_no_query_for_a_run_id_a_terminal_must_not_see(unprintable):
+def test_parse_prints_no_query_for_a_run_id_a_terminal_must_not_see(run_cli, unprintable):
     url = LinkBuilder.create("us").run(f"1_trace_20260123_000000_{unprintable}x")
     status, out, _ = run_cli("parse", url)
     assert status == 0 and unprintable not in out
     assert "--list-runs" in out and "SELECT" not in out
-    assert _parse(url)["next"]["tool"] is None
+    assert _parse(run_cli, url)["next"]["tool"] is None
 
 
 @pytest.mark.engine
-def test_the_printed_query_loads_the_run_and_a_hostile_id_loads_nothing(localposthog_engine):
+def test_the_printed_query_loads_the_run_and_a_hostile_id_loads_nothing(run_cli, localposthog_engine):
     run_id = localposthog_engine.runs[-1]["run_id"]
-    query = _parse(LinkBuilder.create("us").run(run_id))["next"]["arguments"]["query"]
+    query = _parse(run_cli, LinkBuilder.create("us").run(run_id))["next"]["arguments"]["query"]
     rows = localposthog_engine.query(query).rows
     assert len(rows) == 1 and rows[0][0] == run_id
     for hostile in HOSTILE_RUN_IDS + [run_id + "' OR '1'='1", run_id + "\\"]:
-        query = _parse(LinkBuilder.create("us").run(hostile))["next"]["arguments"]["query"]
+        query = _parse(run_cli, LinkBuilder.create("us").run(hostile))["next"]["arguments"]["query"]
         assert localposthog_engine.query(query).rows == []
 
 
-def test_parse_a_generation_link_gives_the_trace_query():
-    document = _parse("https://us.posthog.com/project/2/ai-observability/traces/t%201"
+def test_parse_a_generation_link_gives_the_trace_query(run_cli):
+    document = _parse(run_cli, "https://us.posthog.com/project/2/ai-observability/traces/t%201"
                       "?event=g-1&timestamp=2026-01-22T15%3A30%3A00%2B00%3A00&tab=summary")
     assert document["link"]["kind"] == "generation"
     assert (document["link"]["trace_id"], document["link"]["generation_id"]) == ("t 1", "g-1")
@@ -381,7 +373,7 @@ def test_parse_a_generation_link_gives_the_trace_query():
         "date_from": "2026-01-21T15:30:00+00:00", "date_to": "2026-01-23T15:30:00+00:00"}}
 
 
-def test_parse_reads_legacy_and_trailing_slash_links_and_says_so():
+def test_parse_reads_legacy_and_trailing_slash_links_and_says_so(run_cli):
     status, out, _ = run_cli("parse", "https://app.posthog.com/llm-observability/traces/abc/")
     assert status == 0
     assert "trace abc" in out and "legacy route" in out and "date_from" in out
@@ -390,7 +382,7 @@ def test_parse_reads_legacy_and_trailing_slash_links_and_says_so():
     assert status == 0 and "clusters overview" in out and "SKILL.md section 1" in out
 
 
-def test_parse_markdown_fences_outlast_backticks_in_the_id():
+def test_parse_markdown_fences_outlast_backticks_in_the_id(run_cli):
     status, out, _ = run_cli("parse", LinkBuilder.create("us").run("1_trace_20260123_000000_```x"),
                              "--format", "markdown")
     assert status == 0
@@ -414,14 +406,14 @@ def test_parse_rejects_what_is_not_a_posthog_link(url, message):
 
 # --- from-run: the links of a saved run ------------------------------------------------------
 
-def _from_run(*argv: str, env: dict | None = None) -> dict:
+def _from_run(run_cli, *argv: str, env: dict | None = None) -> dict:
     status, out, err = run_cli("from-run", *argv, "--format", "json", env=env)
     assert status == 0, err
     return json.loads(out)
 
 
-def test_from_run_links_the_run_each_cluster_and_its_top_items():
-    document = _from_run(TRACE_RUN, "--host", "eu", "--route", "ai-observability")
+def test_from_run_links_the_run_each_cluster_and_its_top_items(run_cli):
+    document = _from_run(run_cli, TRACE_RUN, "--host", "eu", "--route", "ai-observability")
     base = "https://eu.posthog.com/ai-observability"
     assert document["run"] == {"run_id": TRACE_RUN_ID, "level": "trace",
                                "url": f"{base}/clusters/{TRACE_RUN_ID}"}
@@ -437,8 +429,8 @@ def test_from_run_links_the_run_each_cluster_and_its_top_items():
             assert "?timestamp=" in item["url"]
 
 
-def test_from_run_at_generation_level_links_each_generation_in_its_trace():
-    document = _from_run(GENERATION_RUN, "--cluster", "1", "--top", "2", "--project-id", "5")
+def test_from_run_at_generation_level_links_each_generation_in_its_trace(run_cli):
+    document = _from_run(run_cli, GENERATION_RUN, "--cluster", "1", "--top", "2", "--project-id", "5")
     (cluster,) = document["clusters"]
     assert cluster["cluster_id"] == 1 and len(cluster["items"]) == 2
     for item in cluster["items"]:
@@ -448,14 +440,14 @@ def test_from_run_at_generation_level_links_each_generation_in_its_trace():
         assert query["timestamp"] == [item["timestamp"]]
 
 
-def test_from_run_on_a_legacy_run_links_traces_by_their_key_without_a_timestamp():
-    document = _from_run(LEGACY_RUN, "--top", "1", env={HOST_ENV: "http://localhost:8010"})
+def test_from_run_on_a_legacy_run_links_traces_by_their_key_without_a_timestamp(run_cli):
+    document = _from_run(run_cli, LEGACY_RUN, "--top", "1", env={HOST_ENV: "http://localhost:8010"})
     assert document["host"] == "http://localhost:8010" and document["host_source"] == HOST_ENV
     item = document["clusters"][0]["items"][0]
     assert item["url"] == f"http://localhost:8010/llm-analytics/traces/{item['key']}"
 
 
-def test_from_run_text_and_markdown():
+def test_from_run_text_and_markdown(run_cli):
     status, text, _ = run_cli("from-run", TRACE_RUN, "--top", "1")
     assert status == 0
     lines = text.splitlines()
@@ -471,8 +463,8 @@ def test_from_run_text_and_markdown():
     assert all(url.startswith("https://us.posthog.com/llm-analytics/") for _, url in links)
 
 
-def test_from_run_output_is_bounded_and_cut_with_the_flags_to_see_more():
-    document = _from_run(TRACE_RUN, "--max-clusters", "2", "--top", "0")
+def test_from_run_output_is_bounded_and_cut_with_the_flags_to_see_more(run_cli):
+    document = _from_run(run_cli, TRACE_RUN, "--max-clusters", "2", "--top", "0")
     assert len(document["clusters"]) == 2 and document["clusters_omitted"] == 5
     assert all(c["items"] == [] for c in document["clusters"])
     status, out, _ = run_cli("from-run", TRACE_RUN, "--max-clusters", "2")
@@ -487,12 +479,12 @@ def test_from_run_output_is_bounded_and_cut_with_the_flags_to_see_more():
     ([TRACE_RUN, "--top", "-1"], None, 2, "expected a number >= 0"),
     ([TRACE_RUN, "--run-id", "nope"], None, 5, "no run with id 'nope'"),
 ])
-def test_from_run_errors_exit_as_the_other_scripts(argv, stdin, status, message):
+def test_from_run_errors_exit_as_the_other_scripts(run_cli, argv, stdin, status, message):
     code, out, err = run_cli("from-run", *argv, stdin=stdin)
     assert code == status and out == "" and message in err
 
 
-def test_from_run_markdown_escapes_hostile_titles_and_ids():
+def test_from_run_markdown_escapes_hostile_titles_and_ids(run_cli):
     hostile = "[click](http://evil) | <b>x</b> \x1b[31m"
     props = make_properties([make_cluster(0, 2, title=hostile, keys=["k](http://evil)", "k 2"])],
                             run_id="1_trace_20260123_000000_a)b")
@@ -505,7 +497,7 @@ def test_from_run_markdown_escapes_hostile_titles_and_ids():
         "1_trace_20260123_000000_a%29b", "0", "k%5D%28http%3A%2F%2Fevil%29", "k%202"]
 
 
-def test_project_id_comes_from_the_flag_then_the_environment():
+def test_project_id_comes_from_the_flag_then_the_environment(run_cli):
     assert run_cli("overview", "--host", "eu", env={PROJECT_ENV: "42"})[1] == \
         "https://eu.posthog.com/project/42/llm-analytics/clusters\n"
     assert run_cli("overview", "--host", "eu", "--project-id", "7", env={PROJECT_ENV: "42"})[1] == \
@@ -527,17 +519,15 @@ def test_other_scripts_get_links_flags_beside_live_modes_host_and_project():
 
 
 @pytest.mark.engine
-def test_a_parsed_cluster_link_loads_its_run_through_the_live_command(local_posthog, monkeypatch):
-    from llm_clusters.commands import print_clusters
+def test_a_parsed_cluster_link_loads_its_run_through_the_live_command(run_cli, local_posthog, monkeypatch):
 
     run_id = local_posthog.engine.runs[-1]["run_id"]
     url = LinkBuilder.create(local_posthog.url, project_id=local_posthog.project_id).cluster(run_id, 0)
-    command = shlex.split(_parse(url)["next"]["live"])
+    command = shlex.split(_parse(run_cli, url)["next"]["live"])
     assert command[:3] == ["python", "scripts/print_clusters.py", "--live"]
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
-    out, err = io.StringIO(), io.StringIO()
-    assert print_clusters.main(command[2:], stdout=out, stderr=err) == 0, err.getvalue()
-    assert out.getvalue().startswith("Cluster 0: ") and run_id in out.getvalue()
+    run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = local_posthog.api_key
+    out = run_cli.output(*command[2:], command="print_clusters")
+    assert out.startswith("Cluster 0: ") and run_id in out
 
 
 # --- several ids in one call, and the host, project and route set once ------------------------
@@ -546,7 +536,7 @@ ONCE = {"POSTHOG_HOST": "eu", "POSTHOG_PROJECT_ID": "7", "POSTHOG_ROUTE": "ai-ob
 ONCE_BASE = "https://eu.posthog.com/project/7/ai-observability"
 
 
-def test_several_ids_give_one_link_a_line_in_order():
+def test_several_ids_give_one_link_a_line_in_order(run_cli):
     status, out, _ = run_cli("cluster", "run 1", "2", "-1", "0", env=ONCE)
     assert status == 0
     assert out.splitlines() == [f"{ONCE_BASE}/clusters/run%201/{i}" for i in (2, -1, 0)]
@@ -554,7 +544,7 @@ def test_several_ids_give_one_link_a_line_in_order():
     assert out.splitlines() == [f"{ONCE_BASE}/clusters/a", f"{ONCE_BASE}/clusters/b%2Fc"]
 
 
-def test_timestamps_pair_with_the_ids_in_order():
+def test_timestamps_pair_with_the_ids_in_order(run_cli):
     status, out, _ = run_cli("trace", "t1", "t2", "--timestamp", "2026-01-20T00:00:00Z",
                              "--timestamp", "2026-01-21T10:00:00Z", env=ONCE)
     assert status == 0
@@ -573,12 +563,12 @@ def test_timestamps_pair_with_the_ids_in_order():
     (["trace", "t1", "t2", "--timestamp", "2026-01-20T00:00:00Z"], "1 --timestamp values for 2 links"),
     (["generation", "t1", "g1", "t2"], "an odd number"),
 ])
-def test_ids_and_timestamps_that_do_not_pair_are_a_usage_error(argv, message):
+def test_ids_and_timestamps_that_do_not_pair_are_a_usage_error(run_cli, argv, message):
     status, out, err = run_cli(*argv)
     assert status == 2 and out == "" and message in err
 
 
-def test_the_route_family_comes_from_the_environment_in_every_script(tmp_path):
+def test_the_route_family_comes_from_the_environment_in_every_script(run_cli, tmp_path):
     assert run_cli("overview", env={"POSTHOG_ROUTE": "ai-observability"})[1].startswith(
         "https://us.posthog.com/ai-observability/clusters")
     assert run_cli("overview", "--route", "llm-analytics", env={"POSTHOG_ROUTE": "ai-observability"})[1] \
@@ -596,7 +586,7 @@ def test_the_route_family_comes_from_the_environment_in_every_script(tmp_path):
         assert f"{ONCE_BASE}/clusters/" in done.stdout and "llm-analytics" not in done.stdout
 
 
-def test_parse_prints_the_variables_to_set_once():
+def test_parse_prints_the_variables_to_set_once(run_cli):
     url = "https://eu.posthog.com/project/42/ai-observability/clusters/1_trace_20260120_000014_x/3"
     status, out, _ = run_cli("parse", url)
     assert status == 0

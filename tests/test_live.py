@@ -3,7 +3,6 @@ data, retries, errors a person can act on, and a key that never shows."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from datetime import datetime, timedelta, timezone
@@ -12,19 +11,14 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from llm_clusters.commands import print_clusters
 from llm_clusters.posthog_api import ApiConfig, LiveError, PostHogClient
 from llm_clusters.queries import latest_run_sql, list_runs_sql, load_run_sql
 from localposthog.answers import hogql_response, persist_execute_sql
 from localposthog.server import NO_SCOPE_API_KEY
 
+COMMAND = "print_clusters"  # what the run_cli fixture runs
+
 pytestmark = pytest.mark.engine
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = print_clusters.main(list(argv), stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _file_twin(engine, sql: str, tmp_path, name: str) -> str:
@@ -34,7 +28,7 @@ def _file_twin(engine, sql: str, tmp_path, name: str) -> str:
     return str(path)
 
 
-def test_live_output_equals_file_output_on_the_same_data(live_env, localposthog_engine, tmp_path):
+def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path):
     run_id = localposthog_engine.runs[3]["run_id"]
     cases = [
         (["--run-id", run_id], load_run_sql(run_id)),
@@ -58,7 +52,7 @@ def test_live_output_equals_file_output_on_the_same_data(live_env, localposthog_
         run_cli("--live", "--run-id", run_id, "--format", "json")[1].replace("PostHog's answer", "X")
 
 
-def test_a_runs_listing_names_every_run_and_its_cluster_count(live_env, localposthog_engine):
+def test_a_runs_listing_names_every_run_and_its_cluster_count(run_cli, live_env, localposthog_engine):
     status, out, err = run_cli("--live", "--list-runs", "--format", "json")
     assert status == 0, err
     listed = {r["run_id"]: r["clusters"] for r in json.loads(out)["runs"]}
@@ -66,21 +60,21 @@ def test_a_runs_listing_names_every_run_and_its_cluster_count(live_env, localpos
     assert listed == truth
 
 
-def test_a_listing_is_not_shown_as_an_empty_run(live_env, localposthog_engine, tmp_path):
+def test_a_listing_is_not_shown_as_an_empty_run(run_cli, live_env, localposthog_engine, tmp_path):
     twin = _file_twin(localposthog_engine, list_runs_sql(), tmp_path, "listing.json")
     status, out, err = run_cli(twin)
     assert status == 5 and out == ""
     assert "holds no clusters JSON" in err
 
 
-def test_clustering_jobs_are_listed(live_env, localposthog_engine):
+def test_clustering_jobs_are_listed(run_cli, live_env, localposthog_engine):
     status, out, err = run_cli("--live", "--list-jobs")
     assert status == 0, err
     for job in localposthog_engine.jobs:
         assert job["name"] in out and job["id"] in out
 
 
-def test_a_429_is_waited_out_and_the_query_succeeds(live_env):
+def test_a_429_is_waited_out_and_the_query_succeeds(run_cli, live_env):
     live_env.fail_next(429, retry_after="1")
     started = time.monotonic()
     status, out, err = run_cli("--live", "--top", "0")
@@ -124,16 +118,16 @@ def test_a_slow_server_hits_the_timeout_with_a_clear_message(live_env):
     (NO_SCOPE_API_KEY, None, "`query:read` scope"),
     (None, "999", "project 999 was not found"),
 ])
-def test_auth_and_project_errors_say_what_to_fix(live_env, monkeypatch, key, project, words):
+def test_auth_and_project_errors_say_what_to_fix(run_cli, live_env, key, project, words):
     if key:
-        monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", key)
+        run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = key
     flags = ["--project-id", project] if project else []
     status, out, err = run_cli("--live", *flags)
     assert (status, out) == (7, "")
     assert words in err and "Traceback" not in err
 
 
-def test_the_key_never_appears_in_any_output(live_env, monkeypatch):
+def test_the_key_never_appears_in_any_output(run_cli, live_env):
     secret = live_env.api_key
     outputs = []
     for flags in (["--live", "--list-runs"], ["--live", "--run-id", "nope"],
@@ -145,7 +139,7 @@ def test_the_key_never_appears_in_any_output(live_env, monkeypatch):
         with pytest.raises(LiveError) as caught:
             client.query("SELECT 1 LIMIT 1")
     outputs += [caught.value.message, repr(config), str(config)]
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", "phx_SECRET_wrong_key_123")
+    run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = "phx_SECRET_wrong_key_123"
     outputs.extend(run_cli("--live")[1:])
     assert all(secret not in text and "phx_SECRET" not in text for text in outputs)
 
@@ -159,12 +153,9 @@ def test_a_query_error_shows_posthogs_message_and_the_query(live_env):
     assert "SELECT no_such_column FROM events LIMIT 1" in caught.value.message
 
 
-def test_missing_configuration_is_a_usage_message(monkeypatch):
-    monkeypatch.delenv("POSTHOG_HOST", raising=False)
-    monkeypatch.delenv("POSTHOG_PERSONAL_API_KEY", raising=False)
-    assert run_cli("--live")[0] == 7
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", "k")
-    monkeypatch.delenv("POSTHOG_PROJECT_ID", raising=False)
+def test_missing_configuration_is_a_usage_message(run_cli):
+    assert run_cli("--live")[0] == 7  # no variables: no key
+    run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = "k"
     status, _, err = run_cli("--live")
     assert status == 2 and "--project-id" in err
     status, _, err = run_cli("--live", "--project-id", "1", "--host", "https://user:pw@x.com")

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.engine
 
 CLUSTERS_SQL = ("SELECT JSONExtractString(properties, '$ai_clustering_run_id') AS run_id, "
                 "JSONExtractRaw(properties, '$ai_clusters') AS clusters FROM events "
-                "WHERE event = '$ai_trace_clusters' AND JSONExtractString(properties, '$ai_clustering_run_id') = '{}'")
+                "WHERE event = '$ai_trace_clusters' "
+                "AND JSONExtractString(properties, '$ai_clustering_run_id') = '{}'")
 
 
 def _latest_trace_run(ground_truth):
@@ -53,7 +54,8 @@ def test_an_empty_result_is_the_header_alone(localposthog_engine):
 
 def test_mcp_server_cut_is_applied_on_request(localposthog_engine, ground_truth):
     run = _latest_trace_run(ground_truth)
-    text = execute_sql_text(localposthog_engine, CLUSTERS_SQL.format(run["run_id"]), truncate=False, max_chars=2000)
+    text = execute_sql_text(localposthog_engine, CLUSTERS_SQL.format(run["run_id"]), truncate=False,
+                            max_chars=2000)
     assert text.startswith("run_id|clusters\n") and text.endswith("get complete results.]")
 
 

@@ -18,7 +18,8 @@ ITEM_METRICS = {
         SELECT properties.$ai_trace_id AS item_id, 1 AS has_data,
                sum(toFloat(properties.$ai_total_cost_usd)) AS cost,
                sumIf(toFloat(properties.$ai_latency), event = '$ai_generation') AS latency,
-               sum(ifNull(toInt(properties.$ai_input_tokens), 0) + ifNull(toInt(properties.$ai_output_tokens), 0)) AS tokens,
+               sum(ifNull(toInt(properties.$ai_input_tokens), 0)
+                   + ifNull(toInt(properties.$ai_output_tokens), 0)) AS tokens,
                countIf(properties.$ai_is_error = 'true') AS errors
         FROM events
         WHERE event IN ('$ai_generation', '$ai_embedding') AND {window}
@@ -27,7 +28,8 @@ ITEM_METRICS = {
         SELECT toString(uuid) AS item_id, 1 AS has_data,
                toFloat(properties.$ai_total_cost_usd) AS cost,
                toFloat(properties.$ai_latency) AS latency,
-               ifNull(toInt(properties.$ai_input_tokens), 0) + ifNull(toInt(properties.$ai_output_tokens), 0) AS tokens,
+               ifNull(toInt(properties.$ai_input_tokens), 0)
+                   + ifNull(toInt(properties.$ai_output_tokens), 0) AS tokens,
                properties.$ai_is_error = 'true' AS errors
         FROM events
         WHERE event = '$ai_generation' AND {window}""",
@@ -54,8 +56,10 @@ CLUSTER_METRICS = """
     LIMIT 1000
 """
 
-WINDOW = ("timestamp >= (SELECT parseDateTime64BestEffort(JSONExtractString(p, '$ai_window_start'), 6) FROM run) "
-          "AND timestamp < (SELECT parseDateTime64BestEffort(JSONExtractString(p, '$ai_window_end'), 6) FROM run)")
+WINDOW = ("timestamp >= "
+          "(SELECT parseDateTime64BestEffort(JSONExtractString(p, '$ai_window_start'), 6) FROM run) "
+          "AND timestamp < "
+          "(SELECT parseDateTime64BestEffort(JSONExtractString(p, '$ai_window_end'), 6) FROM run)")
 
 
 def _approx(value):
@@ -133,7 +137,8 @@ def test_cluster_events_have_posthogs_shape(localposthog_engine, ground_truth):
             shapes["oldest"] += 1
             assert distinct_id.startswith("trace_clustering_")
             assert "$ai_clustering_level" not in props
-            assert set(next(iter(clusters[0]["traces"].values()))) == {"distance_to_centroid", "rank", "x", "y"}
+            first_item = next(iter(clusters[0]["traces"].values()))
+            assert set(first_item) == {"distance_to_centroid", "rank", "x", "y"}
         else:
             shapes["current"] += 1
             level = props["$ai_clustering_level"]
@@ -154,7 +159,8 @@ def test_planted_drift_shows_in_the_runs(ground_truth):
         assert vanishes[0] > 0 and vanishes[-1] == 0
         split = changes[(level, "splits")]
         runs = {r["run_id"]: r for r in ground_truth["runs"]}
-        before = {i for c in runs[split["last_run_before"]]["clusters"] if c["key"] == "coding" for i in c["items"]}
+        before = {i for c in runs[split["last_run_before"]]["clusters"] if c["key"] == "coding"
+                  for i in c["items"]}
         after = {i for c in runs[split["first_run_after"]]["clusters"] if c["key"].startswith("coding/")
                  for i in c["items"]}
         assert before & after, "consecutive runs must share items for a split to be traceable"
@@ -176,8 +182,9 @@ def test_a_scale_too_small_for_the_drift_is_refused():
 
 def test_error_flags_come_in_every_shape(localposthog_engine):
     result = localposthog_engine.query(
-        "SELECT JSONType(properties, '$ai_is_error') AS kind, JSONExtractRaw(properties, '$ai_is_error') AS raw, "
-        "count() AS n FROM events WHERE event = '$ai_generation' GROUP BY kind, raw ORDER BY kind, raw")
+        "SELECT JSONType(properties, '$ai_is_error') AS kind, "
+        "JSONExtractRaw(properties, '$ai_is_error') AS raw, count() AS n "
+        "FROM events WHERE event = '$ai_generation' GROUP BY kind, raw ORDER BY kind, raw")
     shapes = {(kind, raw) for kind, raw, _ in result.rows}
     assert {("Bool", "true"), ("String", '"true"'), ("String", '"false"'), ("Null", "")} <= shapes
 
@@ -222,7 +229,8 @@ def test_values_are_serialised_like_posthogs_api(localposthog_engine):
 
 def test_clusters_come_back_as_a_json_string_cell(localposthog_engine):
     result = localposthog_engine.query(
-        "SELECT JSONExtractRaw(properties, '$ai_clusters') FROM events WHERE event = '$ai_trace_clusters' LIMIT 1")
+        "SELECT JSONExtractRaw(properties, '$ai_clusters') FROM events "
+        "WHERE event = '$ai_trace_clusters' LIMIT 1")
     assert result.types == ["String"]
     assert isinstance(json.loads(result.rows[0][0]), list)
 

@@ -13,7 +13,8 @@ from localposthog.hogql import QueryError, rewrite
 
 def test_property_chain_becomes_a_json_read_named_like_hogql():
     sql = rewrite("SELECT properties.$current_url FROM events").sql
-    assert "JSONExtractRaw(properties, '$current_url')" in sql and sql.endswith("AS `$current_url` FROM events")
+    assert ("JSONExtractRaw(properties, '$current_url')" in sql
+            and sql.endswith("AS `$current_url` FROM events"))
 
 
 def test_nested_and_table_qualified_chains():
@@ -23,13 +24,15 @@ def test_nested_and_table_qualified_chains():
 
 def test_to_float_and_to_int_become_accurate_casts():
     sql = rewrite("SELECT toFloat(properties.$ai_latency), toInt(x) AS n FROM events").sql
-    assert "accurateCastOrNull(replaceRegexpAll(" in sql and "'Float64') AS `toFloat(properties.$ai_latency)`" in sql
+    assert ("accurateCastOrNull(replaceRegexpAll(" in sql
+            and "'Float64') AS `toFloat(properties.$ai_latency)`" in sql)
     assert "accurateCastOrNull(x, 'Int64') AS n" in sql
 
 
 def test_clickhouse_functions_pass_through_verbatim():
-    query = ("SELECT JSONExtractString(properties, '$ai_model') AS m, arrayJoin(JSONExtractArrayRaw(properties, "
-             "'$ai_clusters')) AS c FROM events WHERE timestamp > toStartOfDay(toDateTime(0)) LIMIT 3")
+    query = ("SELECT JSONExtractString(properties, '$ai_model') AS m, "
+             "arrayJoin(JSONExtractArrayRaw(properties, '$ai_clusters')) AS c "
+             "FROM events WHERE timestamp > toStartOfDay(toDateTime(0)) LIMIT 3")
     prepared = rewrite(query)
     assert prepared.sql == query and prepared.has_limit
 
@@ -52,7 +55,8 @@ def test_ai_properties_are_read_where_posthog_stores_them():
 
 @pytest.mark.engine
 def test_property_group_and_json_reads_agree_on_every_ai_property(localposthog_engine):
-    keys = ("$ai_model", "$ai_total_cost_usd", "$ai_latency", "$ai_is_error", "$ai_input_tokens", "$ai_span_name")
+    keys = ("$ai_model", "$ai_total_cost_usd", "$ai_latency", "$ai_is_error", "$ai_input_tokens",
+            "$ai_span_name")
     grouped = ", ".join(f"properties.{k}" for k in keys)
     raw = ", ".join(f"replaceRegexpAll(nullIf(nullIf(JSONExtractRaw(properties, '{k}'), ''), 'null'), "
                     "'^\"|\"$', '')" for k in keys)
@@ -69,7 +73,8 @@ def test_string_literals_are_never_rewritten(text):
 
 
 def test_sugar_inside_strings_comments_and_quoted_names_is_left_alone():
-    query = "SELECT 'properties.$ai_model toFloat(1) now()' AS `properties.$x` -- properties.$y now()\nFROM events"
+    query = ("SELECT 'properties.$ai_model toFloat(1) now()' AS `properties.$x` "
+             "-- properties.$y now()\nFROM events")
     assert rewrite(query, now=datetime(2026, 1, 22, tzinfo=timezone.utc)).sql == query
 
 

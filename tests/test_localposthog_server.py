@@ -11,11 +11,13 @@ from localposthog.server import NO_SCOPE_API_KEY
 
 pytestmark = pytest.mark.engine
 
-QUERY = {"query": {"kind": "HogQLQuery", "query": "SELECT event, count() AS n FROM events GROUP BY event ORDER BY event"}}
+QUERY = {"query": {"kind": "HogQLQuery",
+                   "query": "SELECT event, count() AS n FROM events GROUP BY event ORDER BY event"}}
 
 
 def _client(server, key: str | None = "default") -> httpx.Client:
-    headers = {} if key is None else {"Authorization": f"Bearer {server.api_key if key == 'default' else key}"}
+    token = server.api_key if key == "default" else key
+    headers = {} if key is None else {"Authorization": f"Bearer {token}"}
     return httpx.Client(base_url=server.url, headers=headers, timeout=10)
 
 
@@ -117,7 +119,8 @@ def test_clustering_jobs_need_the_llm_analytics_scope(local_posthog):
 
 def test_run_job_ids_match_the_jobs_endpoint(local_posthog, ground_truth):
     with _client(local_posthog) as client:
-        jobs = client.get(f"/api/environments/{local_posthog.project_id}/llm_analytics/clustering_jobs/").json()
+        path = f"/api/environments/{local_posthog.project_id}/llm_analytics/clustering_jobs/"
+        jobs = client.get(path).json()
     by_id = {job["id"]: job for job in jobs["results"]}
     for run in ground_truth["runs"]:
         if run["job_id"]:

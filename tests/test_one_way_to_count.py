@@ -3,24 +3,16 @@ money by one rule (to the cent; below a cent, two significant digits)."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 
-from llm_clusters.commands import compare_runs, link_builder, print_clusters
 from llm_clusters.text import money
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RECENT = str(EXAMPLES / "recent_runs.execute-sql.txt")  # three runs of 4 clusters + noise
 TRACE = str(EXAMPLES / "trace_run.execute-sql.txt")  # 6 clusters + noise
-
-
-def _out(command, *argv) -> str:
-    out, err = io.StringIO(), io.StringIO()
-    assert command.main(list(argv), stdout=out, stderr=err) == 0, err.getvalue()
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("value, shown", [
@@ -31,28 +23,25 @@ def test_money_is_to_the_cent_and_below_a_cent_two_significant_digits(value, sho
     assert money(value) == shown
 
 
-def test_every_view_counts_regular_clusters_plus_noise():
-    assert "in 6 clusters + noise." in _out(print_clusters, TRACE)
-    assert "(trace level, 6 clusters + noise)" in _out(link_builder, "from-run", TRACE)
-    listing = _out(print_clusters, RECENT, "--list-runs")
+def test_every_view_counts_regular_clusters_plus_noise(run_cli):
+    assert "in 6 clusters + noise." in run_cli.output(TRACE, command="print_clusters")
+    assert "(trace level, 6 clusters + noise)" in run_cli.output("from-run", TRACE, command="link_builder")
+    listing = run_cli.output(RECENT, "--list-runs", command="print_clusters")
     assert listing.count("4 clusters + noise") == 3
-    compared = _out(compare_runs, RECENT)
+    compared = run_cli.output(RECENT, command="compare_runs")
     assert compared.count("4 clusters + noise") == 3
     for text in (listing, compared):
         assert not re.search(r"\b5 clusters\b", text)  # noise is never counted as a cluster
 
 
-def test_money_in_the_views_follows_the_one_rule():
-    shown = set(re.findall(r"\$[\d,]+(?:\.\d+)?", _out(print_clusters, TRACE)))
+def test_money_in_the_views_follows_the_one_rule(run_cli):
+    shown = set(re.findall(r"\$[\d,]+(?:\.\d+)?", run_cli.output(TRACE, command="print_clusters")))
     assert shown
     for text in shown:
         value = float(text[1:].replace(",", ""))
         assert money(value) == text, text
 
 
-def test_the_report_counts_clusters_the_same_way(tmp_path):
-    from llm_clusters.commands import report
+def test_the_report_counts_clusters_the_same_way(run_cli, tmp_path):
 
-    out, err = io.StringIO(), io.StringIO()
-    assert report.main([TRACE, "-o", str(tmp_path / "r.html")], stdout=out, stderr=err) == 0, err.getvalue()
-    assert "6 clusters + noise" in out.getvalue()
+    assert "6 clusters + noise" in run_cli.output(TRACE, "-o", tmp_path / "r.html", command="report")

@@ -131,24 +131,15 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
 
 # --- the command forms, on execute-sql's answer ---------------------------------------------
 
-def _cli(module, argv, stdin=None):
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    return module.main(argv, stdin=stdin, stdout=out, stderr=err), out.getvalue(), err.getvalue()
-
-
 @pytest.mark.engine
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, ground_truth, tmp_path, level):
-    import io
+def test_command_forms_read_the_overview_in_every_shape(run_cli, localposthog_engine, ground_truth, tmp_path, level):
 
-    from llm_clusters.commands import cluster_metrics, print_clusters
     from localposthog.answers import execute_sql_text
     from localposthog.mcp_format import persisted_content
 
     run = next(r for r in ground_truth["runs"] if r["level"] == level and r["job_name"])
-    status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run["run_id"], "--overview"])
+    status, sql, _ = run_cli("sql", "--run-id", run["run_id"], "--overview", command="cluster_metrics")
     assert status == 0
     assert len("\n".join(l for l in sql.splitlines() if not l.startswith("--")).encode()) <= MAX_QUERY_BYTES
     text = execute_sql_text(localposthog_engine, sql)  # truncate on, as execute-sql's default
@@ -159,15 +150,15 @@ def test_command_forms_read_the_overview_in_every_shape(localposthog_engine, gro
     saved = tmp_path / "overview.json"
     saved.write_text(persisted_content(text), encoding="utf-8")
     biggest = max(run["clusters"], key=lambda c: (c["size"], -c["cluster_id"]))
-    for argv, stdin in ((["aggregate", str(saved)], None), (["aggregate", "-"], io.BytesIO(text.encode()))):
-        status, out, err = _cli(cluster_metrics, argv, stdin)
+    for argv, stdin in ((["aggregate", str(saved)], None), (["aggregate", "-"], text.encode())):
+        status, out, err = run_cli(*argv, stdin=stdin, command="cluster_metrics")
         assert status == 0, err
         assert out.splitlines()[1].startswith(f"Largest: cluster {biggest['cluster_id']} ")
         assert f"{run['window_item_count']:,} {level}s" in out  # the window's traffic, same answer
-    status, out, err = _cli(print_clusters, ["-"], io.BytesIO(text.encode()))
+    status, out, err = run_cli("-", stdin=text.encode(), command="print_clusters")
     assert status == 0, err
     assert f"Largest: cluster {biggest['cluster_id']} " in out and run["run_id"] in out
-    status, out, err = _cli(print_clusters, [str(saved), "--cluster", str(biggest["cluster_id"])])
+    status, out, err = run_cli(str(saved), "--cluster", str(biggest["cluster_id"]), command="print_clusters")
     assert status == 0, err
     assert f"--cluster {biggest['cluster_id']}`" in out and out.count("\n") < 20
 
@@ -219,8 +210,7 @@ def _synthetic_run(data_dir, items: int, clusters: int = 12, titles=None) -> tup
 
 
 @pytest.mark.engine
-def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
-    from llm_clusters.commands import cluster_metrics
+def test_same_query_and_a_bounded_answer_at_100_and_10000_items(run_cli, tmp_path):
     from localposthog.answers import execute_sql_text
     from localposthog.engine import Engine
 
@@ -229,7 +219,7 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
         data_dir = tmp_path / str(items)
         data_dir.mkdir()
         run_id, total = _synthetic_run(data_dir, items)
-        status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run_id, "--overview"])
+        status, sql, _ = run_cli("sql", "--run-id", run_id, "--overview", command="cluster_metrics")
         query = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
         sizes.add(len(query.encode()))
         engine = Engine(data_dir)
@@ -240,7 +230,7 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
         assert "...truncated" not in text and len(text) <= 1000 + 700 * 12, len(text)
         saved = tmp_path / f"{items}.txt"
         saved.write_text(text, encoding="utf-8")
-        status, out, err = _cli(cluster_metrics, ["aggregate", str(saved), "--format", "json"])
+        status, out, err = run_cli("aggregate", str(saved), "--format", "json", command="cluster_metrics")
         document = json.loads(out)
         assert status == 0, err
         assert sum(c["items"] for c in document["clusters"]) == items
@@ -252,28 +242,26 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(tmp_path):
 
 
 @pytest.mark.engine
-def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(live_env, localposthog_engine,
+def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(run_cli, live_env, localposthog_engine,
                                                                             ground_truth, tmp_path):
-    from llm_clusters.commands import cluster_metrics
     from localposthog.answers import hogql_response
 
     run = next(r for r in ground_truth["runs"] if r["level"] == "trace" and r["job_name"])
     saved = tmp_path / "overview.json"
     saved.write_text(json.dumps(hogql_response(localposthog_engine.query(
         overview_query(run_target(run["run_id"]))))), encoding="utf-8")
-    status, live, err = _cli(cluster_metrics, ["--live", "--run-id", run["run_id"], "--overview"])
+    status, live, err = run_cli("--live", "--run-id", run["run_id"], "--overview", command="cluster_metrics")
     assert status == 0, err
-    assert live == _cli(cluster_metrics, ["aggregate", str(saved)])[1]
+    assert live == run_cli("aggregate", str(saved), command="cluster_metrics")[1]
     assert len([path for method, path in live_env.requests if method == "POST"]) == 1
-    status, _, err = _cli(cluster_metrics, ["--live", "--run-id", run["run_id"][:-4] + "dead", "--overview"])
+    status, _, err = run_cli("--live", "--run-id", run["run_id"][:-4] + "dead", "--overview", command="cluster_metrics")
     assert status == 5 and "found no clustering run" in err
 
 
 @pytest.mark.engine
-def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(localposthog_engine, ground_truth, tmp_path):
+def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(run_cli, localposthog_engine, ground_truth, tmp_path):
     """For every run: the same figures, intervals and tests (the Welch tests from count, mean and
     variance equal those from every value), whichever path measured the run."""
-    from llm_clusters.commands import cluster_metrics
     from llm_clusters.metrics_sql import server_side_query
     from llm_clusters.queries import load_run_sql
     from localposthog.answers import hogql_response
@@ -289,8 +277,8 @@ def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(localpo
         run_file, items = saved(load_run_sql(run["run_id"]), "run.json"), saved(
             server_side_query(target, per_item=True), "items.json")
         argv = ["--format", "json", "--max-clusters", "0"]
-        new = json.loads(_cli(cluster_metrics, ["aggregate", overview, *argv])[1])
-        old = json.loads(_cli(cluster_metrics, ["aggregate", run_file, items, *argv])[1])
+        new = json.loads(run_cli("aggregate", overview, *argv, command="cluster_metrics")[1])
+        old = json.loads(run_cli("aggregate", run_file, items, *argv, command="cluster_metrics")[1])
         assert [c["cluster_id"] for c in new["clusters"]] == [c["cluster_id"] for c in old["clusters"]]
         for mine, theirs in zip(new["clusters"], old["clusters"]):
             # (top_model is not compared: the per-item path takes the mode over items, the
@@ -313,13 +301,12 @@ HOSTILE_TITLES = ["[1,2] | not json", '{"a": 1} |x|', "it's \\ back\\", "line\nb
 
 
 @pytest.mark.engine
-def test_hostile_titles_and_descriptions_are_harmless(tmp_path, monkeypatch):
-    from llm_clusters.commands import cluster_metrics, print_clusters
+def test_hostile_titles_and_descriptions_are_harmless(run_cli, tmp_path):
     from localposthog.answers import execute_sql_text
     from localposthog.engine import Engine
 
     run_id, _ = _synthetic_run(tmp_path, 200, clusters=len(HOSTILE_TITLES), titles=HOSTILE_TITLES)
-    status, sql, _ = _cli(cluster_metrics, ["sql", "--run-id", run_id, "--overview"])
+    status, sql, _ = run_cli("sql", "--run-id", run_id, "--overview", command="cluster_metrics")
     engine = Engine(tmp_path)
     try:
         text = execute_sql_text(engine, sql)
@@ -334,14 +321,13 @@ def test_hostile_titles_and_descriptions_are_harmless(tmp_path, monkeypatch):
         assert title.replace(" ", "")[:20] == "".join(c for c in hostile if c not in "|\n\t\r\x1b ")[:20]
     saved = tmp_path / "overview.txt"
     saved.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("POSTHOG_HOST", "https://eu.posthog.com")
-    monkeypatch.setenv("POSTHOG_PROJECT_ID", "12")
-    status, out, err = _cli(cluster_metrics, ["aggregate", str(saved), "--format", "json", "--max-clusters", "0"])
+    run_cli.variables.update({"POSTHOG_HOST": "https://eu.posthog.com", "POSTHOG_PROJECT_ID": "12"})
+    status, out, err = run_cli("aggregate", str(saved), "--format", "json", "--max-clusters", "0", command="cluster_metrics")
     assert status == 0, err
     document = json.loads(out)
     assert sorted(c["cluster_id"] for c in document["clusters"]) == list(range(len(HOSTILE_TITLES)))
     assert "https://eu.posthog.com/project/12/" in document["findings"][0]
-    status, out, err = _cli(print_clusters, [str(saved), "--format", "markdown"])
+    status, out, err = run_cli(str(saved), "--format", "markdown", command="print_clusters")
     assert status == 0, err
     assert "\x1b" not in out and "Largest: cluster" in out
 

@@ -3,7 +3,6 @@ untrusted text, exit codes and messages."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -13,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.commands import print_clusters
 from localposthog.mcp_format import format_execute_sql, persisted_content
 from payloads import raw_json
+
+COMMAND = "print_clusters"  # what the run_cli fixture runs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -23,13 +23,6 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 SCRIPT = ROOT / "scripts" / "print_clusters.py"
 RUN_COLUMNS = ["run_id", "level", "job_id", "job_name", "window_start", "window_end",
                "total_items", "clusters", "params"]
-
-
-def run_cli(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    stream = io.BytesIO(stdin) if stdin is not None else None
-    status = print_clusters.main(list(argv), stdin=stream, stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 GOLDEN_CASES = {
@@ -51,7 +44,7 @@ GOLDEN_CASES = {
 
 
 @pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
-def test_golden_output(golden):
+def test_golden_output(run_cli, golden):
     example, *flags = GOLDEN_CASES[golden]
     status, out, err = run_cli(str(EXAMPLES / example), *flags)
     assert status == 0, err
@@ -73,7 +66,7 @@ def test_examples_are_what_the_generator_writes(tmp_path):
         assert path.read_bytes() == (EXAMPLES / path.name).read_bytes(), path.name
 
 
-def test_json_output_keeps_posthog_field_names_and_counts_what_it_omits():
+def test_json_output_keeps_posthog_field_names_and_counts_what_it_omits(run_cli):
     status, out, _ = run_cli(str(EXAMPLES / "trace_run.execute-sql.txt"), "--format", "json")
     assert status == 0
     document = json.loads(out)
@@ -106,14 +99,14 @@ def _synthetic_run(clusters: int, items_per_cluster: int, title: str = "Topic {i
     return persisted_content(format_execute_sql(RUN_COLUMNS, [raw_json(row)], truncate=False)).encode()
 
 
-def test_a_run_of_25_clusters_prints_within_12000_characters():
+def test_a_run_of_25_clusters_prints_within_12000_characters(run_cli):
     status, out, _ = run_cli("-", stdin=_synthetic_run(25, 60))
     assert status == 0
     assert "cluster 24 (60 items)" in out
     assert len(out) <= 12_000, len(out)
 
 
-def test_no_input_makes_the_default_view_exceed_25000_characters():
+def test_no_input_makes_the_default_view_exceed_25000_characters(run_cli):
     huge = _synthetic_run(400, 5, title="T{i} " + "very long title " * 400,
                           item_id="{c}-{r}-" + "x" * 5000)
     status, out, _ = run_cli("-", stdin=huge)
@@ -122,7 +115,7 @@ def test_no_input_makes_the_default_view_exceed_25000_characters():
     assert "370 more clusters not shown" in out and "--max-clusters 0" in out
 
 
-def test_untrusted_text_cannot_reach_the_terminal():
+def test_untrusted_text_cannot_reach_the_terminal(run_cli):
     hostile = "Evil\x1b]8;;http://x\x07link\x1b[2J\x1b[31mred\u202eevil\r\nnext\x00line\x9b1m"
     status, out, _ = run_cli("-", stdin=_synthetic_run(1, 2, title=hostile, item_id="id\x1b[1m{r}"))
     assert status == 0
@@ -131,7 +124,7 @@ def test_untrusted_text_cannot_reach_the_terminal():
     assert "Evillinkredevil nextline" in out  # text kept, controls gone, line break folded
 
 
-def test_markdown_escapes_untrusted_titles():
+def test_markdown_escapes_untrusted_titles(run_cli):
     status, out, _ = run_cli("-", "--format", "markdown",
                              stdin=_synthetic_run(1, 1, title="[click](http://evil) | <b>x</b>"))
     assert status == 0
@@ -144,13 +137,13 @@ def test_markdown_escapes_untrusted_titles():
     (["--ids", "examples/trace_run.execute-sql.txt"], "--ids needs --cluster"),
     (["--top", "-1", "x"], "expected a number >= 0"),
 ])
-def test_usage_errors_exit_2_with_a_message(argv, message):
+def test_usage_errors_exit_2_with_a_message(run_cli, argv, message):
     status, out, err = run_cli(*argv)
     assert status == 2
     assert message in err and "--help" in err and out == ""
 
 
-def test_each_failure_has_its_exit_code_and_a_message_not_a_traceback(tmp_path):
+def test_each_failure_has_its_exit_code_and_a_message_not_a_traceback(run_cli, tmp_path):
     binary = tmp_path / "binary.txt"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     cut = tmp_path / "cut.txt"
@@ -176,7 +169,7 @@ def _cell_payload() -> str:
                         "traces": {f"t{i}": {"rank": 0}}} for i in range(10)])
 
 
-def test_unknown_cluster_and_unknown_run_say_what_exists():
+def test_unknown_cluster_and_unknown_run_say_what_exists(run_cli):
     status, _, err = run_cli(str(EXAMPLES / "trace_run.execute-sql.txt"), "--cluster", "99")
     assert status == 5 and "0, 1, 2, 3, 4, 5, -1" in err
     status, _, err = run_cli(str(EXAMPLES / "recent_runs.execute-sql.txt"), "--run-id", "nope")
@@ -231,12 +224,12 @@ def test_a_missing_dependency_gives_the_install_command_and_exit_6(tmp_path):
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-def test_output_is_deterministic():
+def test_output_is_deterministic(run_cli):
     first = run_cli(str(EXAMPLES / "recent_runs.execute-sql.txt"), "--format", "json")
     assert first == run_cli(str(EXAMPLES / "recent_runs.execute-sql.txt"), "--format", "json")
 
 
-def test_json_output_keeps_untrusted_text_inert():
+def test_json_output_keeps_untrusted_text_inert(run_cli):
     hostile = "a\x9b31mb\u202ec\u200bd\x1b[2Je"
     status, out, _ = run_cli("-", "--format", "json", stdin=_synthetic_run(1, 1, title=hostile))
     assert status == 0
@@ -245,7 +238,7 @@ def test_json_output_keeps_untrusted_text_inert():
     assert json.loads(out)["clusters"][0]["title"] == "abcde"  # escape sequences and marks removed
 
 
-def test_json_output_escapes_what_it_does_not_clean():
+def test_json_output_escapes_what_it_does_not_clean(run_cli):
     # params are shown as PostHog stored them: kept, but a terminal-steering character is escaped
     params = {"clustering_method": "hdbscan\x9b2J\u202e"}
     row = ["7_trace_20260125_000000", "trace", "", "", "", "", 1,
@@ -281,8 +274,9 @@ def test_tables_are_written_as_tabulate_writes_them(markdown):
 IMPORT_PROBE = """
 import io, sys
 sys.path.insert(0, {scripts!r})
-from llm_clusters.commands import print_clusters
-assert print_clusters.main({argv!r}, stdout=io.StringIO()) == 0
+from llm_clusters.cli import run_command
+from llm_clusters.environment import Environment
+assert run_command("print_clusters", {argv!r}, Environment(io.BytesIO(), io.StringIO(), sys.stderr, {{}})) == 0
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in
                       ("llm_clusters", "httpx", "tabulate", "typing", "shutil", "dataclasses"))))
 """

@@ -6,7 +6,6 @@ installs Debian's `chromium`)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -14,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from browser import Browser, find_chromium
-from llm_clusters.commands import report
 from llm_clusters.model import ItemPolicy
 from llm_clusters.queries import load_run_sql
 from llm_clusters.reader import read_runs
 from localposthog.answers import hogql_response
 from report_pages import HOSTILE, HOSTILE_RUN_ID, hostile_run_file
+
+COMMAND = "report"  # what the run_cli fixture runs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trace_run.execute-sql.txt"
@@ -41,9 +41,8 @@ def artefacts() -> Path:
     return folder
 
 
-def write_report(target: Path, *argv) -> Path:
-    out, err = io.StringIO(), io.StringIO()
-    assert report.main([*map(str, argv), "--output", str(target)], stdout=out, stderr=err) == 0, err.getvalue()
+def write_report(run_cli, target: Path, *argv) -> Path:
+    run_cli.output(*argv, "--output", target)
     return target
 
 
@@ -70,8 +69,8 @@ def located_items(path: Path, run_id: str | None = None) -> int:
     return sum(1 for c in run.clusters for i in c.items if i.x is not None and i.y is not None)
 
 
-def test_the_example_report_loads_cleanly_with_one_mark_per_item(browser, tmp_path, artefacts):
-    path = write_report(tmp_path / "example.html", EXAMPLE)
+def test_the_example_report_loads_cleanly_with_one_mark_per_item(run_cli, browser, tmp_path, artefacts):
+    path = write_report(run_cli, tmp_path / "example.html", EXAMPLE)
     page = opened_cleanly(browser, path)
     assert map_marks(page) == located_items(EXAMPLE) == 120
     assert page.evaluate("document.querySelectorAll('svg.map g.top circle').length") > 0
@@ -81,8 +80,8 @@ def test_the_example_report_loads_cleanly_with_one_mark_per_item(browser, tmp_pa
     assert (artefacts / "report-example.png").stat().st_size > 10_000
 
 
-def test_hostile_titles_appear_as_text_and_nothing_they_hold_runs(browser, tmp_path, artefacts):
-    path = write_report(tmp_path / "hostile.html", hostile_run_file(tmp_path), "--host", "us", "--project-id", "1")
+def test_hostile_titles_appear_as_text_and_nothing_they_hold_runs(run_cli, browser, tmp_path, artefacts):
+    path = write_report(run_cli, tmp_path / "hostile.html", hostile_run_file(tmp_path), "--host", "us", "--project-id", "1")
     page = opened_cleanly(browser, path)
     assert page.evaluate("document.title") == f"Clusters of run {HOSTILE_RUN_ID}"
     text = page.evaluate("document.body.textContent")
@@ -93,8 +92,8 @@ def test_hostile_titles_appear_as_text_and_nothing_they_hold_runs(browser, tmp_p
     page.screenshot(artefacts / "report-hostile.png")
 
 
-def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_missed(browser, tmp_path):
-    page_text = write_report(tmp_path / "page.html", EXAMPLE).read_text()
+def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_missed(run_cli, browser, tmp_path):
+    page_text = write_report(run_cli, tmp_path / "page.html", EXAMPLE).read_text()
     injected = tmp_path / "injected.html"
     injected.write_text(page_text.replace("</body>", "<script>document.title='PWNED'</script>"
                                           '<img src="https://example.invalid/x.png"></body>'))
@@ -105,7 +104,7 @@ def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_mi
 
 
 @pytest.mark.engine
-def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(browser, localposthog_engine, tmp_path,
+def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(run_cli, browser, localposthog_engine, tmp_path,
                                                                          artefacts):
     groups: dict[tuple, list[dict]] = {}
     for run in localposthog_engine.runs:
@@ -117,12 +116,12 @@ def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(browser
             saved = tmp_path / f"{len(files)}-{run['level']}.json"
             saved.write_text(json.dumps(hogql_response(localposthog_engine.query(load_run_sql(run["run_id"])))))
             files.append(saved)
-            page = opened_cleanly(browser, write_report(tmp_path / "run.html", saved))
+            page = opened_cleanly(browser, write_report(run_cli, tmp_path / "run.html", saved))
             assert map_marks(page) == located_items(saved)
         for before, after in zip(files, files[1:]):
-            page = opened_cleanly(browser, write_report(tmp_path / "pair.html", before, after))
+            page = opened_cleanly(browser, write_report(run_cli, tmp_path / "pair.html", before, after))
             clusters = sum(len(r.clusters) for f in (before, after) for r in read_runs(str(f), ItemPolicy(default=0)).runs)
             assert page.evaluate("document.querySelectorAll('svg.flow rect').length") == clusters
         if len(files) > 2:
-            page = opened_cleanly(browser, write_report(tmp_path / "all.html", *files))
+            page = opened_cleanly(browser, write_report(run_cli, tmp_path / "all.html", *files))
             page.screenshot(artefacts / f"report-comparison-{runs[0]['level']}.png")

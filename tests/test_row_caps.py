@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
-from llm_clusters.commands import print_clusters
 from llm_clusters.truncation import row_cap_warning
 from localposthog.mcp_format import format_execute_sql, persisted_content
 from payloads import raw_json
+
+COMMAND = "print_clusters"  # what the run_cli fixture runs
 
 COLUMNS = ["run_id", "clusters"]
 
@@ -21,20 +21,13 @@ def _rows(count: int) -> list[list]:
     return [[f"1_trace_202601{1 + day // 24:02d}_{day % 24:02d}0000", cluster] for day in range(count)]
 
 
-def _print(path, *flags) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = print_clusters.main([str(path), *flags], stdout=out, stderr=err)
-    assert status == 0, err.getvalue()
-    return status, out.getvalue()
-
-
 @pytest.mark.parametrize("rows, warned", [(99, False), (100, True), (101, False)])
-def test_an_execute_sql_table_of_exactly_100_rows_is_flagged(tmp_path, rows, warned):
+def test_an_execute_sql_table_of_exactly_100_rows_is_flagged(run_cli, tmp_path, rows, warned):
     path = tmp_path / "runs.txt"
     path.write_text(persisted_content(format_execute_sql(COLUMNS, [raw_json(r) for r in _rows(rows)],
                                                          truncate=False)))
     for flags in ((), ("--list-runs",), ("--format", "json")):
-        _, out = _print(path, *flags)
+        out = run_cli.output(path, *flags)
         assert ("default row limit probably cut it" in out) is warned, flags
         assert ("Add LIMIT N" in out) is warned
 
@@ -51,10 +44,10 @@ def _response(rows: int, **extra) -> dict:
     (_response(100, query={"kind": "HogQLQuery", "query": "SELECT … LIMIT 100"}), None),
     (_response(100, hasMore=False, query="select … limit 100"), None),
 ])
-def test_a_hogql_response_is_flagged_from_its_own_signs(tmp_path, response, words):
+def test_a_hogql_response_is_flagged_from_its_own_signs(run_cli, tmp_path, response, words):
     path = tmp_path / "answer.json"
     path.write_text(json.dumps(response))
-    _, out = _print(path, "--list-runs")
+    out = run_cli.output(path, "--list-runs")
     if words:
         assert "Warning:" in out and words in out
     else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import io
 import re
 import shlex
 from pathlib import Path
@@ -124,19 +123,11 @@ PLACEHOLDERS = {
 SCRIPT_PLACEHOLDERS = {"compare_runs": {"SAVED_FILE": str(EXAMPLES / "recent_runs.execute-sql.txt")}}
 
 
-def _run_script(script: str, argv: list[str]) -> tuple[int, str, str]:
-    module = importlib.import_module(f"llm_clusters.commands.{script}")
-    out, err = io.StringIO(), io.StringIO()
-    return module.main(argv, stdout=out, stderr=err), out.getvalue(), err.getvalue()
-
-
 @pytest.mark.engine
-def test_every_documented_command_runs_on_the_examples(tmp_path, local_posthog, localposthog_engine,
-                                                        monkeypatch):
+def test_every_documented_command_runs_on_the_examples(run_cli, tmp_path, local_posthog, localposthog_engine):
     # live-mode commands run against the local PostHog, as a user's would against theirs
-    monkeypatch.setenv("POSTHOG_HOST", local_posthog.url)
-    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(local_posthog.project_id))
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", local_posthog.api_key)
+    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url, "POSTHOG_PROJECT_ID": str(local_posthog.project_id),
+                              "POSTHOG_PERSONAL_API_KEY": local_posthog.api_key})
     lines = _command_lines()
     assert any("print_clusters.py" in line for _, line in lines)
     metrics_file = comparison_file = None
@@ -150,7 +141,7 @@ def test_every_documented_command_runs_on_the_examples(tmp_path, local_posthog, 
         values = {**PLACEHOLDERS, **SCRIPT_PLACEHOLDERS.get(script, {}), "METRICS_FILE": metrics_file,
                   "COMPARISON_FILE": comparison_file, "REPORT_FILE": str(tmp_path / "report.html")}
         argv = [values.get(w, w) for w in words[2:]]
-        status, out, err = _run_script(script, argv)
+        status, out, err = run_cli(*argv, command=script)
         assert status == 0, f"{doc}: `{line}` exited {status}: {err}"
         assert out.strip(), f"{doc}: `{line}` printed nothing"
 

@@ -1,5 +1,5 @@
-"""What every entry script shares: importing its command without a traceback when a dependency
-is missing, and turning errors into one paragraph and an exit code.
+"""What every entry script shares: running its command in an `Environment`, importing it without a
+traceback when a dependency is missing, and turning errors into one paragraph and an exit code.
 
 Only the standard library is imported here, so the missing-dependency message always works.
 """
@@ -15,7 +15,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up t
 if TYPE_CHECKING:
     from typing import Callable, TextIO
 
-from .errors import EXIT_CODES_HELP, ClusterToolError, ExitStatus
+from .environment import Environment
+from .errors import EXIT_CODES_HELP, ClusterToolError, ExitStatus, UsageError
 
 DEPENDENCIES = ("ijson", "httpx")
 INSTALL_COMMAND = "python -m pip install httpx ijson"
@@ -27,16 +28,17 @@ def missing_dependency(package: str) -> str:
             "the script itself).")
 
 
-def run_command(module: str, argv: list[str] | None = None) -> int:
-    """Import `llm_clusters.commands.<module>` and run its `main`."""
-    try:
-        command = importlib.import_module(f"llm_clusters.commands.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name not in DEPENDENCIES:
-            raise
-        print(f"error: {missing_dependency(exc.name)}", file=sys.stderr)
-        return ExitStatus.MISSING_DEPENDENCY
-    return command.main(sys.argv[1:] if argv is None else argv)
+def run_command(command: str, argv: list[str] | None = None, environment: Environment | None = None) -> int:
+    """Run `llm_clusters.commands.<command>.main(argv, environment)`: by default on the process's
+    arguments and environment. Every error, from the import on, becomes a message and a status."""
+    environment = environment or Environment.of_process()
+    argv = sys.argv[1:] if argv is None else argv
+
+    def body() -> int:
+        module = importlib.import_module(f"llm_clusters.commands.{command}")
+        return module.main(argv, environment)
+
+    return guarded(body, environment.stderr)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -70,13 +72,30 @@ class ArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("epilog", EXIT_CODES_HELP)
         super().__init__(**kwargs)
 
+    environment: Environment | None = None  # where --help and argparse's messages go
+
+    def parse_in(self, argv: list[str], environment: Environment) -> argparse.Namespace:
+        """parse_args, writing --help and argparse's own messages to the environment's streams."""
+        for parser in self._parsers():
+            parser.environment = environment
+        return self.parse_args(argv)
+
+    def _parsers(self) -> list[ArgumentParser]:
+        """This parser and its subcommands' parsers."""
+        subparsers = [action for action in self._actions if isinstance(action, argparse._SubParsersAction)]
+        return [self, *(parser for action in subparsers for parser in action.choices.values())]
+
+    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+        if message and self.environment is not None:  # argparse passes sys.stdout for --help
+            file = self.environment.stdout if file is sys.stdout else self.environment.stderr
+        super()._print_message(message, file)
+
     def error(self, message: str):
-        raise ClusterToolError(f"{message}. Run `{self.prog} --help` for the flags and what "
-                               "they take.", ExitStatus.USAGE)
+        raise UsageError(message, self.prog)
 
     def exit(self, status: int = 0, message: str | None = None):
         if message:
-            print(message, file=sys.stderr, end="")
+            self._print_message(message, sys.stderr)
         raise _Exit(status)
 
 

@@ -1,5 +1,5 @@
-"""What the matching of two runs reads, as counts: each run's Sample (its items grouped by
-trace, for the share test's variance) and each pair's Overlap (items each pair of clusters
+"""What the matching of two runs reads, as counts: each run's TraceSample (its items grouped
+by trace, for the share test's variance) and each pair's Overlap (items each pair of clusters
 shares). ItemEvidence counts them from whole runs; the comparison query's answer gives them
 ready counted (compare_result.CountEvidence)."""
 
@@ -7,14 +7,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Cluster, Run
 
 
-class Sample:
+class TraceSums(NamedTuple):
+    """One cluster's sums over its traces (y_t: the trace's items in the cluster, m_t: in the
+    run): what the cluster-robust variance of its share needs."""
+
+    cross: int  # sum of y_t * m_t
+    squares: int  # sum of y_t^2
+
+
+class TraceSample:
     """A run's items grouped by sampling unit (the trace), to give each share its variance:
-    per cluster, the sums over its traces of y_t * m_t and y_t^2 (y_t: the trace's items in the
-    cluster, m_t: in the run). Built from a run's items, or from those sums (`from_sums`)."""
+    per cluster, its TraceSums. Built from a run's items, or from those sums (`from_sums`)."""
 
     def __init__(self, run: Run):
         unit_sizes: Counter = Counter()
@@ -26,25 +34,26 @@ class Sample:
             unit_sizes.update(units)
         largest = min(unit_sizes.items(), key=lambda kv: (-kv[1], kv[0]), default=("", 0))
         self._set(sum(c.size for c in run.clusters), sum(unit_sizes.values()),
-                  {cid: (sum(y * unit_sizes[t] for t, y in units.items()), sum(y * y for y in units.values()))
+                  {cid: TraceSums(sum(y * unit_sizes[t] for t, y in units.items()),
+                                  sum(y * y for y in units.values()))
                    for cid, units in by_cluster.items()}, largest)
 
     @classmethod
-    def from_sums(cls, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
-                  largest: tuple[str, int]) -> "Sample":
+    def from_sums(cls, total: int, items: int, by_cluster: dict[int, TraceSums],
+                  largest: tuple[str, int]) -> "TraceSample":
         """`total`: the run's cluster sizes summed; `items`: the items listed; `by_cluster`:
-        cluster id -> (sum of y_t * m_t, sum of y_t^2); `largest`: the trace with most items."""
+        cluster id -> its TraceSums; `largest`: the trace with most items, and its items."""
         sample = cls.__new__(cls)
         sample._set(total, items, by_cluster, largest)
         return sample
 
-    def _set(self, total: int, items: int, by_cluster: dict[int, tuple[int, int]],
+    def _set(self, total: int, items: int, by_cluster: dict[int, TraceSums],
              largest: tuple[str, int]) -> None:
         self.total = total
         self.items = items
         self.by_cluster = by_cluster
         self.largest = largest
-        self._sum_squares = sum(cross for cross, _ in by_cluster.values())  # = sum of m_t^2
+        self._sum_squares = sum(sums.cross for sums in by_cluster.values())  # = sum of m_t^2
 
     def largest_unit(self) -> tuple[str, float]:
         """The trace holding most of the run's items, and its share of them."""
@@ -62,8 +71,7 @@ class Sample:
         sums = self.by_cluster.get(cluster.cluster_id)
         if not sums:  # the run carried no items: treat each item as its own trace
             return p * (1 - p) / self.total
-        cross, squares = sums
-        spread = squares - 2 * p * cross + p * p * self._sum_squares
+        spread = sums.squares - 2 * p * sums.cross + p * p * self._sum_squares
         return max(spread, 0.0) / (self.items * self.items)
 
 
@@ -104,8 +112,8 @@ class Overlap:
 class ItemEvidence:
     """Samples and overlaps computed from the runs' items (saved or loaded whole runs)."""
 
-    def sample(self, run: Run) -> Sample:
-        return Sample(run)
+    def sample(self, run: Run) -> TraceSample:
+        return TraceSample(run)
 
     def overlap(self, before: Run, after: Run) -> Overlap:
         return Overlap.of_runs(before, after)

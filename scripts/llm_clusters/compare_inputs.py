@@ -69,6 +69,16 @@ def too_few(runs: list[Run], found: str, client: PostHogClient, days: int) -> No
         "--level or --job-id, or list the runs with print_clusters.py --live --list-runs.")
 
 
+def runs_wanted(run_ids: list[str] | None, previous: bool, level: str | None, job_id: str | None,
+                count: int) -> str:
+    """What a live comparison that found `count` runs looked for, in words (for `too_few`)."""
+    plural = "" if count == 1 else "s"
+    if previous:
+        return f"run{plural} of run {run_ids[0]!r}'s job and level up to its window"
+    job = f" of job {job_id!r}" if job_id is not None else ""
+    return f"{level or 'trace'}-level run{plural}{job}"
+
+
 def load_files(paths: list[str], run_ids: list[str] | None, stdin: BinaryIO | None = None
                ) -> tuple[list[Run], ItemEvidence, list[str]]:
     """The runs in saved results: whole runs (any shape print_clusters.py reads), or ONE

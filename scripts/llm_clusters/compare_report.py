@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from .compare import Comparison, Division, Lineage, Pair, ShareTest, Step
+from .cluster_matching import Division, Pair, Step
+from .compare import Comparison
+from .lineage import Lineage
 from .model import Cluster, Run
 from .render import Page
+from .share_test import ShareTest
 from .text import clean, clusters_phrase, count, markdown, markdown_link, percent
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
@@ -57,10 +60,10 @@ def points(difference: float) -> str:
 
 
 def change_word(test: ShareTest | None) -> str:
-    return "-" if test is None else ("no sig. change" if test.change.startswith("no ") else test.change)
+    return "-" if test is None else (test.change if test.significant else "no sig. change")
 
 
-class Report:
+class ComparisonReport:
     """The text or Markdown report of a comparison."""
 
     def __init__(self, comparison: Comparison, fmt: str, max_rows: int, full: bool, steps: bool,
@@ -130,7 +133,7 @@ class Report:
         page.heading(f"#{number_} -> #{number_ + 1}: {count(step.shared_items)} items in both runs", 3)
         pairs = sorted(step.pairs, key=lambda p: (-p.share_after, p.after.cluster_id))
         if not self.all_pairs:
-            pairs = [p for p in pairs if p.test and not p.test.change.startswith("no ")]
+            pairs = [p for p in pairs if p.test and p.test.significant]
         label = "Matched clusters" if self.all_pairs else "Significant share changes"
         page.line(f"{label} (ids before -> after):")
         self.table(["ids", "title (after)", "size", "share", "change", "p (adj.)", "call", "score",
@@ -184,22 +187,24 @@ class Report:
         self.page.heading("Lineage: each cluster's share across the runs", 3)
         self.page.line("Cells: cluster id: share. Steps: + grew, - shrank, = no significant change. "
                        "Trend: the first share against the last, tested as above across lineages.")
-        rows = []
-        for lineage in sorted_lineages(c.lineages):
-            first, last = lineage.span
-            cells = [self.lineage_cell(cl, share, run)
-                     for cl, share, run in zip(lineage.clusters, lineage.shares, c.runs)]
-            steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
-                            for ch in lineage.changes[first:last]).strip() or "-"
-            trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
-                     f"p {p_text(lineage.trend)})" if lineage.trend else "-")
-            story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
-            rows.append([self.title(lineage.clusters[last]), *cells, steps, trend, story,
-                         *([self.link_text("latest", lineage.clusters[last], c.runs[last])]
-                           if self.links and self.fmt != "markdown" else [])])
+        latest_link = bool(self.links) and self.fmt != "markdown"  # Markdown links the cells
+        rows = [self.lineage_row(lineage, latest_link) for lineage in sorted_lineages(c.lineages)]
         self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
-                    "trend", "origin / end", *(["link (latest)"] if self.links and self.fmt != "markdown" else [])],
+                    "trend", "origin / end", *(["link (latest)"] if latest_link else [])],
                    rows, "lineages")
+
+    def lineage_row(self, lineage: Lineage, latest_link: bool) -> list:
+        runs = self.c.runs
+        first, last = lineage.span
+        cells = [self.lineage_cell(cl, share, run)
+                 for cl, share, run in zip(lineage.clusters, lineage.shares, runs)]
+        steps = "".join({None: " ", "grew": "+", "shrank": "-"}.get(ch, "=")
+                        for ch in lineage.changes[first:last]).strip() or "-"
+        trend = (f"{change_word(lineage.trend)} ({points(lineage.shares[last] - lineage.shares[first])}, "
+                 f"p {p_text(lineage.trend)})" if lineage.trend else "-")
+        story = "; ".join(part for part in (lineage.origin, lineage.end) if part) or "-"
+        return [self.title(lineage.clusters[last]), *cells, steps, trend, story,
+                *([self.link_text("latest", lineage.clusters[last], runs[last])] if latest_link else [])]
 
     def lineage_cell(self, cluster: Cluster | None, share: float | None, run: Run) -> str:
         """`id: share`; in Markdown with links, itself the link to that cluster in that run."""

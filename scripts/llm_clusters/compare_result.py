@@ -7,7 +7,7 @@ response, compact rows; saved as content blocks, `{"result": …}` or plain text
 
 from __future__ import annotations
 
-from .compare_evidence import ItemEvidence, Overlap, Sample
+from .compare_evidence import ItemEvidence, Overlap, TraceSample, TraceSums
 from .compare_sql import COLUMNS
 from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
 from .model import Cluster, Run
@@ -25,15 +25,15 @@ def is_comparison(table: Table) -> bool:
 class CountEvidence(ItemEvidence):
     """Samples and overlaps as the comparison query counted them, by run."""
 
-    def __init__(self, samples: dict[int, Sample], overlaps: dict[tuple[int, int], Overlap]):
-        self._samples = samples  # id(run) -> its Sample
-        self._overlaps = overlaps  # (id(run), id(next run)) -> their Overlap
+    def __init__(self, samples: dict[Run, TraceSample], overlaps: dict[tuple[Run, Run], Overlap]):
+        self._samples = samples
+        self._overlaps = overlaps  # (run, next run) -> their Overlap
 
-    def sample(self, run: Run) -> Sample:
-        return self._samples[id(run)]
+    def sample(self, run: Run) -> TraceSample:
+        return self._samples[run]
 
     def overlap(self, before: Run, after: Run) -> Overlap:
-        found = self._overlaps.get((id(before), id(after)))
+        found = self._overlaps.get((before, after))
         if found is None:
             raise ClusterToolError(
                 f"the comparison result counts what consecutive runs share, and runs "
@@ -45,6 +45,17 @@ class CountEvidence(ItemEvidence):
 
 def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence, list[str]]:
     """The runs of the answer (oldest first), their counts, and notes on what was read."""
+    _check_whole(table, where)
+    at = {name: table.columns.index(name) for name in COLUMNS}
+    counts = _AnswerCounts(where)
+    for number, row in enumerate(table.rows, 1):
+        counts.add(number, _AnswerRow(row, at))
+    runs, evidence = counts.runs_and_evidence()
+    return runs, evidence, list(table.warnings)
+
+
+def _check_whole(table: Table, where: str) -> None:
+    """A message when the answer lost columns or rows, or was read with notes."""
     missing = [name for name in COLUMNS if name not in table.columns]
     if missing:
         raise UnreadableInput(f"{where} is a comparison result without the columns "
@@ -57,82 +68,122 @@ def runs_from_table(table: Table, where: str) -> tuple[list[Run], CountEvidence,
     if table.notes:
         raise UnreadableInput(f"{where}: {'; '.join(table.notes[:3])}. Every row of a comparison "
                               "result counts; save the answer again (as JSON if a title holds '|').")
-    at = {name: table.columns.index(name) for name in COLUMNS}
-    runs: dict[int, Run] = {}
-    sums: dict[int, dict] = {}
-    seen_next: dict[tuple[int, int], int] = {}
-    seen_previous: dict[tuple[int, int], int] = {}
-    shared: dict[int, dict[tuple[int, int], int]] = {}
-    for number, row in enumerate(table.rows, 1):
-        def cell(name: str):
-            return row[at[name]] if at[name] < len(row) else None
 
-        def whole(name: str) -> int | None:
-            value = cell_number(cell(name))
-            return None if value is None else int(value)
 
-        run_number, cluster_id = whole("run"), whole("cluster_id")
+class _AnswerRow:
+    """One row of the answer, its cells by column name (a short row lacks its last cells)."""
+
+    def __init__(self, row: list, at: dict[str, int]):
+        self.row = row
+        self.at = at
+
+    def cell(self, name: str):
+        index = self.at[name]
+        return self.row[index] if index < len(self.row) else None
+
+    def whole(self, name: str) -> int | None:
+        value = cell_number(self.cell(name))
+        return None if value is None else int(value)
+
+    def text(self, name: str) -> str:
+        value = self.cell(name)
+        return "" if value is None else str(value)
+
+    def optional_text(self, name: str) -> str | None:
+        return self.text(name) or None
+
+
+class _RunTotals:
+    """What one run's rows add up to, for its TraceSample."""
+
+    def __init__(self, largest: tuple[str, int]):
+        self.largest = largest  # the trace holding most of the run's items, and its items
+        self.items = 0
+        self.by_cluster: dict[int, TraceSums] = {}
+
+
+class _AnswerCounts:
+    """The runs and counts of the answer, read row by row: keyed by run number (1 = oldest)
+    and, for clusters, (run number, cluster id)."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.runs: dict[int, Run] = {}
+        self.totals: dict[int, _RunTotals] = {}
+        self.seen_next: dict[tuple[int, int], int] = {}
+        self.seen_previous: dict[tuple[int, int], int] = {}
+        self.shared: dict[int, dict[tuple[int, int], int]] = {}  # (cluster id, next cluster id)
+
+    def add(self, number: int, row: _AnswerRow) -> None:
+        """Row `number` (1-based): a run's first row names the run, a cluster's first row
+        describes the cluster, and each row may count the items a pair of clusters shares."""
+        run_number, cluster_id = row.whole("run"), row.whole("cluster_id")
         if run_number is None or cluster_id is None:
-            raise UnreadableInput(f"{where}, row {number}: no run number or cluster id. Save the "
+            raise UnreadableInput(f"{self.where}, row {number}: no run number or cluster id. Save the "
                                   "answer to `compare_runs.py sql` again, unchanged.")
-        if _text(cell("run_id")):
-            runs[run_number] = _run(cell, whole, where)
-            sums[run_number] = {"largest": (_text(cell("top_trace")), whole("top_trace_items") or 0),
-                                "items": 0, "by_cluster": {}}
-        if run_number not in runs:
-            raise UnreadableInput(f"{where}, row {number}: run {run_number} has no row naming it "
+        if row.text("run_id"):
+            self.runs[run_number] = _run(row, self.where)
+            self.totals[run_number] = _RunTotals((row.text("top_trace"), row.whole("top_trace_items") or 0))
+        if run_number not in self.runs:
+            raise UnreadableInput(f"{self.where}, row {number}: run {run_number} has no row naming it "
                                   "(rows were lost or reordered). Save the answer again, unchanged.")
-        if whole("size") is not None:
-            size, items = whole("size"), whole("items") or 0
-            runs[run_number].clusters.append(Cluster(cluster_id, size, _text(cell("title")),
-                                                     _text(cell("description")), size, []))
-            sums[run_number]["items"] += items
-            if items:
-                sums[run_number]["by_cluster"][cluster_id] = (whole("trace_cross") or 0,
-                                                              whole("trace_squares") or 0)
-            seen_next[run_number, cluster_id] = whole("in_next") or 0
-            seen_previous[run_number, cluster_id] = whole("in_previous") or 0
-        next_id = whole("next_cluster_id")
+        if row.whole("size") is not None:
+            self._add_cluster(run_number, cluster_id, row)
+        next_id = row.whole("next_cluster_id")
         if next_id is not None:
-            shared.setdefault(run_number, {})[cluster_id, next_id] = whole("shared") or 0
-    numbers = sorted(runs)
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise UnreadableInput(f"{where} holds runs numbered {numbers[:12]}, not 1 to {len(numbers)}: "
-                              "rows were lost. Save the answer again, unchanged.")
-    samples = {id(runs[n]): Sample.from_sums(sum(c.size for c in runs[n].clusters), sums[n]["items"],
-                                             sums[n]["by_cluster"], sums[n]["largest"]) for n in numbers}
-    overlaps = {}
-    for n in numbers[:-1]:
-        before, after = runs[n], runs[n + 1]
-        _check_complete(shared.get(n, {}), before, seen_next, n, where)
-        overlaps[id(before), id(after)] = Overlap(
-            shared.get(n, {}),
-            {c.cluster_id: seen_next.get((n, c.cluster_id), 0) for c in before.clusters},
-            {c.cluster_id: seen_previous.get((n + 1, c.cluster_id), 0) for c in after.clusters})
-    return [runs[n] for n in numbers], CountEvidence(samples, overlaps), list(table.warnings)
+            self.shared.setdefault(run_number, {})[cluster_id, next_id] = row.whole("shared") or 0
+
+    def _add_cluster(self, run_number: int, cluster_id: int, row: _AnswerRow) -> None:
+        size, items = row.whole("size"), row.whole("items") or 0
+        self.runs[run_number].clusters.append(Cluster(cluster_id, size, row.text("title"),
+                                                      row.text("description"), size, []))
+        totals = self.totals[run_number]
+        totals.items += items
+        if items:
+            totals.by_cluster[cluster_id] = TraceSums(row.whole("trace_cross") or 0,
+                                                      row.whole("trace_squares") or 0)
+        self.seen_next[run_number, cluster_id] = row.whole("in_next") or 0
+        self.seen_previous[run_number, cluster_id] = row.whole("in_previous") or 0
+
+    def runs_and_evidence(self) -> tuple[list[Run], CountEvidence]:
+        """The runs, oldest first, and their counts; a message when rows were lost."""
+        numbers = sorted(self.runs)
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise UnreadableInput(f"{self.where} holds runs numbered {numbers[:12]}, not 1 to "
+                                  f"{len(numbers)}: rows were lost. Save the answer again, unchanged.")
+        samples = {self.runs[n]: self._sample(n) for n in numbers}
+        overlaps = {(self.runs[n], self.runs[n + 1]): self._overlap(n) for n in numbers[:-1]}
+        return [self.runs[n] for n in numbers], CountEvidence(samples, overlaps)
+
+    def _sample(self, number: int) -> TraceSample:
+        totals = self.totals[number]
+        return TraceSample.from_sums(sum(c.size for c in self.runs[number].clusters), totals.items,
+                                     totals.by_cluster, totals.largest)
+
+    def _overlap(self, number: int) -> Overlap:
+        """What run `number` shares with the next run."""
+        before, after = self.runs[number], self.runs[number + 1]
+        shared = self.shared.get(number, {})
+        self._check_complete(shared, before, number)
+        return Overlap(
+            shared,
+            {c.cluster_id: self.seen_next.get((number, c.cluster_id), 0) for c in before.clusters},
+            {c.cluster_id: self.seen_previous.get((number + 1, c.cluster_id), 0) for c in after.clusters})
+
+    def _check_complete(self, shared: dict[tuple[int, int], int], before: Run, number: int) -> None:
+        """Each cluster's pair rows add up to the items the next run also clustered (`in_next`)."""
+        for cluster in before.clusters:
+            counted = sum(n for (cid, _), n in shared.items() if cid == cluster.cluster_id)
+            in_next = self.seen_next.get((number, cluster.cluster_id), 0)
+            if counted != in_next:
+                raise UnreadableInput(
+                    f"{self.where}: the rows of cluster {cluster.cluster_id} of run {number} count "
+                    f"{counted} items shared with the next run, its in_next says {in_next}: rows "
+                    "were lost. Save the answer to `compare_runs.py sql` again, unchanged.")
 
 
-def _check_complete(shared: dict[tuple[int, int], int], before: Run, seen_next: dict, number: int,
-                    where: str) -> None:
-    """Each cluster's pair rows add up to the items the next run also clustered (`in_next`)."""
-    for cluster in before.clusters:
-        counted = sum(n for (cid, _), n in shared.items() if cid == cluster.cluster_id)
-        if counted != seen_next.get((number, cluster.cluster_id), 0):
-            raise UnreadableInput(
-                f"{where}: the rows of cluster {cluster.cluster_id} of run {number} count {counted} "
-                f"items shared with the next run, its in_next says {seen_next.get((number, cluster.cluster_id), 0)}: "
-                "rows were lost. Save the answer to `compare_runs.py sql` again, unchanged.")
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _run(cell, whole, where: str) -> Run:
-    def optional(name: str) -> str | None:
-        return _text(cell(name)) or None
-
-    return Run(clusters=[], run_id=optional("run_id"), level=optional("level"),
-               job_id=optional("job_id"), job_name=optional("job_name"),
-               window_start=optional("window_start"), window_end=optional("window_end"),
-               total_items=whole("total_items"), source=where)
+def _run(row: _AnswerRow, where: str) -> Run:
+    return Run(clusters=[], run_id=row.optional_text("run_id"), level=row.optional_text("level"),
+               job_id=row.optional_text("job_id"), job_name=row.optional_text("job_name"),
+               window_start=row.optional_text("window_start"), window_end=row.optional_text("window_end"),
+               total_items=row.whole("total_items"), source=where)

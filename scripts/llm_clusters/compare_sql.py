@@ -74,8 +74,9 @@ def _query(where: str, count: int) -> str:
     title = _text("t0", TITLE_CHARS, "\\\\t\\\\n\\\\r")
     description = _text("d0", DESCRIPTION_CHARS, "|\\\\t\\\\n\\\\r")
     clusters = (f"SELECT {meta},dense_rank() OVER (ORDER BY rm.6,rm.1) AS r,"
-                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM (SELECT properties,event,"
-                f"{_RUN_ID} AS rid FROM events WHERE {where} ORDER BY timestamp DESC LIMIT 1 BY rid LIMIT {count})")
+                "arrayJoin(JSONExtractArrayRaw(properties,'$ai_clusters')) AS c FROM ("
+                f"SELECT properties,event,{_RUN_ID} AS rid FROM events WHERE {where}"
+                f" ORDER BY timestamp DESC LIMIT 1 BY rid LIMIT {count})")
     # The cluster's fields are read before its items are unpacked, not once per item.
     items = ("SELECT r,rm,id,size,title,description,arrayJoin(kvs) AS kv FROM ("
              "SELECT r,rm,JSONExtractInt(c,'cluster_id') AS id,JSONExtractInt(c,'size') AS size,"
@@ -153,9 +154,10 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     event = f"event={sql_string(CLUSTER_EVENTS[target.level])}"
     job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={time_bound(low)}"
            f" AND timestamp<{time_bound(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
+    window_end = f"parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})"
     where = (f"{event} AND timestamp>={time_bound(low)} - INTERVAL {_days(days)} DAY"
              f" AND timestamp<{time_bound(high, up=True)} AND {_JOB_ID} IN ({job})"
-             f" AND parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})<{time_bound(end)} + INTERVAL 1 SECOND")
+             f" AND {window_end}<{time_bound(end)} + INTERVAL 1 SECOND")
     return _query(where, 2)
 
 

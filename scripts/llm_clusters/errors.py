@@ -39,6 +39,16 @@ class ClusterToolError(Exception):
         self.status = status
 
 
+class UsageError(ClusterToolError):
+    """Wrong flags, arguments or combinations of them. With `prog`, the message ends by pointing
+    at that script's --help."""
+
+    def __init__(self, message: str, prog: str | None = None):
+        if prog:
+            message = f"{message}. Run `{prog} --help` for the flags and what they take."
+        super().__init__(message, ExitStatus.USAGE)
+
+
 class UnreadableInput(ClusterToolError):
     def __init__(self, message: str):
         super().__init__(message, ExitStatus.UNREADABLE)

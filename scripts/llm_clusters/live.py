@@ -19,6 +19,8 @@ from .reader import ReadResult, read_runs_from
 from .textsource import TextSource
 
 if TYPE_CHECKING:  # the API client is imported in live mode only
+    from typing import Mapping
+
     from .posthog_api import PostHogClient
 
 ANSWER_NAME = "PostHog's answer"
@@ -42,11 +44,12 @@ def lookback_days(args: argparse.Namespace, runs: int = 1) -> int:
     return days_for_runs(runs, args.days)
 
 
-def live_client(args: argparse.Namespace, **client_options) -> "PostHogClient":
+def live_client(args: argparse.Namespace, variables: Mapping[str, str], **client_options) -> "PostHogClient":
+    """The API client for --host/--project-id, the rest (and the key) from the variables."""
     from .posthog_api import ApiConfig, PostHogClient
 
     try:
-        return PostHogClient(ApiConfig.from_env(args.host, args.project_id), **client_options)
+        return PostHogClient(ApiConfig.from_env(args.host, args.project_id, variables), **client_options)
     except ModuleNotFoundError as exc:
         if exc.name != "httpx":
             raise

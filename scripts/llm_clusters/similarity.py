@@ -64,41 +64,78 @@ def max_assignment(scores: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
         return []
     transposed = rows > cols
     matrix = [list(r) for r in zip(*scores)] if transposed else [list(r) for r in scores]
-    n, m = len(matrix), len(matrix[0])  # n <= m
     top = max(max(r) for r in matrix)
     cost = [[top - v for v in r] for r in matrix]  # minimise the cost = maximise the score
-    u, v = [0.0] * (n + 1), [0.0] * (m + 1)
-    way, owner = [0] * (m + 1), [0] * (m + 1)  # owner[j]: the row holding column j (1-based)
-    for i in range(1, n + 1):
-        owner[0] = i
-        j0 = 0
-        least = [math.inf] * (m + 1)
-        used = [False] * (m + 1)
-        while True:
-            used[j0] = True
-            i0, delta, j1 = owner[j0], math.inf, 0
-            for j in range(1, m + 1):
-                if used[j]:
-                    continue
-                reduced = cost[i0 - 1][j - 1] - u[i0] - v[j]
-                if reduced < least[j]:
-                    least[j], way[j] = reduced, j0
-                if least[j] < delta:
-                    delta, j1 = least[j], j
-            for j in range(m + 1):
-                if used[j]:
-                    u[owner[j]] += delta
-                    v[j] -= delta
-                else:
-                    least[j] -= delta
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    pairs = [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+    owner = _Hungarian(cost).solve()
+    pairs = [(row - 1, column - 1) for column, row in enumerate(owner) if column and row]
     if transposed:
         pairs = [(c, r) for r, c in pairs]
     return sorted(pairs)
+
+
+class _Hungarian:
+    """The minimum-cost assignment of every row of `cost` (n rows, m >= n columns) to its own
+    column, by shortest augmenting paths with row and column potentials `u` and `v`. Rows and
+    columns are numbered from 1; column 0 stands for the row being added."""
+
+    def __init__(self, cost: list[list[float]]):
+        self.cost = cost
+        self.columns = len(cost[0])
+        self.u = [0.0] * (len(cost) + 1)
+        self.v = [0.0] * (self.columns + 1)
+        self.owner = [0] * (self.columns + 1)  # owner[j]: the row holding column j, 0 if none
+        self.way = [0] * (self.columns + 1)  # way[j]: the column before j on the augmenting path
+
+    def solve(self) -> list[int]:
+        """`owner`: the row given each column (0 for none; index 0 unused)."""
+        for row in range(1, len(self.cost) + 1):
+            self._augment(self._free_column_for(row))
+        return self.owner
+
+    def _free_column_for(self, row: int) -> int:
+        """Grow the shortest augmenting path from `row` until it reaches a free column, which
+        is returned; the potentials are adjusted on the way."""
+        self.owner[0] = row
+        column = 0
+        least = [math.inf] * (self.columns + 1)  # least reduced cost to each column so far
+        used = [False] * (self.columns + 1)
+        while True:
+            used[column] = True
+            delta, nearest = self._nearest_column(column, least, used)
+            self._shift_potentials(delta, least, used)
+            column = nearest
+            if self.owner[column] == 0:
+                return column
+
+    def _nearest_column(self, column: int, least: list[float], used: list[bool]) -> tuple[float, int]:
+        """Relax the columns not on the path through `column`'s row; the least reduced cost
+        among them and the column with it."""
+        u, v, way = self.u, self.v, self.way
+        row = self.owner[column]
+        costs = self.cost[row - 1]
+        delta, nearest = math.inf, 0
+        for j in range(1, self.columns + 1):
+            if used[j]:
+                continue
+            reduced = costs[j - 1] - u[row] - v[j]
+            if reduced < least[j]:
+                least[j], way[j] = reduced, column
+            if least[j] < delta:
+                delta, nearest = least[j], j
+        return delta, nearest
+
+    def _shift_potentials(self, delta: float, least: list[float], used: list[bool]) -> None:
+        u, v, owner = self.u, self.v, self.owner
+        for j in range(self.columns + 1):
+            if used[j]:
+                u[owner[j]] += delta
+                v[j] -= delta
+            else:
+                least[j] -= delta
+
+    def _augment(self, column: int) -> None:
+        """Flip the path ending at the free `column`: each column on it goes to the row before."""
+        while column:
+            previous = self.way[column]
+            self.owner[column] = self.owner[previous]
+            column = previous

@@ -8,12 +8,10 @@ intervals and tests.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Mapping
 
-from ..cli import ArgumentParser, guarded, positive_number, whole_number
+from ..cli import ArgumentParser, positive_number, whole_number
 from ..cluster_rows import (
     ALPHA,
     EMBEDDED_NOTE,
@@ -29,6 +27,7 @@ from ..cluster_rows import (
 from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
 from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
 from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
+from ..environment import Environment
 from ..errors import ClusterToolError, ExitStatus
 from ..findings import findings_lines, links_from_env
 from ..live import ANSWER_NAME, add_live_arguments, live_client, lookback_days, read_live
@@ -128,20 +127,15 @@ def build_parser() -> ArgumentParser:
 COMMANDS = ("sql", "aggregate")
 
 
-def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+def main(argv: list[str], environment: Environment) -> int:
     if "--live" in argv and not any(word in COMMANDS for word in argv):
         argv = ["aggregate", *argv]  # `cluster_metrics.py --live --run-id ID` is aggregate's live form
-
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        command = sql_text if args.command == "sql" else aggregate_command
-        stdout.write(command(args, stdin) + "\n")
-        return ExitStatus.OK
-
-    return guarded(body, stderr)
+    args = build_parser().parse_in(argv, environment)
+    if args.command == "sql":
+        environment.stdout.write(sql_text(args, environment.stdin) + "\n")
+    else:
+        environment.stdout.write(aggregate_command(args, environment) + "\n")
+    return ExitStatus.OK
 
 
 # --- aggregate -------------------------------------------------------------------------------
@@ -191,8 +185,8 @@ class Inputs:
     warnings: list[str]
 
 
-def aggregate_command(args, stdin=None) -> str:
-    inputs = _live_inputs(args) if args.live else _file_inputs(args, stdin)
+def aggregate_command(args, environment: Environment) -> str:
+    inputs = _live_inputs(args, environment.variables) if args.live else _file_inputs(args, environment.stdin)
     run, notes = inputs.run, inputs.notes
     warnings = inputs.warnings + [w for _, table in inputs.metrics for w in table.warnings]
     if inputs.metrics:
@@ -211,7 +205,7 @@ def aggregate_command(args, stdin=None) -> str:
         warnings += table.warnings
         totals = WindowTotals.from_table(table, where)
         warnings += add_window_estimates(run, rows, totals)
-    lead = findings_lines(run, rows, links_from_env(os.environ)) if source == "overview" else []
+    lead = findings_lines(run, rows, links_from_env(environment.variables)) if source == "overview" else []
     return render_aggregate(run, rows, source, args, notes, warnings, totals, lead)
 
 
@@ -231,7 +225,7 @@ def _file_inputs(args, stdin) -> Inputs:
     return Inputs(run, metrics, window, notes, warnings)
 
 
-def _live_inputs(args) -> Inputs:
+def _live_inputs(args, variables: Mapping[str, str]) -> Inputs:
     """The run, its per-item metrics and (with --window-totals) its window's totals, each by the
     query `sql` prints, read from PostHog's answers the way the saved files are read."""
     if args.run_file or args.metrics_files:
@@ -240,8 +234,8 @@ def _live_inputs(args) -> Inputs:
         raise ClusterToolError("--live needs --run-id ID (list runs with `print_clusters.py --live "
                                "--list-runs`).", ExitStatus.USAGE)
     if args.overview:
-        return _live_overview(args)
-    with live_client(args) as client:
+        return _live_overview(args, variables)
+    with live_client(args, variables) as client:
         run, notes, warnings = pick_run(read_live(client, load_run_sql(args.run_id, lookback_days(args)),
                                                  ItemPolicy(default=None)), args.run_id)
         target = run_target_of(run)
@@ -261,9 +255,9 @@ def _live_inputs(args) -> Inputs:
     return Inputs(run, metrics, window, notes, warnings)
 
 
-def _live_overview(args) -> Inputs:
+def _live_overview(args, variables: Mapping[str, str]) -> Inputs:
     """The run, its measured figures and its window's totals from ONE query, the overview."""
-    with live_client(args) as client:
+    with live_client(args, variables) as client:
         result = read_live(client, overview_query(run_target(args.run_id)), ItemPolicy(default=0))
         run, notes, warnings = pick_run(result, args.run_id)
         return Inputs(run, [], None, notes, warnings + _job_scope_warnings(client, run))

@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from typing import TextIO
 
-from ..cli import ArgumentParser, guarded, whole_number
-from ..compare import CORRECTIONS, Settings, compare_runs, time_order
-from ..compare_inputs import LAST_RUNS, check_named, comparison_sql, load_files, load_live, too_few
-from ..compare_report import Report, to_json
-from ..errors import ClusterToolError, ExitStatus
+from ..cli import ArgumentParser, whole_number
+from ..compare import compare_runs, newest
+from ..compare_inputs import (
+    LAST_RUNS,
+    check_named,
+    comparison_sql,
+    load_files,
+    load_live,
+    runs_wanted,
+    too_few,
+)
+from ..compare_report import ComparisonReport, to_json
+from ..compare_settings import CORRECTIONS, Settings
+from ..environment import Environment
+from ..errors import ExitStatus, UsageError
 from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client
 from ..model import LEVELS, Run
@@ -44,7 +51,8 @@ sent with --live. The runs are put in time order (window end) whatever order the
 Cluster ids mean nothing across runs (PostHog starts every run afresh), so clusters of
 consecutive runs are matched one-to-one by a score: item overlap (Jaccard index of the items
 both runs clustered: trace ids at trace level, generation ids at generation level), weight
-{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; the text alone when the runs
+{DEFAULTS.item_weight}, plus title+description similarity, weight {DEFAULTS.text_weight}; \
+the text alone when the runs
 share no items (windows that do not overlap). Splits and merges come from where the shared
 items went.
 
@@ -138,57 +146,63 @@ def _fraction(value: str) -> float:
     return number_
 
 
-def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-
-    def body() -> int:
-        if argv[:1] == ["sql"]:
-            args = build_sql_parser().parse_args(argv[1:])
-            stdout.write(comparison_sql(args.run_id, args.previous, args.last, args.level,
-                                        args.job_id, _days(args)) + "\n")
-            return ExitStatus.OK
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.live:
-            if args.files:
-                parser.error("give saved run files or --live, not both")
-            sql = comparison_sql(args.run_id, args.previous, args.last, args.level, args.job_id, _days(args))
-            with live_client(args) as client:
-                runs, evidence, notes = load_live(client, sql)
-                check_named(runs, args.run_id, client)
-                if len(runs) < 2:
-                    raise too_few(runs, _found(args, len(runs)), client, _days(args))
-        else:
-            if not args.files:
-                parser.error("give the saved run files (- for standard input), or --live")
-            if args.last or args.level or args.job_id is not None or args.previous:
-                parser.error("--last, --level, --job-id and --previous go with --live (or `sql`)")
-            if args.files.count("-") > 1:
-                raise ClusterToolError("standard input (-) can be read only once; save each "
-                                       "result to its own file.", ExitStatus.USAGE)
-            runs, evidence, notes = load_files(args.files, args.run_id, stdin)
-        runs, cut = newest(runs, args.max_runs)
-        if cut:
-            notes.append(f"compared the {len(runs)} newest of {len(runs) + cut} runs; compare "
-                         "more with --max-runs N (0 for all)")
-        settings = Settings(args.item_weight, args.text_weight, args.min_score,
-                            args.split_fraction, args.alpha, args.correction)
-        comparison = compare_runs(runs, settings, evidence)
-        comparison.notes[:0] = notes
-        rows = 0 if args.full else args.max_rows
-        links = builder_from_args(args, os.environ) if args.links else None
-        if links and links.host_note():
-            comparison.notes.append(links.host_note())
-        if args.format == "json":
-            stdout.write(json_text(to_json(comparison, rows, links)) + "\n")
-        else:
-            report = Report(comparison, args.format, rows, args.full, args.steps, links)
-            stdout.write(report.render() + "\n")
+def main(argv: list[str], environment: Environment) -> int:
+    if argv[:1] == ["sql"]:
+        args = build_sql_parser().parse_in(argv[1:], environment)
+        environment.stdout.write(comparison_sql(args.run_id, args.previous, args.last, args.level,
+                                                args.job_id, _days(args)) + "\n")
         return ExitStatus.OK
+    parser = build_parser()
+    args = parser.parse_in(argv, environment)
+    if args.live:
+        runs, evidence, notes = _live_runs(args, parser.prog, environment)
+    else:
+        runs, evidence, notes = _saved_runs(args, parser.prog, environment)
+    environment.stdout.write(_compared(runs, evidence, notes, args, environment) + "\n")
+    return ExitStatus.OK
 
-    return guarded(body, stderr)
+
+def _live_runs(args: argparse.Namespace, prog: str, environment: Environment):
+    if args.files:
+        raise UsageError("give saved run files or --live, not both", prog)
+    sql = comparison_sql(args.run_id, args.previous, args.last, args.level, args.job_id, _days(args))
+    with live_client(args, environment.variables) as client:
+        runs, evidence, notes = load_live(client, sql)
+        check_named(runs, args.run_id, client)
+        if len(runs) < 2:
+            wanted = runs_wanted(args.run_id, args.previous, args.level, args.job_id, len(runs))
+            raise too_few(runs, wanted, client, _days(args))
+    return runs, evidence, notes
+
+
+def _saved_runs(args: argparse.Namespace, prog: str, environment: Environment):
+    if not args.files:
+        raise UsageError("give the saved run files (- for standard input), or --live", prog)
+    if args.last or args.level or args.job_id is not None or args.previous:
+        raise UsageError("--last, --level, --job-id and --previous go with --live (or `sql`)", prog)
+    if args.files.count("-") > 1:
+        raise UsageError("standard input (-) can be read only once; save each result to its own file.")
+    return load_files(args.files, args.run_id, environment.stdin)
+
+
+def _compared(runs: list[Run], evidence, notes: list[str], args: argparse.Namespace,
+              environment: Environment) -> str:
+    """The comparison of the newest --max-runs runs, in the output format asked for."""
+    runs, cut = newest(runs, args.max_runs)
+    if cut:
+        notes.append(f"compared the {len(runs)} newest of {len(runs) + cut} runs; compare "
+                     "more with --max-runs N (0 for all)")
+    settings = Settings(args.item_weight, args.text_weight, args.min_score,
+                        args.split_fraction, args.alpha, args.correction)
+    comparison = compare_runs(runs, settings, evidence)
+    comparison.notes[:0] = notes
+    rows = 0 if args.full else args.max_rows
+    links = builder_from_args(args, environment.variables) if args.links else None
+    if links and links.host_note():
+        comparison.notes.append(links.host_note())
+    if args.format == "json":
+        return json_text(to_json(comparison, rows, links))
+    return ComparisonReport(comparison, args.format, rows, args.full, args.steps, links).render()
 
 
 def _days(args: argparse.Namespace) -> int:
@@ -196,17 +210,3 @@ def _days(args: argparse.Namespace) -> int:
     return days_for_runs(args.last or LAST_RUNS, args.days)
 
 
-def _found(args: argparse.Namespace, count_: int) -> str:
-    """What a live comparison found too few of, in words."""
-    plural = "" if count_ == 1 else "s"
-    if args.previous:
-        return f"run{plural} of run {args.run_id[0]!r}'s job and level up to its window"
-    job = f" of job {args.job_id!r}" if args.job_id is not None else ""
-    return f"{args.level or 'trace'}-level run{plural}{job}"
-
-
-def newest(runs: list[Run], limit: int) -> tuple[list[Run], int]:
-    """The `limit` newest runs (all when 0) and how many older ones were left out."""
-    if not limit or len(runs) <= limit:
-        return runs, 0
-    return time_order(runs)[-limit:], len(runs) - limit

@@ -5,11 +5,9 @@ what it names."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from typing import Mapping, TextIO
 
-from ..cli import ArgumentParser, guarded, whole_number
+from ..cli import ArgumentParser, whole_number
+from ..environment import Environment
 from ..errors import ExitStatus
 from ..link_options import add_link_options, builder_from_args
 from ..link_views import (
@@ -111,23 +109,16 @@ def _timestamp(value: str) -> str:
         raise argparse.ArgumentTypeError(exc.message) from None
 
 
-def main(argv: list[str], stdin=None, stdout: TextIO | None = None, stderr: TextIO | None = None,
-         env: Mapping[str, str] | None = None) -> int:
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-    environ = os.environ if env is None else env
-
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        if args.command == "parse":
-            stdout.write(parse_view(parse_link(args.url), args.format) + "\n")
-        elif args.command == "from-run":
-            stdout.write(from_run_view(args, builder_from_args(args, environ), stdin) + "\n")
-        else:
-            stdout.write(single_view(args, builder_from_args(args, environ)) + "\n")
-        return ExitStatus.OK
-
-    return guarded(body, stderr)
+def main(argv: list[str], environment: Environment) -> int:
+    args = build_parser().parse_in(argv, environment)
+    if args.command == "parse":
+        view = parse_view(parse_link(args.url), args.format)
+    elif args.command == "from-run":
+        view = from_run_view(args, builder_from_args(args, environment.variables), environment.stdin)
+    else:
+        view = single_view(args, builder_from_args(args, environment.variables))
+    environment.stdout.write(view + "\n")
+    return ExitStatus.OK
 
 
 def single_links(args: argparse.Namespace, links: LinkBuilder) -> list[Link]:

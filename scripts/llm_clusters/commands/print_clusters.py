@@ -3,15 +3,9 @@ result, or one cluster in depth."""
 
 from __future__ import annotations
 
-import os
-import sys
-
-TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
-if TYPE_CHECKING:
-    from typing import TextIO
-
-from ..cli import ArgumentParser, guarded, whole_number
-from ..errors import ExitStatus
+from ..cli import ArgumentParser, whole_number
+from ..environment import Environment
+from ..errors import ExitStatus, UsageError
 from ..link_options import add_link_options, builder_from_args
 from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, ItemPolicy
@@ -69,47 +63,41 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-
-    def body() -> int:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.ids and args.cluster is None:
-            parser.error("--ids needs --cluster ID (the cluster whose item ids to print)")
-        if args.live:
-            if args.file:
-                parser.error("give a saved file or --live, not both")
-            return _live(args, stdout)
-        if not args.file:
-            parser.error("give the saved result file (or - for standard input), or --live")
-        if args.latest or args.list_jobs:
-            parser.error("--latest and --list-jobs go with --live")
-        _show(read_runs(args.file, _policy(args), stdin), args, stdout)
-        return ExitStatus.OK
-
-    return guarded(body, stderr)
+def main(argv: list[str], environment: Environment) -> int:
+    parser = build_parser()
+    args = parser.parse_in(argv, environment)
+    if args.ids and args.cluster is None:
+        raise UsageError("--ids needs --cluster ID (the cluster whose item ids to print)", parser.prog)
+    if args.live:
+        if args.file:
+            raise UsageError("give a saved file or --live, not both", parser.prog)
+        return _live(args, environment)
+    if not args.file:
+        raise UsageError("give the saved result file (or - for standard input), or --live", parser.prog)
+    if args.latest or args.list_jobs:
+        raise UsageError("--latest and --list-jobs go with --live", parser.prog)
+    _show(read_runs(args.file, _policy(args), environment.stdin), args, environment)
+    return ExitStatus.OK
 
 
-def _show(result: ReadResult, args, stdout: TextIO) -> None:
+def _show(result: ReadResult, args, environment: Environment) -> None:
     """The view the flags ask for, of the runs read."""
+    stdout = environment.stdout
     if args.list_runs:
         stdout.write(list_runs(result, args.format) + "\n")
         return
     run, picked = choose_run(result, args.run_id)
-    links = builder_from_args(args, os.environ) if args.links else None
+    links = builder_from_args(args, environment.variables) if args.links else None
     options = RunViewOptions(args.format, cluster_id=args.cluster, ids_only=args.ids, top=args.top,
                              sort=args.sort, max_clusters=args.max_clusters, full=args.full, links=links)
-    stdout.write(show_run(result, run, picked, options, os.environ) + "\n")
+    stdout.write(show_run(result, run, picked, options, environment.variables) + "\n")
 
 
-def _live(args, stdout: TextIO) -> int:
+def _live(args, environment: Environment) -> int:
     """The same views, on PostHog's answer to the skill's own queries."""
-    with live_client(args) as client:
+    with live_client(args, environment.variables) as client:
         if args.list_jobs:
-            stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
+            environment.stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
             return ExitStatus.OK
         from ..queries import latest_run_sql, list_runs_sql, load_run_sql
 
@@ -119,7 +107,7 @@ def _live(args, stdout: TextIO) -> int:
             sql = load_run_sql(args.run_id, lookback_days(args))
         else:
             sql = latest_run_sql(args.level or "trace", lookback_days(args))
-        _show(read_live(client, sql, _policy(args)), args, stdout)
+        _show(read_live(client, sql, _policy(args)), args, environment)
     return ExitStatus.OK
 
 

@@ -3,13 +3,10 @@ map of its items, per-cluster bars with intervals, and how clusters moved betwee
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import TextIO
 
-from ..cli import ArgumentParser, guarded, whole_number
-from ..environment import HOST_ENV, PROJECT_ENV
+from ..cli import ArgumentParser, whole_number
+from ..environment import HOST_ENV, PROJECT_ENV, Environment
 from ..errors import ClusterToolError, ExitStatus
 from ..link_options import add_link_options, builder_from_args
 from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, Report, build_report
@@ -59,28 +56,21 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def main(argv: list[str], stdin=None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-
-    def body() -> int:
-        args = build_parser().parse_args(argv)
-        known = args.host or os.environ.get(HOST_ENV, "").strip()
-        project = args.project_id or os.environ.get(PROJECT_ENV, "").strip()
-        links = builder_from_args(args, os.environ) if known and project else None
-        report = build_report(read_inputs(args.files, stdin),
-                              Options(args.run_id, args.map_points, args.max_clusters, args.max_runs, links))
-        page = render_html(report) if args.format == "html" else render_markdown(report)
-        if not args.output:
-            stdout.write(page)
-            return ExitStatus.OK
-        _write(Path(args.output), page)
-        stdout.write(f"Wrote {clean(args.output, 200)} ({len(page.encode()) / 1024:,.0f} KB, "
-                     f"{args.format}): {summary(report)}.\n")
+def main(argv: list[str], environment: Environment) -> int:
+    args = build_parser().parse_in(argv, environment)
+    known = args.host or environment.setting(HOST_ENV)
+    project = args.project_id or environment.setting(PROJECT_ENV)
+    links = builder_from_args(args, environment.variables) if known and project else None
+    report = build_report(read_inputs(args.files, environment.stdin),
+                          Options(args.run_id, args.map_points, args.max_clusters, args.max_runs, links))
+    page = render_html(report) if args.format == "html" else render_markdown(report)
+    if not args.output:
+        environment.stdout.write(page)
         return ExitStatus.OK
-
-    return guarded(body, stderr)
+    _write(Path(args.output), page)
+    environment.stdout.write(f"Wrote {clean(args.output, 200)} ({len(page.encode()) / 1024:,.0f} KB, "
+                             f"{args.format}): {summary(report)}.\n")
+    return ExitStatus.OK
 
 
 def summary(report: Report) -> str:

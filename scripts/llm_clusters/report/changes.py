@@ -1,10 +1,11 @@
 """The HTML section on how clusters moved between runs: the flow, then for each pair of
 consecutive runs the matched clusters with their share change and test, and the new, vanished,
-split and merged clusters, as compare.py finds them."""
+split and merged clusters, as the comparison finds them (compare.py)."""
 
 from __future__ import annotations
 
-from ..compare import Comparison, Division, Pair, Step
+from ..cluster_matching import Division, Pair, Step
+from ..compare import Comparison
 from ..model import Cluster, Run
 from ..text import count, percent
 from .content import Report, short_title
@@ -55,7 +56,7 @@ def _cluster_name(report: Report, run: Run, cluster: Cluster) -> str:
 
 def _pair_row(report: Report, step: Step, pair: Pair) -> str:
     called = pair.test.change if pair.test else "-"
-    if pair.test and pair.test.change != "no significant change":
+    if pair.test and pair.test.significant:
         called += f" (p={pair.test.p_adjusted:.2g})"
     return (f"<tr><td>{_cluster_name(report, step.before, pair.before)}</td>"
             f"<td>{_cluster_name(report, step.after, pair.after)}</td>"

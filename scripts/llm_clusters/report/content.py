@@ -15,7 +15,8 @@ from ..cluster_rows import (
     rows_from_embedded,
     rows_from_tables,
 )
-from ..compare import Comparison, Settings, compare_runs, run_level, time_order
+from ..compare import Comparison, compare_runs, run_level, time_order
+from ..compare_settings import Settings
 from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timezone
 
-from ..compare import Comparison, Lineage
+from ..compare import Comparison
+from ..lineage import Lineage
 from ..links import parse_timestamp
 from ..model import Cluster, Run
 from ..text import clean, count, percent
