@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .links import LinkBuilder, LinkError
 from .model import Cluster, Item, Run
 from .render import (
@@ -63,8 +63,8 @@ def trace_links(trace_ids: list[str], timestamps: list[str] | None, links: LinkB
 def generation_links(ids: list[str], timestamps: list[str] | None, links: LinkBuilder) -> list[Link]:
     """Links for TRACE_ID GENERATION_ID pairs, `ids` holding them one after the other."""
     if len(ids) % 2:
-        raise ClusterToolError(f"generation takes TRACE_ID GENERATION_ID pairs; got {len(ids)} "
-                               "ids, an odd number.", ExitStatus.USAGE)
+        raise UsageError(f"generation takes TRACE_ID GENERATION_ID pairs; got {len(ids)} ids, an "
+                         "odd number.")
     pairs = list(zip(ids[::2], ids[1::2]))
     return [Link("generation",
                  f"Generation {clean(generation_id, ID_CHARS)} in trace {clean(trace_id, ID_CHARS)}",
@@ -77,8 +77,8 @@ def _paired(timestamps: list[str] | None, ids: int) -> list[str | None]:
     """--timestamp values paired with the ids in order: none at all, or one per id."""
     given = timestamps or []
     if given and len(given) != ids:
-        raise ClusterToolError(f"{len(given)} --timestamp values for {ids} links: give one per "
-                               "link, in the same order, or none.", ExitStatus.USAGE)
+        raise UsageError(f"{len(given)} --timestamp values for {ids} links: give one per link, "
+                         "in the same order, or none.")
     return given or [None] * ids
 
 

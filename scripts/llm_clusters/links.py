@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 from urllib.parse import SplitResult, parse_qs, quote, quote_plus, unquote, urlsplit
 
 from .environment import HOST_ENV, PROJECT_ENV, ROUTE_ENV
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .link_options import DEFAULT_ROUTE, ROUTES
 from .model import Item
 from .text import clean
@@ -56,11 +56,8 @@ EXPECTED_PATHS = (
     f"(traces also {LEGACY_TRACE_ROUTE}), optionally after /project/<project id>")
 
 
-class LinkError(ClusterToolError):
+class LinkError(UsageError):
     """A host, project id, route, id or URL that cannot make or be read as a PostHog link."""
-
-    def __init__(self, message: str):
-        super().__init__(message, ExitStatus.USAGE)
 
 
 # --- encoding ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .links import LinkBuilder
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import NoClustersFound
 from .findings import links_from_env, more_items_line, overview_findings
 from .model import Cluster, Run
 from .reader import ReadResult
@@ -183,9 +183,8 @@ def find_cluster(run: Run, cluster_id: int) -> Cluster:
         if cluster.cluster_id == cluster_id:
             return cluster
     ids = ", ".join(str(c.cluster_id) for c in run.clusters)
-    raise ClusterToolError(f"run {clean(run.run_id)!r} has no cluster {cluster_id}; its "
-                           f"clusters are: {ids}. Pass one of those to --cluster.",
-                           ExitStatus.NO_CLUSTERS)
+    raise NoClustersFound(f"run {clean(run.run_id)!r} has no cluster {cluster_id}; its clusters "
+                          f"are: {ids}. Pass one of those to --cluster.")
 
 
 def item_ids(run: Run, cluster: Cluster) -> str:

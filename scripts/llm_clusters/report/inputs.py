@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from ..cluster_rows import ITEM_KEY_COLUMNS
-from ..errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
+from ..errors import NoClustersFound, UnreadableInput, UsageError
 from ..model import ItemPolicy, Run
 from ..pipetable import Table
 from ..reader import ReadResult, read_runs
@@ -61,8 +61,8 @@ class Inputs:
 def read_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
     """Every input read and sorted by kind; runs given twice are kept once."""
     if paths.count("-") > 1:
-        raise ClusterToolError("standard input (-) can be read only once; save each result to "
-                               "its own file.", ExitStatus.USAGE)
+        raise UsageError("standard input (-) can be read only once; save each result to its own "
+                         "file.")
     if "-" in paths:  # read twice at most (as runs, then as a table): keep it
         stdin = io.BytesIO((stdin or sys.stdin.buffer).read())
     inputs = Inputs()
@@ -118,8 +118,8 @@ def _add_table(inputs: Inputs, path: str, table: Table, no_run: NoClustersFound)
     inputs.warnings += table.warnings
     if kind == "window totals":
         if inputs.window is not None:
-            raise ClusterToolError(f"two window-totals results ({_name(inputs.window[0])} and "
-                                   f"{_name(path)}); pass the one for the report's run.", ExitStatus.USAGE)
+            raise UsageError(f"two window-totals results ({_name(inputs.window[0])} and "
+                             f"{_name(path)}); pass the one for the report's run.")
         inputs.window = (path, table)
     else:
         inputs.metrics.append((path, table))
