@@ -25,7 +25,8 @@ def localposthog_data_dir(tmp_path_factory) -> Path:
     """The default dataset (seed 0, scale 1), written once per test session."""
     from localposthog import dataset
 
-    return dataset.write_dataset(dataset.build_dataset(seed=0, scale=1.0), tmp_path_factory.mktemp("localposthog"))
+    return dataset.write_dataset(dataset.build_dataset(seed=0, scale=1.0),
+                                 tmp_path_factory.mktemp("localposthog"))
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,8 @@ def make_cluster(cluster_id: int, n_items: int, *, level: str = "trace", title: 
     (default 0..n-1); `metrics="absent"` leaves the key out."""
     noise = cluster_id == -1
     ranks = list(range(n_items)) if ranks is None else list(ranks)
-    keys = list(keys) if keys is not None else [hexid(1000 * (cluster_id + 2) + i, salt) for i in range(len(ranks))]
+    keys = list(keys) if keys is not None else [hexid(1000 * (cluster_id + 2) + i, salt)
+                                                for i in range(len(ranks))]
     traces = {}
     for key, rank in zip(keys, ranks):
         parent = hexid(len(traces), salt + 11) if level == "generation" else None
@@ -77,7 +78,8 @@ def make_cluster(cluster_id: int, n_items: int, *, level: str = "trace", title: 
         "size": len(traces),
         "title": title if title is not None else ("Outliers" if noise else f"Cluster {cluster_id} title"),
         "description": description if description is not None else (
-            "Items that did not fit into any cluster" if noise else f"- bullet about {cluster_id}\n- another"),
+            "Items that did not fit into any cluster" if noise
+            else f"- bullet about {cluster_id}\n- another"),
         "traces": traces,
         "centroid": [] if noise else [round(0.01 * i, 3) for i in range(100)],
         "centroid_x": 1.25 * cluster_id,

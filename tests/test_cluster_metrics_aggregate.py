@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.stats import (
     Sample,
@@ -19,6 +18,7 @@ from llm_clusters.stats import (
     welch_t,
     wilson,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs
@@ -111,7 +111,8 @@ def saved(localposthog_engine, tmp_path_factory):
         files[level] = {
             "truth": run,
             "run": _save(localposthog_engine, _run_query(run), folder, base + 1),
-            "per_item": _save(localposthog_engine, server_side_query(target, per_item=True), folder, base + 2),
+            "per_item": _save(localposthog_engine, server_side_query(target, per_item=True),
+                              folder, base + 2),
             "per_cluster": _save(localposthog_engine, server_side_query(target), folder, base + 3),
             "in_list": [_save(localposthog_engine, query, folder, base + 4 + n)
                         for n, query in enumerate(in_list_queries(target, keys, 12_000, window))],
@@ -140,10 +141,12 @@ def assert_equals_truth(document: dict, truth_run: dict, exact_n: bool = True) -
 def test_aggregate_of_the_per_item_result_equals_ground_truth(run_cli, saved, level):
     files = saved[level]
     document = aggregate_json(run_cli, files["run"], files["per_item"])
-    assert document["schema"] == "exploring-llm-clusters/cluster_metrics@1" and document["source"] == "per-item"
+    assert (document["schema"] == "exploring-llm-clusters/cluster_metrics@1"
+            and document["source"] == "per-item")
     assert all(set(c["tests"]) == {"error_rate", "avg_cost", "avg_latency"} for c in document["clusters"])
     assert_equals_truth(document, files["truth"])
-    assert document["items_without_data"] == sum(c["size"] - c["items_with_data"] for c in files["truth"]["clusters"])
+    assert document["items_without_data"] == sum(c["size"] - c["items_with_data"]
+                                                 for c in files["truth"]["clusters"])
 
 
 @pytest.mark.engine
@@ -181,9 +184,11 @@ def test_aggregate_text_answers_the_sort_first_and_is_deterministic(run_cli, sav
         assert status == 0 and err == ""
         assert run_cli("aggregate", files["run"], files["per_item"], "--sort", sort)[1] == out
         outputs[sort] = out.splitlines()[1]
-    assert outputs["cost"].startswith("Most expensive: cluster ") and " total over the run's sample, $" in outputs["cost"]
+    assert (outputs["cost"].startswith("Most expensive: cluster ")
+            and " total over the run's sample, $" in outputs["cost"])
     assert " per trace, n=" in outputs["cost"]
-    assert outputs["latency"].startswith("Slowest: cluster ") and "mean latency per trace" in outputs["latency"]
+    assert (outputs["latency"].startswith("Slowest: cluster ")
+            and "mean latency per trace" in outputs["latency"])
     assert outputs["errors"].startswith("Most errors: cluster ") and "95% CI" in outputs["errors"]
     assert outputs["size"].startswith("Largest: cluster ")
     truth = files["truth"]
@@ -223,7 +228,8 @@ def test_without_a_metrics_file_it_shows_posthogs_embedded_averages(run_cli):
     assert document["source"] == "embedded" and document["items_without_data"] is None
     for cluster in document["clusters"]:
         if cluster["items_with_data"]:
-            assert cluster["error_rate_ci95"] == list(wilson(cluster["error_items"], cluster["items_with_data"]))
+            assert cluster["error_rate_ci95"] == list(wilson(cluster["error_items"],
+                                                             cluster["items_with_data"]))
 
 
 def test_a_run_without_embedded_metrics_says_how_to_measure_it(run_cli):
@@ -236,5 +242,6 @@ def test_usage_errors(run_cli):
     assert run_cli("aggregate")[0] == 2
     assert run_cli("aggregate", "-", "-")[0] == 2
     assert run_cli("aggregate", EXAMPLES / "trace_run.execute-sql.txt", "--sort", "price")[0] == 2
-    status, _, err = run_cli("aggregate", EXAMPLES / "trace_run.execute-sql.txt", EXAMPLES / "trace_run.execute-sql.txt")
+    status, _, err = run_cli("aggregate", EXAMPLES / "trace_run.execute-sql.txt",
+                             EXAMPLES / "trace_run.execute-sql.txt")
     assert status == 3 and "neither an item column nor cluster_id" in err

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from llm_clusters.commands import cluster_metrics
-from llm_clusters.links import parse_timestamp
+from llm_clusters import metrics_inputs
 from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
 from llm_clusters.queries import load_run_sql
+from llm_clusters.timestamps import parse_timestamp
 from localposthog.answers import hogql_response
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
@@ -30,7 +30,8 @@ def _twin(engine, sql: str, path) -> str:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("flags", [(), ("--format", "json", "--sort", "errors"), ("--format", "markdown",)])
-def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path, flags):
+def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path,
+                                                         flags):
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
     window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))
@@ -144,7 +145,7 @@ def test_a_live_answer_cut_at_100_rows_is_flagged(run_cli, live_env, localpostho
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     status, out, err = run_cli("--live", "--run-id", run["run_id"])
     assert status == 0 and "Warning" not in out
-    monkeypatch.setattr(cluster_metrics, "server_side_query", lambda target, per_item: re.sub(
+    monkeypatch.setattr(metrics_inputs, "server_side_query", lambda target, per_item: re.sub(
         r"\nLIMIT \d+$|LIMIT \d+$", "", server_side_query(target, per_item)))
     status, out, err = run_cli("--live", "--run-id", run["run_id"])
     assert status == 0, err

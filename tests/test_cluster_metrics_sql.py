@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import (
     CLUSTER_COLUMNS,
     ITEM_COLUMNS,
@@ -19,6 +18,7 @@ from llm_clusters.metrics_sql import (
     server_side_query,
     sql_string,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs
@@ -130,11 +130,13 @@ def test_run_target_validates_level_and_bounds():
         run_target("1_trace_20260120_000014", "generation")
     with pytest.raises(Exception, match="cannot bound"):
         run_target("not a run id", "trace")
-    target = run_target("weird id", "trace", "2026-01-13T00:00:14.345678+00:00", "2026-01-20T00:00:14.345678+00:00")
+    target = run_target("weird id", "trace", "2026-01-13T00:00:14.345678+00:00",
+                        "2026-01-20T00:00:14.345678+00:00")
     assert target.event_bounds == (parse_timestamp("2026-01-13T00:00:14.345678+00:00"),
                                    parse_timestamp("2026-01-20T00:00:14.345678+00:00"))
     end = parse_timestamp("2026-01-20T00:00:14+00:00")
-    assert run_target("1_trace_20260120_000014").event_bounds == (end - timedelta(days=8), end + timedelta(days=1))
+    assert run_target("1_trace_20260120_000014").event_bounds == (end - timedelta(days=8),
+                                                                  end + timedelta(days=1))
 
 
 def test_cli_prints_the_latency_definition_and_exit_codes(run_cli):
@@ -217,7 +219,8 @@ def _hostile_copy(source_dir: Path, target_dir: Path, truth_runs: list[dict]) ->
             properties["$ai_clustering_run_id"] = hostile_id
             if level == "trace":
                 _rename_items(properties, events, added, label, n)
-            added.append({**run_event, "uuid": f"00000000-0000-4000-8000-{n + (100 if level == 'trace' else 0):012d}",
+            added.append({**run_event,
+                          "uuid": f"00000000-0000-4000-8000-{n + (100 if level == 'trace' else 0):012d}",
                           "properties": json.dumps(properties)})
             cases.append((hostile_id, run))
     with open(target_dir / dataset.EVENTS_FILE, "w", encoding="utf-8") as handle:
@@ -232,7 +235,8 @@ def _rename_items(properties: dict, events: list[dict], added: list[dict], label
         old = next(iter(cluster["traces"]))
         new = f"{label}|{n}|{index}"
         cluster["traces"] = {(new if key == old else key): entry for key, entry in cluster["traces"].items()}
-        for number, event in enumerate(e for e in events if json.loads(e["properties"]).get("$ai_trace_id") == old):
+        for number, event in enumerate(e for e in events
+                                       if json.loads(e["properties"]).get("$ai_trace_id") == old):
             props = json.loads(event["properties"])
             props["$ai_trace_id"] = new
             added.append({**event, "uuid": f"00000000-0000-4000-9{n:03d}-{index:04d}{number:08d}",
@@ -240,7 +244,8 @@ def _rename_items(properties: dict, events: list[dict], added: list[dict], label
 
 
 @pytest.mark.engine
-def test_hostile_run_and_item_ids_end_to_end(run_cli, localposthog_engine, localposthog_data_dir, ground_truth, tmp_path):
+def test_hostile_run_and_item_ids_end_to_end(run_cli, localposthog_engine, localposthog_data_dir,
+                                             ground_truth, tmp_path):
     from localposthog.engine import Engine
 
     cases = _hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])
@@ -257,7 +262,8 @@ def test_hostile_run_and_item_ids_end_to_end(run_cli, localposthog_engine, local
                 assert len(hostile_items) == len(truth_run["clusters"])
                 assert all(row[2] for row in hostile_items)  # their events were found
                 keys = [row[1] for row in result.rows]
-                window = (parse_timestamp(truth_run["window_start"]), parse_timestamp(truth_run["window_end"]))
+                window = (parse_timestamp(truth_run["window_start"]),
+                          parse_timestamp(truth_run["window_end"]))
                 found = set()
                 for query in in_list_queries(run_target(hostile_id), keys, 8000, window):
                     found.update(rows_by(engine.query(query), "item"))

@@ -68,5 +68,7 @@ def test_a_cut_table_is_reported():
 
 
 def test_cells():
-    assert [cell_number(v) for v in ("1.5", 2, None, "", "nan", "x", True)] == [1.5, 2.0, None, None, None, None, 1.0]
-    assert [cell_bool(v) for v in ("1", "0", "true", "false", True, None, "2")] == [True, False, True, False, True, None, True]
+    assert ([cell_number(v) for v in ("1.5", 2, None, "", "nan", "x", True)]
+            == [1.5, 2.0, None, None, None, None, 1.0])
+    assert ([cell_bool(v) for v in ("1", "0", "true", "false", True, None, "2")]
+            == [True, False, True, False, True, None, True])

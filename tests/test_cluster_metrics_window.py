@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import window_coverage
-from llm_clusters.links import parse_timestamp
 from llm_clusters.metrics_sql import run_target, server_side_query
 from llm_clusters.stats import (
     Estimate,
@@ -26,6 +25,7 @@ from llm_clusters.stats import (
     ratio_total,
     window_count,
 )
+from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs
@@ -54,7 +54,8 @@ def _direct_totals(events: list[dict], run: dict) -> dict:
     for event in events:
         if run["level"] == "generation" and event["event"] == "$ai_generation":
             by_item[event["uuid"]].append(event)
-        elif run["level"] == "trace" and event["event"] in ("$ai_trace", "$ai_generation", "$ai_embedding", "$ai_span"):
+        elif run["level"] == "trace" and event["event"] in ("$ai_trace", "$ai_generation", "$ai_embedding",
+                                                            "$ai_span"):
             by_item[event["properties"].get("$ai_trace_id")].append(event)
     items = cost = errors = 0
     for item_events in by_item.values():
@@ -62,12 +63,14 @@ def _direct_totals(events: list[dict], run: dict) -> dict:
         if not inside or not start <= min(e["at"] for e in inside):
             continue
         items += 1
-        cost += sum(e["properties"].get("$ai_total_cost_usd") or 0 for e in inside if e["event"] != "$ai_trace")
+        cost += sum(e["properties"].get("$ai_total_cost_usd") or 0
+                    for e in inside if e["event"] != "$ai_trace")
         errors += any(dataset.is_error_event(e["properties"]) for e in inside)
     return {"items": items, "total_cost": cost, "error_items": errors}
 
 
-def test_window_totals_equal_a_direct_count_and_sum_over_the_events(localposthog_engine, localposthog_data_dir, tmp_path):
+def test_window_totals_equal_a_direct_count_and_sum_over_the_events(localposthog_engine,
+                                                                     localposthog_data_dir, tmp_path):
     events = _events(localposthog_data_dir)
     sampled = 0
     for index, run in enumerate(r for r in localposthog_engine.runs if r["format"] == "current"):
@@ -94,7 +97,8 @@ def test_a_run_that_analysed_its_whole_window_shows_exact_figures(run_cli, local
         estimate = cluster["window_estimate"]
         assert all(e["exact"] for e in estimate.values())
         assert estimate["items"]["value"] == truth[cluster["cluster_id"]]["size"]
-        assert estimate["total_cost"]["value"] == pytest.approx(truth[cluster["cluster_id"]]["total_cost"] or 0)
+        assert estimate["total_cost"]["value"] == pytest.approx(
+            truth[cluster["cluster_id"]]["total_cost"] or 0)
     status, out, _ = run_cli("aggregate", tmp_path / "run.json", tmp_path / "items.json",
                              "--window-totals", tmp_path / "window.json")
     assert "the run analysed every trace in the window" in out and "(exact)" in out
@@ -141,7 +145,8 @@ def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no
                 assert mine["total_cost"] is None
 
 
-def test_window_totals_of_another_window_or_a_smaller_population_are_refused(run_cli, localposthog_engine, tmp_path):
+def test_window_totals_of_another_window_or_a_smaller_population_are_refused(run_cli, localposthog_engine,
+                                                                             tmp_path):
     runs = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]]
     _measure(localposthog_engine, runs[-1], tmp_path)
     other = tmp_path / "other"

@@ -108,7 +108,8 @@ def test_a_file_holding_several_runs_counts_as_several_and_run_ids_pick_among_th
     together.write_text(json.dumps(combined), encoding="utf-8")
     separate = compare_json(run_cli, *(saved_runs[r["run_id"]] for r in runs))
     assert {**compare_json(run_cli, str(together)), "notes": []} == {**separate, "notes": []}
-    picked = compare_json(run_cli, str(together), "--run-id", runs[3]["run_id"], "--run-id", runs[0]["run_id"])
+    picked = compare_json(run_cli, str(together), "--run-id", runs[3]["run_id"],
+                          "--run-id", runs[0]["run_id"])
     assert [r["run_id"] for r in picked["runs"]] == [runs[0]["run_id"], runs[3]["run_id"]]
 
 
@@ -157,7 +158,8 @@ def test_runs_sharing_no_items_are_still_matched_by_their_text(run_cli,
     (step,) = report["steps"]
     assert step["shared_items"] == 0
     assert any("share no items" in note for note in report["notes"])
-    pairs = {(keys[first["run_id"]][p["before"]["cluster_id"]], keys[last["run_id"]][p["after"]["cluster_id"]])
+    pairs = {(keys[first["run_id"]][p["before"]["cluster_id"]],
+              keys[last["run_id"]][p["after"]["cluster_id"]])
              for p in step["pairs"]}
     stable = {c["key"] for c in first["clusters"]} & {c["key"] for c in last["clusters"]} - {"noise"}
     assert stable and {(k, k) for k in stable} <= pairs

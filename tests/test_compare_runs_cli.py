@@ -131,7 +131,8 @@ def test_runs_given_in_any_order_and_twice_are_compared_once_in_time_order(run_c
 ])
 def test_exit_codes_and_messages(run_cli, tmp_path, argv, status, message):
     one = save(tmp_path, "one.txt", props(20, [("Support", keys("s", 5))]))
-    two = save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]), props(21, [("Support", keys("s", 6))]))
+    two = save(tmp_path, "two.txt", props(20, [("Support", keys("s", 5))]),
+               props(21, [("Support", keys("s", 6))]))
     argv = [{"ONE": one, "TWO": two}.get(arg, arg) for arg in argv]
     got, out, err = run_cli(*argv, stdin=b"")
     assert got == status and out == ""
@@ -212,8 +213,10 @@ def test_with_links_every_cluster_row_links_its_clusters(run_cli, tmp_path):
     assert len(rows) == 2 and all(re.search(rf"{re.escape(base)}\S+_20260122_\S+/\d+\s*$", r) for r in rows)
     markdown_out = run_cli(path, "--links", "--format", "markdown", "--host", "eu", "--project-id", "7")[1]
     assert markdown_out.split("Lineage:")[1].count(f"]({base}") == 6  # every cell of both lineages
-    document = json.loads(run_cli(path, "--links", "--format", "json", "--host", "eu", "--project-id", "7")[1])
-    assert all(link and link.startswith(base) for lineage in document["lineages"] for link in lineage["links"])
+    document = json.loads(run_cli(path, "--links", "--format", "json", "--host", "eu",
+                                  "--project-id", "7")[1])
+    assert all(link and link.startswith(base)
+               for lineage in document["lineages"] for link in lineage["links"])
     assert all(pair["before"]["link"] and pair["after"]["link"]
                for step in document["steps"] for pair in step["pairs"])
     assert "https://" not in run_cli(path)[1]  # no links without --links

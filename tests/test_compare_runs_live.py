@@ -57,7 +57,8 @@ def test_runs_named_by_id_give_the_file_modes_report(run_cli, live_env, localpos
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_the_last_three_runs_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path, level):
+def test_the_last_three_runs_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path,
+                                                        level):
     twin = file_twin(localposthog_engine, last_runs_sql(level, 3), tmp_path, "last3.json")
     for fmt in ("text", "markdown", "json"):
         live = run_cli("--live", "--last", "3", "--level", level, "--format", fmt)

@@ -73,15 +73,18 @@ def test_consecutive_runs_give_the_whole_runs_report(run_cli, localposthog_engin
              for kind in ("run", "comparison")]
     assert texts[0] == texts[1] and "Lineage" in texts[0]
     job = next(r["job_id"] for r in localposthog_engine.runs if r["run_id"] == ids[0])
-    _, by_job = reports(run_cli, localposthog_engine, ids, compare_sql.last_sql(len(ids), job), tmp_path, "job")
+    _, by_job = reports(run_cli, localposthog_engine, ids, compare_sql.last_sql(len(ids), job),
+                        tmp_path, "job")
     same(whole, by_job)
-    assert len(counted["lineages"]) >= 5 and any(step["splits"] or step["merges"] for step in counted["steps"])
+    assert len(counted["lineages"]) >= 5 and any(step["splits"] or step["merges"]
+                                                 for step in counted["steps"])
 
 
 @pytest.mark.parametrize("level", ["trace", "generation"])
 def test_previous_is_found_inside_the_query(run_cli, localposthog_engine, tmp_path, level):
     ids = daily(localposthog_engine, level)
-    whole, counted = reports(run_cli, localposthog_engine, ids[2:4], compare_sql.previous_sql(ids[3]), tmp_path, "prev")
+    whole, counted = reports(run_cli, localposthog_engine, ids[2:4], compare_sql.previous_sql(ids[3]),
+                             tmp_path, "prev")
     same(whole, counted)
     assert [r["run_id"] for r in counted["runs"]] == ids[2:4]
 
@@ -91,7 +94,8 @@ def test_a_legacy_run_and_a_manual_run_give_the_whole_runs_report(run_cli, local
     manual = next(r["run_id"] for r in localposthog_engine.runs if r["run_id"].endswith("cost_review"))
     for pair in ([legacy, daily(localposthog_engine, "trace")[-1]],
                  [manual, daily(localposthog_engine, "generation")[-1]]):
-        whole, counted = reports(run_cli, localposthog_engine, pair, compare_sql.ids_sql(pair), tmp_path, pair[0])
+        whole, counted = reports(run_cli, localposthog_engine, pair, compare_sql.ids_sql(pair),
+                                 tmp_path, pair[0])
         same(whole, counted)
 
 
@@ -120,15 +124,18 @@ def altered_engine(localposthog_data_dir, tmp_path_factory):
     ids = sorted({c["cluster_id"] for c in props["$ai_clusters"]} - {-1})
     renumber = dict(zip(ids, reversed([i + 10 for i in ids])))
     for _ in range(2):  # written twice: the query reads each run once
-        add("1_trace_20260121_000015_renumbered", [{**c, "cluster_id": renumber.get(c["cluster_id"], -1)}
-                                                    for c in props["$ai_clusters"]], "2026-01-21T00:00:15.345678+00:00")
-    add("1_trace_20260121_120000_renamed", [{**c, "traces": {f"x-{k}": {**v, "trace_id": f"x-{k}"}
-                                                             for k, v in c["traces"].items()}}
-                                            for c in props["$ai_clusters"]], "2026-01-21T12:00:00.000000+00:00")
+        add("1_trace_20260121_000015_renumbered",
+            [{**c, "cluster_id": renumber.get(c["cluster_id"], -1)} for c in props["$ai_clusters"]],
+            "2026-01-21T00:00:15.345678+00:00")
+    add("1_trace_20260121_120000_renamed",
+        [{**c, "traces": {f"x-{k}": {**v, "trace_id": f"x-{k}"} for k, v in c["traces"].items()}}
+         for c in props["$ai_clusters"]],
+        "2026-01-21T12:00:00.000000+00:00")
     hostile = [{**c, "title": "[{\"a\": 1}] | it's \\ a\r\ntitle\t|" * 5, "description": "{" + "x|\n" * 1500}
                if c["cluster_id"] == 0 else c for c in props["$ai_clusters"]]
     add("1_trace_20260121_130000_hostile", hostile, "2026-01-21T13:00:00.000000+00:00")
-    for size, end in ((100, "2026-01-20T06:00:00.000000+00:00"), (10_000, "2026-01-20T07:00:00.000000+00:00")):
+    for size, end in ((100, "2026-01-20T06:00:00.000000+00:00"),
+                      (10_000, "2026-01-20T07:00:00.000000+00:00")):
         traces = {f"t{size}-{i}": {"rank": i, "distance_to_centroid": 0.1, "trace_id": f"t{size}-{i % 97}"}
                   for i in range(size)}
         add(f"1_trace_{end[:10].replace('-', '')}_{end[11:13]}0000_size{size:05d}",
@@ -144,13 +151,15 @@ def test_renumbered_clusters_and_renamed_items_give_the_whole_runs_report(run_cl
     previous = "1_trace_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7"
     for other in ("1_trace_20260121_000015_renumbered", "1_trace_20260121_120000_renamed"):
         for pair in ([previous, other], [original, other]):
-            whole, counted = reports(run_cli, altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, other[-7:])
+            whole, counted = reports(run_cli, altered_engine, pair, compare_sql.ids_sql(pair),
+                                     tmp_path, other[-7:])
             same(whole, counted)
             if other.endswith("renamed"):  # no items in common: matched by text alone
                 assert counted["steps"][0]["shared_items"] == 0 and counted["steps"][0]["pairs"]
     # a renumbered copy matches every cluster to its twin, all items shared
     _, counted = reports(run_cli, altered_engine, [original, "1_trace_20260121_000015_renumbered"],
-                         compare_sql.ids_sql([original, "1_trace_20260121_000015_renumbered"]), tmp_path, "twin")
+                         compare_sql.ids_sql([original, "1_trace_20260121_000015_renumbered"]),
+                         tmp_path, "twin")
     step = counted["steps"][0]
     assert not step["new"] and not step["vanished"] and all(p["item_similarity"] == 1 for p in step["pairs"])
     assert all(p["before"]["cluster_id"] != p["after"]["cluster_id"] for p in step["pairs"])
@@ -217,10 +226,12 @@ def test_hostile_ids_stay_values(run_cli, localposthog_engine):
     assert (status, out) == (2, "") and "carries its window end" in err
 
 
-def test_live_previous_sends_the_same_query_and_prints_the_files_report(run_cli, live_env, localposthog_engine, tmp_path):
+def test_live_previous_sends_the_same_query_and_prints_the_files_report(run_cli, live_env,
+                                                                        localposthog_engine, tmp_path):
     ids = daily(localposthog_engine, "generation")
     answer = tmp_path / "answer.txt"
-    answer.write_text(execute_sql_text(localposthog_engine, compare_sql.previous_sql(ids[-1])), encoding="utf-8")
+    answer.write_text(execute_sql_text(localposthog_engine, compare_sql.previous_sql(ids[-1])),
+                      encoding="utf-8")
     status, live, err = run_cli("--live", "--run-id", ids[-1], "--previous", "--format", "json")
     assert status == 0, err
     assert len(live_env.requests) == 1
@@ -239,7 +250,8 @@ def test_hostile_titles_and_long_descriptions_survive_truncation(run_cli, altere
     assert "...truncated" not in text and "x x x" in text and "…" in text
     whole, counted = reports(run_cli, altered_engine, pair, compare_sql.ids_sql(pair), tmp_path, "hostile")
     same(whole, counted)
-    assert any("it's" in p["after"]["title"] and "|" in p["after"]["title"] for p in counted["steps"][0]["pairs"])
+    assert any("it's" in p["after"]["title"] and "|" in p["after"]["title"]
+               for p in counted["steps"][0]["pairs"])
 
 
 def test_an_empty_or_cut_answer_is_said_not_compared(run_cli, localposthog_engine, tmp_path):

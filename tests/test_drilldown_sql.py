@@ -52,7 +52,8 @@ def test_drilldown_sorts_by_latency_and_time(localposthog_engine, ground_truth):
     latencies = [row[6] for row in rows]
     assert latencies == sorted(latencies, reverse=True) and len(rows) == 5
     assert latencies[0] == pytest.approx(max(i["latency"] or 0 for i in cluster["items"].values()), rel=1e-6)
-    times = [row[3] for row in localposthog_engine.query(drilldown_query(target, cluster["cluster_id"], "time", 5)).rows]
+    rows = localposthog_engine.query(drilldown_query(target, cluster["cluster_id"], "time", 5)).rows
+    times = [row[3] for row in rows]
     assert times == sorted(times, reverse=True)
 
 
@@ -60,7 +61,8 @@ def test_cli_forms_and_bad_input(run_cli):
     status, out, err = run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "2",
                                "--errors-only", "--sort", "errors", "--limit", "3")
     assert status == 0 and err == "" and "LIMIT 3" in out and "e.errors>0" in out
-    assert run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "2", "--limit", "5000")[0] == 2
+    assert run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "2",
+                   "--limit", "5000")[0] == 2
     assert run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "x")[0] == 2
     assert run_cli("sql", "--run-id", "1_trace_20260120_000014_x", "--cluster", "1", "--sort", "size")[0] == 2
 

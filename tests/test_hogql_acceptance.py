@@ -49,20 +49,25 @@ BUILDER_CASES = {
     "queries.list_runs_sql": lambda: [queries.list_runs_sql(), queries.list_runs_sql(30, "generation", 10)],
     "queries.load_run_sql": lambda: [queries.load_run_sql(RUN_ID), queries.load_run_sql(HOSTILE_ID),
                                      queries.load_run_sql("no date in it", days=3)],
-    "queries.latest_run_sql": lambda: [queries.latest_run_sql("trace"), queries.latest_run_sql("generation", 2)],
+    "queries.latest_run_sql": lambda: [queries.latest_run_sql("trace"),
+                                       queries.latest_run_sql("generation", 2)],
     "queries.last_runs_sql": lambda: [queries.last_runs_sql("trace", 6), queries.last_runs_sql(
         "generation", 3, 14, job_id="it's"), queries.last_runs_sql("trace", 2, job_id="")],
-    "queries.runs_in_range_sql": lambda: [queries.runs_in_range_sql(date(2026, 1, 15), date(2026, 1, 22)),
-                                          queries.runs_in_range_sql(date(2026, 1, 20), date(2026, 1, 20), "it's")],
+    "queries.runs_in_range_sql": lambda: [
+        queries.runs_in_range_sql(date(2026, 1, 15), date(2026, 1, 22)),
+        queries.runs_in_range_sql(date(2026, 1, 20), date(2026, 1, 20), "it's")],
     "metrics_sql.server_side_query": lambda: [metrics_sql.server_side_query(t, per_item)
                                               for t in _targets() for per_item in (False, True)],
-    "metrics_sql.window_totals_query": lambda: [metrics_sql.window_totals_query(t, WINDOW) for t in _targets()],
+    "metrics_sql.window_totals_query": lambda: [metrics_sql.window_totals_query(t, WINDOW)
+                                                for t in _targets()],
     "metrics_sql.in_list_queries": lambda: [q for t in _targets() for q in metrics_sql.in_list_queries(
         t, ["a", "it's", HOSTILE_ID, *(f"{n:032x}" for n in range(300))], 4000, WINDOW)],
     "compare_sql.ids_sql": lambda: [compare_sql.ids_sql([RUN_ID, HOSTILE_ID]), compare_sql.ids_sql(
         [RUN_ID, "no date in it", RUN_ID.replace("trace", "generation")], days=3)],
-    "compare_sql.previous_sql": lambda: [compare_sql.previous_sql(RUN_ID), compare_sql.previous_sql(HOSTILE_ID)],
-    "compare_sql.last_sql": lambda: [compare_sql.last_sql(6, "it's"), compare_sql.last_sql(3, level="generation"),
+    "compare_sql.previous_sql": lambda: [compare_sql.previous_sql(RUN_ID),
+                                         compare_sql.previous_sql(HOSTILE_ID)],
+    "compare_sql.last_sql": lambda: [compare_sql.last_sql(6, "it's"),
+                                     compare_sql.last_sql(3, level="generation"),
                                      compare_sql.last_sql(2, "", days=30)],
     "compare_inputs.comparison_sql": lambda: [
         compare_inputs.comparison_sql([RUN_ID], True, None, None, None, 7),
@@ -77,7 +82,8 @@ BUILDER_CASES = {
 
 
 # Functions whose names look like query builders but build no SQL.
-NOT_SQL = {"links.encode_query": "a URL's query string", "truncation.response_query": "reads a response's query",
+NOT_SQL = {"links.encode_query": "a URL's query string",
+           "truncation.response_query": "reads a response's query",
            "overview_sql.rounded_sql": "an expression inside the overview query"}
 
 
@@ -158,15 +164,19 @@ PLANTED = [
     ("SELECT JSONExtractKeys(properties, 'a', 'b', 'c', 'd', 'e') FROM events",
      "Function 'JSONExtractKeys' expects at most 5 arguments, found 6"),
     ("SELECT if(event = 'x', 1) FROM events", "Function 'if' expects 3 arguments, found 2"),
-    ("SELECT quantile(timestamp) FROM events", "Aggregation 'quantile' requires parameters in addition to arguments"),
-    ("SELECT quantilesIf(0.5, 0.9)(timestamp, 1) FROM events", "Aggregation 'quantilesIf' expects 1 parameter"),
-    ("SELECT sum(count()) FROM events", "Aggregation 'count' cannot be nested inside another aggregation 'sum'."),
+    ("SELECT quantile(timestamp) FROM events",
+     "Aggregation 'quantile' requires parameters in addition to arguments"),
+    ("SELECT quantilesIf(0.5, 0.9)(timestamp, 1) FROM events",
+     "Aggregation 'quantilesIf' expects 1 parameter"),
+    ("SELECT sum(count()) FROM events",
+     "Aggregation 'count' cannot be nested inside another aggregation 'sum'."),
     ("SELECT TODATETIME('2026-01-01') FROM events", "Unsupported function call 'TODATETIME(...)'"),
     ("SELECT e.event FROM events AS e RIGHT JOIN (SELECT 1 AS x) AS i ON e.team_id = i.x",
      "RIGHT JOIN is not accepted here"),
     ("SELECT e.event FROM events AS e FULL OUTER JOIN (SELECT 1 AS x) AS i ON e.team_id = i.x",
      "FULL OUTER JOIN is not accepted here"),
-    ("SELECT event FROM events FINAL", "The FINAL keyword is not supported in HogQL as it causes slow queries"),
+    ("SELECT event FROM events FINAL",
+     "The FINAL keyword is not supported in HogQL as it causes slow queries"),
     ("SELECT event FROM events WHERE event = {name}", "Unresolved placeholder: {name}"),
     ("SELECT event FROM events LIMIT", "no viable alternative at input 'SELECT event FROM events LIMIT'"),
 ]
@@ -193,7 +203,8 @@ def test_query_api_answers_a_refused_query_with_posthogs_400(local_posthog):
 
     response = httpx.post(f"{local_posthog.url}/api/projects/{local_posthog.project_id}/query/",
                           headers={"Authorization": f"Bearer {local_posthog.api_key}"},
-                          json={"query": {"kind": "HogQLQuery", "query": "SELECT sumOrNullIfz(1) FROM events"}})
+                          json={"query": {"kind": "HogQLQuery",
+                                          "query": "SELECT sumOrNullIfz(1) FROM events"}})
     assert response.status_code == 400
     body = response.json()
     assert body["type"] == "validation_error" and body["attr"] is None
@@ -203,7 +214,8 @@ def test_query_api_answers_a_refused_query_with_posthogs_400(local_posthog):
 @pytest.mark.engine
 def test_clickhouse_accepts_what_the_validator_refuses(localposthog_engine):
     """The point of the validator: chdb alone would have run these."""
-    for sql in ("SELECT quantile(0.5)(number) FROM system.numbers LIMIT 1".replace("system.numbers", "numbers(3)"),
+    for sql in ("SELECT quantile(0.5)(number) FROM system.numbers LIMIT 1"
+                .replace("system.numbers", "numbers(3)"),
                 "SELECT toDateTime('2026-01-01') AS t"):
         assert localposthog_engine._run(sql)
 
@@ -215,7 +227,8 @@ def test_tables_name_their_source_commits():
     assert re.fullmatch(r"[0-9a-f]{40}", files["posthog/hogql/functions/aggregations.py"])
     assert tables.lookup("nullIf").name == "nullif"  # registered lower-case, case-insensitive
     assert tables.lookup("NullIf").name == "nullif" and tables.lookup("TODATETIME") is None
-    assert json.loads((ROOT / "localposthog" / "hogql_functions.json").read_text())["functions"]["if"]["max_args"] == 3
+    shipped = json.loads((ROOT / "localposthog" / "hogql_functions.json").read_text())
+    assert shipped["functions"]["if"]["max_args"] == 3
 
 
 def test_refresh_reads_the_tables_of_a_posthog_checkout(tmp_path, monkeypatch):

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 EXAMPLES = ROOT / "examples"
-SKILL_NAME = re.search(r"^name: (\S+)$", (ROOT / "SKILL.md").read_text(encoding="utf-8"), re.MULTILINE).group(1)
+SKILL_NAME = re.search(r"^name: (\S+)$", (ROOT / "SKILL.md").read_text(encoding="utf-8"),
+                       re.MULTILINE).group(1)
 
 
 def _install_block() -> str:
@@ -34,22 +35,24 @@ def _install(skills: Path) -> Path:
             assert line.split("pip install", 1)[1].split() == ["httpx", "ijson"]
             continue
         lines.append(line)
-    done = subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=ROOT, env={**os.environ, "SKILLS": str(skills)},
+    done = subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=ROOT,
+                          env={**os.environ, "SKILLS": str(skills)},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return skills / SKILL_NAME
 
 
 def _run(folder: Path, script: str, *argv: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POSTHOG_HOST", "POSTHOG_PROJECT_ID",
-                                                            "POSTHOG_ROUTE")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "POSTHOG_HOST", "POSTHOG_PROJECT_ID", "POSTHOG_ROUTE")}
     return subprocess.run([sys.executable, f"scripts/{script}.py", *argv], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=60)
 
 
 def test_the_documented_install_gives_a_skill_whose_scripts_run(tmp_path):
     folder = _install(tmp_path / "skills")
-    assert (folder / "SKILL.md").read_text(encoding="utf-8") == (ROOT / "SKILL.md").read_text(encoding="utf-8")
+    assert ((folder / "SKILL.md").read_text(encoding="utf-8")
+            == (ROOT / "SKILL.md").read_text(encoding="utf-8"))
     assert not (folder / "tests").exists() and not (folder / "localposthog").exists()
     trace_run = str(EXAMPLES / "trace_run.execute-sql.txt")
     runs = str(EXAMPLES / "recent_runs.execute-sql.txt")
@@ -57,7 +60,8 @@ def test_the_documented_install_gives_a_skill_whose_scripts_run(tmp_path):
         "print_clusters": ([trace_run], "clusters + noise"),
         "cluster_metrics": (["sql", "--run-id", "1_trace_20260120_000014"], "SELECT"),
         "compare_runs": ([runs], "Comparing 3 trace-level runs"),
-        "link_builder": (["cluster", "1_trace_20260120_000014", "1", "2"], "/clusters/1_trace_20260120_000014/2"),
+        "link_builder": (["cluster", "1_trace_20260120_000014", "1", "2"],
+                         "/clusters/1_trace_20260120_000014/2"),
         "report": ([trace_run, "--format", "markdown"], "clusters"),
     }
     assert set(checks) == {path.stem for path in (ROOT / "scripts").glob("*.py")}

@@ -552,7 +552,8 @@ def test_timestamps_pair_with_the_ids_in_order(run_cli):
                                     f"{ONCE_BASE}/traces/t2?timestamp=2026-01-21T10%3A00%3A00Z"]
     status, out, _ = run_cli("generation", "t1", "g1", "t2", "g2", "--format", "json", env=ONCE)
     document = json.loads(out)
-    assert [(link["trace_id"], link["generation_id"]) for link in document["links"]] == [("t1", "g1"), ("t2", "g2")]
+    assert ([(link["trace_id"], link["generation_id"]) for link in document["links"]]
+            == [("t1", "g1"), ("t2", "g2")])
     assert document["link"] == document["links"][0]  # the one-link field stays
     status, out, _ = run_cli("trace", "t1", "t2", "--format", "markdown", env=ONCE)
     assert [line for line in out.splitlines() if line.startswith("- [Trace")] == [
@@ -590,9 +591,11 @@ def test_parse_prints_the_variables_to_set_once(run_cli):
     url = "https://eu.posthog.com/project/42/ai-observability/clusters/1_trace_20260120_000014_x/3"
     status, out, _ = run_cli("parse", url)
     assert status == 0
-    assert "export POSTHOG_HOST=https://eu.posthog.com POSTHOG_PROJECT_ID=42 POSTHOG_ROUTE=ai-observability" in out
+    assert ("export POSTHOG_HOST=https://eu.posthog.com POSTHOG_PROJECT_ID=42 "
+            "POSTHOG_ROUTE=ai-observability" in out)
     document = json.loads(run_cli("parse", url, "--format", "json")[1])
     assert document["environment"] == {"POSTHOG_HOST": "https://eu.posthog.com", "POSTHOG_PROJECT_ID": "42",
                                        "POSTHOG_ROUTE": "ai-observability"}
     # the variables it prints give back links to the same PostHog
-    assert run_cli("cluster", "1_trace_20260120_000014_x", "3", env=document["environment"])[1].splitlines()[0] == url
+    assert run_cli("cluster", "1_trace_20260120_000014_x", "3",
+                   env=document["environment"])[1].splitlines()[0] == url

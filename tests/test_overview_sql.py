@@ -115,7 +115,8 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
     with hostile_engine(localposthog_data_dir, ground_truth["runs"], tmp_path) as (engine, cases):
         for hostile_id, truth_run in cases:
             result = engine.query(overview_query(run_target(hostile_id)))
-            assert sorted(rows_by(result, "cluster_id")) == sorted(c["cluster_id"] for c in truth_run["clusters"])
+            assert sorted(rows_by(result, "cluster_id")) == sorted(c["cluster_id"]
+                                                                   for c in truth_run["clusters"])
             cell = json.loads(next(row[-2] for row in result.rows if row[-2] is not None))
             assert cell["$ai_clustering_run_id"] == hostile_id
             got = rows_by(result, "cluster_id")
@@ -126,14 +127,16 @@ def test_hostile_run_and_item_ids_are_harmless(localposthog_data_dir, ground_tru
                 # access compares the JSON text with its escapes, so an id holding a quote, a
                 # backslash or a control character finds no events (as on PostHog).
                 renamed = truth_run["level"] == "trace"
-                assert truth["items_with_data"] - renamed <= row["items_with_data"] <= truth["items_with_data"]
+                assert (truth["items_with_data"] - renamed
+                        <= row["items_with_data"] <= truth["items_with_data"])
 
 
 # --- the command forms, on execute-sql's answer ---------------------------------------------
 
 @pytest.mark.engine
 @pytest.mark.parametrize("level", ["trace", "generation"])
-def test_command_forms_read_the_overview_in_every_shape(run_cli, localposthog_engine, ground_truth, tmp_path, level):
+def test_command_forms_read_the_overview_in_every_shape(run_cli, localposthog_engine, ground_truth, tmp_path,
+                                                        level):
 
     from localposthog.answers import execute_sql_text
     from localposthog.mcp_format import persisted_content
@@ -187,22 +190,24 @@ def _synthetic_run(data_dir, items: int, clusters: int = 12, titles=None) -> tup
         cluster = traces[n % clusters]
         cluster[trace] = {"rank": len(cluster), "distance_to_centroid": 0.1, "trace_id": trace,
                           "timestamp": at.isoformat(), "x": 0.0, "y": 0.0}
-    run = {"$ai_clustering_run_id": run_id, "$ai_clustering_level": "trace", "$ai_window_start": start.isoformat(),
-           "$ai_window_end": end.isoformat(), "$ai_total_items_analyzed": items,
+    run = {"$ai_clustering_run_id": run_id, "$ai_clustering_level": "trace",
+           "$ai_window_start": start.isoformat(), "$ai_window_end": end.isoformat(),
+           "$ai_total_items_analyzed": items,
            "$ai_clustering_params": {"max_samples": 10_000},
            "$ai_clusters": [{"cluster_id": i, "size": len(t),
                              "title": titles[i % len(titles)] if titles else f"Cluster title number {i}",
                              "description": "- a long description line\n" * 20, "traces": t,
-                             "metrics": {"avg_cost": 0.00123456789, "avg_latency": 2.3456789, "total_cost": 1.23456789,
-                                         "error_rate": 0.1, "item_count": len(t)}}
+                             "metrics": {"avg_cost": 0.00123456789, "avg_latency": 2.3456789,
+                                         "total_cost": 1.23456789, "error_rate": 0.1, "item_count": len(t)}}
                             for i, t in enumerate(traces)]}
     rows.append((str(uuid.UUID(int=10**12)), "$ai_trace_clusters", run, end + timedelta(minutes=4)))
     with open(data_dir / "events.jsonl", "w", encoding="utf-8") as handle:
         for event_id, name, properties, at in rows:
             stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f")
             handle.write(json.dumps({"uuid": event_id, "event": name, "properties": json.dumps(properties),
-                                     "timestamp": stamp, "created_at": stamp, "team_id": 1, "distinct_id": "d",
-                                     "person_id": str(uuid.UUID(int=1)), "elements_chain": ""}) + "\n")
+                                     "timestamp": stamp, "created_at": stamp, "team_id": 1,
+                                     "distinct_id": "d", "person_id": str(uuid.UUID(int=1)),
+                                     "elements_chain": ""}) + "\n")
     (data_dir / "jobs.json").write_text("[]", encoding="utf-8")
     (data_dir / "ground_truth.json").write_text(json.dumps({"now": (end + timedelta(hours=1)).isoformat(),
                                                             "runs": []}), encoding="utf-8")
@@ -242,7 +247,8 @@ def test_same_query_and_a_bounded_answer_at_100_and_10000_items(run_cli, tmp_pat
 
 
 @pytest.mark.engine
-def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(run_cli, live_env, localposthog_engine,
+def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(run_cli, live_env,
+                                                                            localposthog_engine,
                                                                             ground_truth, tmp_path):
     from localposthog.answers import hogql_response
 
@@ -254,12 +260,14 @@ def test_live_overview_is_one_query_and_prints_what_the_saved_answer_prints(run_
     assert status == 0, err
     assert live == run_cli("aggregate", str(saved), command="cluster_metrics")[1]
     assert len([path for method, path in live_env.requests if method == "POST"]) == 1
-    status, _, err = run_cli("--live", "--run-id", run["run_id"][:-4] + "dead", "--overview", command="cluster_metrics")
+    status, _, err = run_cli("--live", "--run-id", run["run_id"][:-4] + "dead", "--overview",
+                             command="cluster_metrics")
     assert status == 5 and "found no clustering run" in err
 
 
 @pytest.mark.engine
-def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(run_cli, localposthog_engine, ground_truth, tmp_path):
+def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(run_cli, localposthog_engine,
+                                                                         ground_truth, tmp_path):
     """For every run: the same figures, intervals and tests (the Welch tests from count, mean and
     variance equal those from every value), whichever path measured the run."""
     from llm_clusters.metrics_sql import server_side_query
@@ -292,12 +300,13 @@ def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(run_cli
                 if test is None:
                     assert mine["tests"][key] is None, key
                 else:
-                    assert mine["tests"][key]["p_adjusted"] == pytest.approx(test["p_adjusted"], rel=1e-4, abs=1e-12)
+                    assert mine["tests"][key]["p_adjusted"] == pytest.approx(test["p_adjusted"],
+                                                                             rel=1e-4, abs=1e-12)
                     assert mine["tests"][key]["significant"] == test["significant"]
 
 
-HOSTILE_TITLES = ["[1,2] | not json", '{"a": 1} |x|', "it's \\ back\\", "line\nbreak\ttab\r", "\x1b[31mred\x1b[0m",
-                  "é☃𝄞 " * 60, "(null)", "x' OR 1=1 -- "]
+HOSTILE_TITLES = ["[1,2] | not json", '{"a": 1} |x|', "it's \\ back\\", "line\nbreak\ttab\r",
+                  "\x1b[31mred\x1b[0m", "é☃𝄞 " * 60, "(null)", "x' OR 1=1 -- "]
 
 
 @pytest.mark.engine
@@ -322,7 +331,8 @@ def test_hostile_titles_and_descriptions_are_harmless(run_cli, tmp_path):
     saved = tmp_path / "overview.txt"
     saved.write_text(text, encoding="utf-8")
     run_cli.variables.update({"POSTHOG_HOST": "https://eu.posthog.com", "POSTHOG_PROJECT_ID": "12"})
-    status, out, err = run_cli("aggregate", str(saved), "--format", "json", "--max-clusters", "0", command="cluster_metrics")
+    status, out, err = run_cli("aggregate", str(saved), "--format", "json", "--max-clusters", "0",
+                               command="cluster_metrics")
     assert status == 0, err
     document = json.loads(out)
     assert sorted(c["cluster_id"] for c in document["clusters"]) == list(range(len(HOSTILE_TITLES)))
@@ -344,7 +354,8 @@ def test_pooled_sample_equals_the_sample_of_all_values(groups):
 
 
 # HogQL's grammar keywords; as an alias only DATE, FIRST, ID and KEY are accepted.
-HOGQL_KEYWORDS = set("""all and anti any array as ascending asof between both by case cast cohort collate cross
+HOGQL_KEYWORDS = set("""all and anti any array as ascending asof between both by case cast cohort \
+collate cross
 cube current desc descending distinct else end extract final for following from full group having is if
 ilike in inner interval join last leading left like limit not nulls offset on or order outer over partition
 preceding prewhere range return right rollup row rows sample select semi settings substring then ties
@@ -372,4 +383,5 @@ def test_every_runs_overview_fits_execute_sql_with_truncate_on(localposthog_engi
         assert "...truncated" not in text
         assert len(text) <= 1000 + 700 * len(run["clusters"]), (run["run_id"], len(text))
         assert len(text.split("\n")) == 1 + len(run["clusters"])  # one line a row: nothing split or cut
-        assert max(len(cell) for line in text.split("\n") for cell in line.split("|") if cell[:1] in "[{") <= 500
+        assert max(len(cell) for line in text.split("\n") for cell in line.split("|")
+                   if cell[:1] in "[{") <= 500

@@ -264,10 +264,12 @@ def test_tables_are_written_as_tabulate_writes_them(markdown):
     for _ in range(300):
         columns = rng.randint(1, 7)
         headers = ["".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(columns)]
-        rows = [[rng.choice([None, rng.randint(-5, 10_000), "".join(rng.choices(alphabet, k=rng.randint(0, 30)))])
+        rows = [[rng.choice([None, rng.randint(-5, 10_000),
+                             "".join(rng.choices(alphabet, k=rng.randint(0, 30)))])
                  for _ in range(columns)]
                 for _ in range(rng.randint(1, 6))]
-        expected = tabulate(rows, headers=headers, tablefmt="pipe" if markdown else "simple", disable_numparse=True)
+        expected = tabulate(rows, headers=headers, tablefmt="pipe" if markdown else "simple",
+                            disable_numparse=True)
         assert format_table(headers, rows, markdown=markdown) == expected, (headers, rows)
 
 
@@ -276,14 +278,16 @@ import io, sys
 sys.path.insert(0, {scripts!r})
 from llm_clusters.cli import run_command
 from llm_clusters.environment import Environment
-assert run_command("print_clusters", {argv!r}, Environment(io.BytesIO(), io.StringIO(), sys.stderr, {{}})) == 0
+assert run_command("print_clusters", {argv!r}, \
+Environment(io.BytesIO(), io.StringIO(), sys.stderr, {{}})) == 0
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in
                       ("llm_clusters", "httpx", "tabulate", "typing", "shutil", "dataclasses"))))
 """
 
 
 def _imported(*argv: str) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE.format(scripts=str(ROOT / "scripts"), argv=list(argv))],
+    done = subprocess.run([sys.executable, "-c",
+                           IMPORT_PROBE.format(scripts=str(ROOT / "scripts"), argv=list(argv))],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split())

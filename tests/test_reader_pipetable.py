@@ -54,11 +54,13 @@ def _roundtrip(props, **kwargs):
 
 @pytest.mark.parametrize("title", NASTY_TITLES)
 def test_odd_titles_inside_the_json_cell(title):
-    clusters = [make_cluster(0, 3, title=title, description=f"desc {title}"), make_cluster(1, 2, title=title + "|")]
+    clusters = [make_cluster(0, 3, title=title, description=f"desc {title}"),
+                make_cluster(1, 2, title=title + "|")]
     _roundtrip(make_properties(clusters))
 
 
-@pytest.mark.parametrize("job_name", [t for t in NASTY_TITLES if "\n" not in t and "\r" not in t and t != "None"])
+@pytest.mark.parametrize("job_name", [t for t in NASTY_TITLES
+                                      if "\n" not in t and "\r" not in t and t != "None"])
 def test_odd_text_in_a_plain_job_name_column(job_name):
     props = standard_props(job_name=job_name)
     if job_name in ("(null)",):

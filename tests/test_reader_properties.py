@@ -30,7 +30,8 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 # Any character a title can hold: everything but lone surrogates (not valid in UTF-8 files).
 ANY_CHAR = st.characters(blacklist_categories=("Cs",))
-NASTY = st.sampled_from(list('|"\\\n\r\t[]{}()') + ["]|", "}|", "\\u", "😀", "(null)", "None", "\x00", "\u2028"])
+NASTY = st.sampled_from(list('|"\\\n\r\t[]{}()')
+                        + ["]|", "}|", "\\u", "😀", "(null)", "None", "\x00", "\u2028"])
 TEXT = st.lists(st.one_of(ANY_CHAR, NASTY), max_size=40).map("".join)
 
 
@@ -67,7 +68,8 @@ def clusters(draw):
 
 
 def _wrap(draw, document: str) -> str:
-    shape = draw(st.sampled_from(["content-blocks", "result", "plain", "blocks-type-last", "blocks-raw-utf8"]))
+    shape = draw(st.sampled_from(["content-blocks", "result", "plain", "blocks-type-last",
+                                  "blocks-raw-utf8"]))
     if shape == "blocks-type-last":
         return content_blocks(document, type_last=True)
     if shape == "blocks-raw-utf8":
@@ -139,9 +141,10 @@ def test_random_bytes_raise_only_reader_errors(data):
 
 
 @given(st.lists(st.one_of(TEXT, st.sampled_from(['[{"type":"text","text":"', '{"result":"', '{"content":[',
-                                                   '"}]', "|", "\n", "[{", '{"cluster_id":', "<taxonomy_warnings>",
-                                                   "</taxonomy_warnings>", '"traces":{', "\\", '\\"', "\\ud83d",
-                                                   "...truncated", "[Response truncated", "clusters\n"])),
+                                                   '"}]', "|", "\n", "[{", '{"cluster_id":',
+                                                   "<taxonomy_warnings>", "</taxonomy_warnings>",
+                                                   '"traces":{', "\\", '\\"', "\\ud83d", "...truncated",
+                                                   "[Response truncated", "clusters\n"])),
                 max_size=30).map("".join))
 @SETTINGS
 def test_random_text_raises_only_reader_errors(text):
@@ -149,11 +152,14 @@ def test_random_text_raises_only_reader_errors(text):
 
 
 _VALID = [
-    persisted_content(execute_sql([make_properties([{"cluster_id": 0, "size": 1, "title": "a|b😀", "description": "",
-                                                      "traces": {"k": item_entry(0, key="k")}, "centroid": []}])])),
-    hogql_response([make_properties([{"cluster_id": -1, "size": 1, "title": "t", "traces": {"k": item_entry(0, key="k")}}])],
+    persisted_content(execute_sql([make_properties([
+        {"cluster_id": 0, "size": 1, "title": "a|b😀", "description": "",
+         "traces": {"k": item_entry(0, key="k")}, "centroid": []}])])),
+    hogql_response([make_properties([{"cluster_id": -1, "size": 1, "title": "t",
+                                       "traces": {"k": item_entry(0, key="k")}}])],
                    json_as_string=True),
-    persisted_content(hogql_response([make_properties([{"cluster_id": 3, "size": 0, "title": "x", "traces": {}}])]),
+    persisted_content(hogql_response([make_properties([{"cluster_id": 3, "size": 0, "title": "x",
+                                                        "traces": {}}])]),
                       "result"),
 ]
 

@@ -270,7 +270,8 @@ def test_noise_cluster_centroid_empty_and_ranked_by_anomaly():
 
 
 def test_unlabelled_clusters():
-    clusters = [make_cluster(0, 3, title="", description=""), make_cluster(1, 3, title="Cluster 1", description="")]
+    clusters = [make_cluster(0, 3, title="", description=""),
+                make_cluster(1, 3, title="Cluster 1", description="")]
     clusters[1].pop("description")
     props = make_properties(clusters)
     for doc in (execute_sql([props]), json.dumps(props)):
@@ -313,7 +314,8 @@ def test_several_content_blocks_each_a_document():
 
 def test_warning_block_then_table_in_separate_blocks():
     props = standard_props()
-    text = content_blocks("<taxonomy_warnings>\nEvent `x` not found\n</taxonomy_warnings>", execute_sql([props]))
+    text = content_blocks("<taxonomy_warnings>\nEvent `x` not found\n</taxonomy_warnings>",
+                          execute_sql([props]))
     result = read_text(text)
     assert [summary(r) for r in result.runs] == [expected_run(props)]
     assert any("taxonomy_warnings" in note for note in result.notes)
@@ -353,7 +355,8 @@ def test_traces_before_cluster_id_still_follow_the_per_cluster_policy(document):
     _check(read_text(text, policy), props, fields, policy)
 
 
-@pytest.mark.parametrize("document", ["properties", "event", "hogql-properties-string", "pipe-properties-column"])
+@pytest.mark.parametrize("document", ["properties", "event", "hogql-properties-string",
+                                      "pipe-properties-column"])
 def test_clusters_property_stored_as_a_json_string(document):
     props = standard_props()
     as_string = dict(props, **{"$ai_clusters": json.dumps(props["$ai_clusters"])})
@@ -403,7 +406,8 @@ def test_a_clusters_value_that_is_not_an_array_of_clusters_is_unreadable(tmp_pat
 
 def test_an_empty_clusters_array_and_a_listing_count_stay_readable(tmp_path):
     path = tmp_path / "run.json"
-    path.write_text(json.dumps({"event": event_name("trace"), "properties": {**standard_props(), "$ai_clusters": []}}))
+    path.write_text(json.dumps({"event": event_name("trace"),
+                                "properties": {**standard_props(), "$ai_clusters": []}}))
     assert read_runs(str(path), ItemPolicy()).runs[0].clusters == []
     listing = ("run_id", "level", "job_name", "window_end", "total_items", "clusters")
     props = {**standard_props(), "$ai_clusters": 4}

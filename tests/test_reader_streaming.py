@@ -49,11 +49,13 @@ def _documents():
         "blocks-pipe-crlf": (persisted_content(table.replace("\n", "\r\n")), [a, b]),
         "plain-pipe-crlf-bom": ("\ufeff" + table.replace("\n", "\r\n"), [a, b]),
         "result-pipe": (persisted_content(table, "result"), [a, b]),
-        "several-blocks": (content_blocks(execute_sql([a]), hogql_response([b], json_as_string=True)), [a, b]),
+        "several-blocks": (content_blocks(execute_sql([a]), hogql_response([b], json_as_string=True)),
+                           [a, b]),
         "blocks-hogql-string": (persisted_content(hogql_response([a, b], json_as_string=True)), [a, b]),
         "hogql-native": (hogql_response([a, b]), [a, b]),
         "event": (json.dumps({"event": "$ai_trace_clusters", "properties": a}), [a]),
-        "ensure-ascii-false-blocks": (json.dumps([{"type": "text", "text": table}], ensure_ascii=False), [a, b]),
+        "ensure-ascii-false-blocks": (json.dumps([{"type": "text", "text": table}], ensure_ascii=False),
+                                      [a, b]),
     }
 
 
@@ -111,12 +113,12 @@ def test_every_split_of_a_surrogate_pair_escape():
 def test_safe_cut_points_decode_apart():
     from json.decoder import scanstring
 
-    from llm_clusters.textsource import _safe_cut
+    from llm_clusters.textsource import escape_safe_cut
 
     for value in ["😀" * 20, "\\\\ud83d" * 6, "x\\😀" * 9, "\n\t\"" * 10, "é𝔘\\u" * 8]:
         body = json.dumps(value)[1:-1]
         for end in range(len(body) + 1):
-            cut = _safe_cut(body[:end])
+            cut = escape_safe_cut(body[:end])
             assert cut <= end
             left, _ = scanstring(body[:cut] + '"', 0, False)
             right, _ = scanstring(body[cut:] + '"', 0, False)

@@ -122,7 +122,8 @@ def test_json_that_simply_stops(kind, fraction):
         "hogql": lambda: hogql_response(runs),
         "properties": lambda: json.dumps(runs[0]),
         "blocks-pipe-several": lambda: content_blocks(execute_sql(runs[:1]), execute_sql(runs[1:])),
-        "call-result": lambda: json.dumps({"isError": False, "content": [{"type": "text", "text": execute_sql(runs)}]}),
+        "call-result": lambda: json.dumps({"isError": False,
+                                           "content": [{"type": "text", "text": execute_sql(runs)}]}),
     }[kind]()
     cut = whole[: max(1, int(len(whole) * fraction))]
     with pytest.raises(TruncatedInput) as info:
@@ -179,7 +180,8 @@ def test_lone_surrogate_escapes_never_crash(escape, layer):
     props["$ai_clusters"][0]["title"] = "TITLE"
     whole = {"blocks-pipe": lambda: persisted_content(execute_sql([props])),
              "hogql": lambda: hogql_response([props]),
-             "blocks-hogql-string": lambda: persisted_content(hogql_response([props], json_as_string=True))}[layer]()
+             "blocks-hogql-string": lambda: persisted_content(
+                 hogql_response([props], json_as_string=True))}[layer]()
     assert whole.count("TITLE") == 1
     text = whole.replace("TITLE", "T" + escape + "E")
     try:

@@ -229,19 +229,21 @@ def test_metrics_and_window_totals_add_intervals_flags_and_estimates(run_cli, lo
 
     run = localposthog_engine.runs[0]
     saved = _save(localposthog_engine, load_run_sql(run["run_id"]), tmp_path / "run.json")
-    per_item = _save(localposthog_engine, server_side_query(run_target(
-        run["run_id"], run["level"], run["window_start"], run["window_end"]), per_item=True), tmp_path / "items.json")
+    target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
+    per_item = _save(localposthog_engine, server_side_query(target, per_item=True), tmp_path / "items.json")
     sql = run_cli.output("sql", "--window-totals", "--run-file", saved, command="cluster_metrics")
     window = _save(localposthog_engine, sql, tmp_path / "window.json")
     expected = json.loads(run_cli.output("aggregate", saved, per_item, "--window-totals", window,
-                                         "--format", "json", "--max-clusters", "0", command="cluster_metrics"))
+                                         "--format", "json", "--max-clusters", "0",
+                                         command="cluster_metrics"))
     page = page_of(run_cli, window, per_item, saved, "--max-clusters", "0")  # any order
     md = page_of(run_cli, saved, per_item, window, "--format", "markdown", "--max-clusters", "0")
     assert "per-item metrics" in page and "window totals (1 row)" in page
     assert "The whole window" in page and "The whole window" in md
     for row in expected["clusters"]:
         if row["total_cost"]:
-            assert f'<td class="num">{money(row["total_cost"])}</td>' in page and money(row["total_cost"]) in md
+            assert (f'<td class="num">{money(row["total_cost"])}</td>' in page
+                    and money(row["total_cost"]) in md)
         if row["error_rate_ci95"]:
             low, high = (f"{100 * v:.1f}%" for v in row["error_rate_ci95"])
             assert f"({low}–{high})" in md and f"({low}–{high})" in page
@@ -253,9 +255,11 @@ def test_metrics_and_window_totals_add_intervals_flags_and_estimates(run_cli, lo
 
 
 @pytest.mark.engine
-def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_merge(run_cli, localposthog_engine, tmp_path):
+def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_merge(
+        run_cli, localposthog_engine, tmp_path):
     runs = max(consecutive_runs(localposthog_engine), key=len)
-    files = [_save(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json") for n, r in enumerate(runs)]
+    files = [_save(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
+             for n, r in enumerate(runs)]
     page = page_of(run_cli, *files, "--max-runs", "0")
     read = [run for f in files for run in read_runs(str(f), ItemPolicy(default=None)).runs]
     comparison = compare_runs(time_order(read))
@@ -264,7 +268,8 @@ def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_me
     assert flow.count('<path class="band') == sum(
         len(step.pairs) + sum(len(d.parts) for d in step.divisions) for step in comparison.steps)
     kinds = {kind for step in comparison.steps for kind, present in
-             (("split", step.splits), ("merged", step.merges), ("new", step.new), ("vanished", step.vanished)) if present}
+             (("split", step.splits), ("merged", step.merges), ("new", step.new),
+              ("vanished", step.vanished)) if present}
     assert kinds, "the dataset plants drift: some change must be found"
     for kind in kinds:
         assert f"<li>{kind}:" in page
@@ -273,7 +278,8 @@ def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_me
 def test_runs_of_another_level_are_left_out_of_the_comparison_and_said(run_cli):
     generation = ROOT / "examples" / "generation_run.hogql.json"
     level = read_runs(str(generation), ItemPolicy(default=0)).runs[0].level
-    page = html.unescape(page_of(run_cli, RECENT, generation, "--run-id", read_runs(str(RECENT), ItemPolicy(default=0)).runs[0].run_id))
+    run_id = read_runs(str(RECENT), ItemPolicy(default=0)).runs[0].run_id
+    page = html.unescape(page_of(run_cli, RECENT, generation, "--run-id", run_id))
     assert level == "generation" and "1 runs of another level than this run's (trace) are left out" in page
     assert page.count("<h3>#") == 2  # the three trace runs: two steps
     alone = html.unescape(page_of(run_cli, generation, EXAMPLE))

@@ -52,7 +52,8 @@ def opened_cleanly(browser: Browser, path: Path):
     page = browser.open(path)
     assert page.errors == []
     assert page.requests == [path.resolve().as_uri()]
-    assert page.evaluate("document.querySelectorAll('script, img, iframe, object, embed, foreignObject').length") == 0
+    assert page.evaluate("document.querySelectorAll("
+                         "'script, img, iframe, object, embed, foreignObject').length") == 0
     assert page.evaluate("[...document.querySelectorAll('*')].some(e => [...e.attributes].some("
                          "a => a.name.startsWith('on')))") is False
     assert page.evaluate("typeof window.pwned") == "undefined"
@@ -65,7 +66,8 @@ def map_marks(page) -> int:
 
 def located_items(path: Path, run_id: str | None = None) -> int:
     runs = read_runs(str(path), ItemPolicy(default=None)).runs
-    run = next(r for r in runs if r.run_id == run_id) if run_id else max(runs, key=lambda r: (r.sort_time, r.run_id or ""))
+    run = (next(r for r in runs if r.run_id == run_id) if run_id
+           else max(runs, key=lambda r: (r.sort_time, r.run_id or "")))
     return sum(1 for c in run.clusters for i in c.items if i.x is not None and i.y is not None)
 
 
@@ -81,7 +83,8 @@ def test_the_example_report_loads_cleanly_with_one_mark_per_item(run_cli, browse
 
 
 def test_hostile_titles_appear_as_text_and_nothing_they_hold_runs(run_cli, browser, tmp_path, artefacts):
-    path = write_report(run_cli, tmp_path / "hostile.html", hostile_run_file(tmp_path), "--host", "us", "--project-id", "1")
+    path = write_report(run_cli, tmp_path / "hostile.html", hostile_run_file(tmp_path),
+                        "--host", "us", "--project-id", "1")
     page = opened_cleanly(browser, path)
     assert page.evaluate("document.title") == f"Clusters of run {HOSTILE_RUN_ID}"
     text = page.evaluate("document.body.textContent")
@@ -92,7 +95,8 @@ def test_hostile_titles_appear_as_text_and_nothing_they_hold_runs(run_cli, brows
     page.screenshot(artefacts / "report-hostile.png")
 
 
-def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_missed(run_cli, browser, tmp_path):
+def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_missed(run_cli, browser,
+                                                                                     tmp_path):
     page_text = write_report(run_cli, tmp_path / "page.html", EXAMPLE).read_text()
     injected = tmp_path / "injected.html"
     injected.write_text(page_text.replace("</body>", "<script>document.title='PWNED'</script>"
@@ -104,7 +108,8 @@ def test_the_pages_policy_blocks_a_script_and_a_load_that_escaping_would_have_mi
 
 
 @pytest.mark.engine
-def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(run_cli, browser, localposthog_engine, tmp_path,
+def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(run_cli, browser,
+                                                                         localposthog_engine, tmp_path,
                                                                          artefacts):
     groups: dict[tuple, list[dict]] = {}
     for run in localposthog_engine.runs:
@@ -120,7 +125,8 @@ def test_every_local_run_and_each_comparison_of_consecutive_runs_renders(run_cli
             assert map_marks(page) == located_items(saved)
         for before, after in zip(files, files[1:]):
             page = opened_cleanly(browser, write_report(run_cli, tmp_path / "pair.html", before, after))
-            clusters = sum(len(r.clusters) for f in (before, after) for r in read_runs(str(f), ItemPolicy(default=0)).runs)
+            clusters = sum(len(r.clusters) for f in (before, after)
+                           for r in read_runs(str(f), ItemPolicy(default=0)).runs)
             assert page.evaluate("document.querySelectorAll('svg.flow rect').length") == clusters
         if len(files) > 2:
             page = opened_cleanly(browser, write_report(run_cli, tmp_path / "all.html", *files))

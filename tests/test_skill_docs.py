@@ -126,7 +126,8 @@ SCRIPT_PLACEHOLDERS = {"compare_runs": {"SAVED_FILE": str(EXAMPLES / "recent_run
 @pytest.mark.engine
 def test_every_documented_command_runs_on_the_examples(run_cli, tmp_path, local_posthog, localposthog_engine):
     # live-mode commands run against the local PostHog, as a user's would against theirs
-    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url, "POSTHOG_PROJECT_ID": str(local_posthog.project_id),
+    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url,
+                              "POSTHOG_PROJECT_ID": str(local_posthog.project_id),
                               "POSTHOG_PERSONAL_API_KEY": local_posthog.api_key})
     lines = _command_lines()
     assert any("print_clusters.py" in line for _, line in lines)
@@ -198,7 +199,8 @@ def test_every_script_is_documented_in_skill_md():
 def test_every_flag_a_script_has_is_documented():
     documented = _documented_flags()
     for script, flags in _script_flags().items():
-        assert flags <= documented, f"{script}.py flags missing from SKILL.md/references: {sorted(flags - documented)}"
+        assert flags <= documented, (f"{script}.py flags missing from SKILL.md/references: "
+                                     f"{sorted(flags - documented)}")
 
 
 def test_every_flag_the_docs_mention_exists():

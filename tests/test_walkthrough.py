@@ -38,7 +38,8 @@ def test_from_a_pasted_cluster_link_to_an_answer_with_links(run_cli, local_posth
     # 3. the printed print_clusters command, on the saved file, shows the cluster in depth
     (file_command, live_command) = _printed_commands(parsed, "print_clusters")
     file_argv = [str(saved) if word == "SAVED_FILE" else word for word in file_command]
-    detail = run_cli.output(*file_argv, "--links", "--host", local_posthog.url, "--project-id", str(local_posthog.project_id), command="print_clusters")
+    detail = run_cli.output(*file_argv, "--links", "--host", local_posthog.url,
+                            "--project-id", str(local_posthog.project_id), command="print_clusters")
     assert f"Cluster {cluster['cluster_id']}: {cluster['title']}" in detail
     assert f"{cluster['size']} items" in detail
     best = min(cluster["items"].items(), key=lambda kv: kv[1]["rank"])[0]
@@ -48,7 +49,8 @@ def test_from_a_pasted_cluster_link_to_an_answer_with_links(run_cli, local_posth
     # 4. the live form of the same command gives the same view without the MCP server
     run_cli.variables["POSTHOG_PERSONAL_API_KEY"] = local_posthog.api_key
     live = run_cli.output(*live_command, command="print_clusters")
-    assert live == run_cli.output(*file_argv, command="print_clusters").replace(str(saved), "PostHog's answer")
+    assert live == (run_cli.output(*file_argv, command="print_clusters")
+                    .replace(str(saved), "PostHog's answer"))
 
     # 5. each item shown links to its trace page, which link_builder reads back to the trace id
     trace = run_cli.output("parse", trace_links[0], command="link_builder")

@@ -31,12 +31,14 @@ def ask_posthog(engine, printed: str) -> str:
 
 
 def test_four_questions_from_small_server_side_answers(run_cli, localposthog_engine, local_posthog):
-    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url, "POSTHOG_PROJECT_ID": str(local_posthog.project_id)})
+    run_cli.variables.update({"POSTHOG_HOST": local_posthog.url,
+                              "POSTHOG_PROJECT_ID": str(local_posthog.project_id)})
     run = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_name"]][-1]
     truth = {c["cluster_id"]: c for c in run["clusters"]}
 
     # 1. overview: the findings name the most expensive cluster; the JSON view gives its error rate
-    overview = ask_posthog(localposthog_engine, run_cli.output("sql", "--run-id", run["run_id"], "--overview", command="cluster_metrics"))
+    overview = ask_posthog(localposthog_engine, run_cli.output(
+        "sql", "--run-id", run["run_id"], "--overview", command="cluster_metrics"))
     text = run_cli.output("aggregate", "-", stdin=overview.encode(), command="cluster_metrics")
     finding = re.search(r"^Most expensive in total: cluster (-?\d+) '([^']*)' (\S+), \$([\d.]+)", text, re.M)
     assert finding, text[:2000]
@@ -44,7 +46,8 @@ def test_four_questions_from_small_server_side_answers(run_cli, localposthog_eng
     costliest = max(regular.values(), key=lambda c: c["total_cost"] or 0)
     assert int(finding.group(1)) == costliest["cluster_id"]
     assert finding.group(3).endswith(f"/clusters/{run['run_id']}/{costliest['cluster_id']}")
-    document = json.loads(run_cli.output("aggregate", "-", "--format", "json", stdin=overview.encode(), command="cluster_metrics"))
+    document = json.loads(run_cli.output("aggregate", "-", "--format", "json", stdin=overview.encode(),
+                                         command="cluster_metrics"))
     row = next(c for c in document["clusters"] if c["cluster_id"] == costliest["cluster_id"])
     assert row["error_items"] == costliest["error_items"]
     assert row["error_rate"] == pytest.approx(costliest["error_rate"], rel=1e-9)
@@ -52,14 +55,17 @@ def test_four_questions_from_small_server_side_answers(run_cli, localposthog_eng
     assert low < row["error_rate"] < high and high - low < 0.5
 
     # 2. comparison with the previous run of the same job, found inside the query
-    comparison = ask_posthog(localposthog_engine, run_cli.output("sql", "--run-id", run["run_id"], "--previous", command="compare_runs"))
+    comparison = ask_posthog(localposthog_engine, run_cli.output(
+        "sql", "--run-id", run["run_id"], "--previous", command="compare_runs"))
     report = run_cli.output("-", stdin=comparison.encode(), command="compare_runs")
     previous = [r for r in localposthog_engine.runs if r["job_id"] == run["job_id"]][-2]
     assert previous["run_id"] in report and run["run_id"] in report
     assert costliest["title"].split(" |")[0] in report
 
     # 3. three failed traces of that cluster, then one link per trace in one call
-    failed = ask_posthog(localposthog_engine, run_cli.output("sql", "--run-id", run["run_id"], "--cluster", str(costliest["cluster_id"]), "--errors-only", "--sort", "cost", "--limit", "3", command="cluster_metrics"))
+    failed = ask_posthog(localposthog_engine, run_cli.output(
+        "sql", "--run-id", run["run_id"], "--cluster", str(costliest["cluster_id"]),
+        "--errors-only", "--sort", "cost", "--limit", "3", command="cluster_metrics"))
     header, *rows = [line.split("|") for line in failed.splitlines()]
     traces = [dict(zip(header, cells)) for cells in rows]
     assert len(traces) == 3 and all(int(t["error_events"]) > 0 for t in traces)
@@ -68,5 +74,6 @@ def test_four_questions_from_small_server_side_answers(run_cli, localposthog_eng
     links = run_cli.output("trace", *(t["trace_id"] for t in traces), *stamps, command="link_builder").split()
     assert len(links) == 3
     for link, trace in zip(links, traces):
-        assert link.startswith(f"{local_posthog.url}/project/{local_posthog.project_id}/llm-analytics/traces/")
+        assert link.startswith(f"{local_posthog.url}/project/{local_posthog.project_id}"
+                               "/llm-analytics/traces/")
         assert trace["trace_id"] in link and "timestamp=" in link

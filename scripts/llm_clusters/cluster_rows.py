@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
+from .errors import ClusterToolError, ExitStatus, UsageError
 from .metrics_sql import CLUSTER_COLUMNS
 from .model import Cluster, Run
 from .pipetable import Table
 from .stats import (
     Estimate,
+    Interval,
     Sample,
     TestResult,
     holm,
@@ -25,8 +25,9 @@ from .stats import (
     wilson,
     window_count,
 )
-from .tables import cell_bool, cell_number
+from .tables import cell_bool, cell_integer, cell_number
 from .text import clean
+from .timestamps import parse_timestamp
 
 ALPHA = 0.05
 
@@ -52,6 +53,21 @@ class ItemValues:
     output_tokens: float | None = None
     errors: float | None = None
     model: str | None = None
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """A cluster's one-sided test against the rest of the run, Holm-adjusted across the run's
+    clusters; `significant`: adjusted p below ALPHA with the cluster above the rest."""
+
+    test: str  # the test's name, as printed
+    statistic: float
+    p_value: float
+    p_adjusted: float
+    significant: bool
+
+    def as_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -80,7 +96,8 @@ class ClusterRow:
     # Count, mean and variance when only those are known (the overview query), for the tests.
     cost_sample: Sample | None = field(default=None, repr=False)
     latency_sample: Sample | None = field(default=None, repr=False)
-    tests: dict[str, dict] = field(default_factory=dict)
+    # Per tested measure (TESTED): its outcome, None where the test could not run.
+    tests: dict[str, TestOutcome | None] = field(default_factory=dict)
     window: dict[str, Estimate | None] | None = None  # estimates for the whole window, when known
 
     @property
@@ -90,7 +107,7 @@ class ClusterRow:
         return self.error_items / self.items_with_data
 
     @property
-    def error_interval(self) -> tuple[float, float] | None:
+    def error_interval(self) -> Interval | None:
         if self.error_items is None or not self.items_with_data:
             return None
         return wilson(self.error_items, self.items_with_data)
@@ -102,6 +119,11 @@ def _column(columns: list[str], *names: str) -> int | None:
         if name in lowered:
             return lowered.index(name)
     return None
+
+
+def _cells(index: dict[str, int | None], row: list) -> dict:
+    """A row's cells by name, from each name's column position (None: no such column)."""
+    return {name: row[i] if i is not None and i < len(row) else None for name, i in index.items()}
 
 
 def rows_from_tables(run: Run, tables: list[tuple[str, Table]]) -> tuple[list[ClusterRow], str, list[str]]:
@@ -202,7 +224,7 @@ def rows_from_cluster_table(run: Run, table: Table) -> list[ClusterRow]:
     columns = {name: _column(table.columns, name) for name in CLUSTER_COLUMNS}
     by_id = {}
     for row in table.rows:
-        cells = {name: row[i] if i is not None and i < len(row) else None for name, i in columns.items()}
+        cells = _cells(columns, row)
         cluster_id = cell_number(cells["cluster_id"])
         if cluster_id is not None:
             by_id[int(cluster_id)] = cells
@@ -210,12 +232,14 @@ def rows_from_cluster_table(run: Run, table: Table) -> list[ClusterRow]:
     for cluster in run.clusters:
         cells = by_id.get(cluster.cluster_id, {})
         number = lambda name: cell_number(cells.get(name))  # noqa: E731
-        count = lambda name: None if number(name) is None else int(number(name))  # noqa: E731
+        count = lambda name: cell_integer(cells.get(name))  # noqa: E731
         rows.append(ClusterRow(
-            cluster=cluster, items=count("items") or cluster.size, items_with_data=count("items_with_data") or 0,
+            cluster=cluster, items=count("items") or cluster.size,
+            items_with_data=count("items_with_data") or 0,
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), cost_n=count("cost_items"),
             avg_latency=number("avg_latency"), p50_latency=number("p50_latency"),
-            p90_latency=number("p90_latency"), p95_latency=number("p95_latency"), latency_n=count("latency_items"),
+            p90_latency=number("p90_latency"), p95_latency=number("p95_latency"),
+            latency_n=count("latency_items"),
             input_tokens=number("input_tokens"), output_tokens=number("output_tokens"),
             avg_tokens=number("avg_tokens"), error_items=count("error_items") or 0,
             top_model=None if cells.get("top_model") in (None, "") else str(cells["top_model"]),
@@ -234,11 +258,10 @@ def rows_from_embedded(run: Run) -> list[ClusterRow]:
     for cluster in run.clusters:
         m = cluster.metrics or {}
         number = lambda key: cell_number(m.get(key))  # noqa: E731
-        with_data, errors = number("item_count"), number("error_count")
         rows.append(ClusterRow(
-            cluster=cluster, items=cluster.size, items_with_data=None if with_data is None else int(with_data),
+            cluster=cluster, items=cluster.size, items_with_data=cell_integer(m.get("item_count")),
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), avg_latency=number("avg_latency"),
-            avg_tokens=number("avg_tokens"), error_items=None if errors is None else int(errors)))
+            avg_tokens=number("avg_tokens"), error_items=cell_integer(m.get("error_count"))))
     return rows
 
 
@@ -257,31 +280,24 @@ class WindowTotals:
     @classmethod
     def from_table(cls, table: Table, where: str) -> "WindowTotals":
         index = {name: _column(table.columns, name) for name in
-                 ("level", "window_start", "window_end", "items", "items_with_data", "total_cost", "error_items")}
+                 ("level", "window_start", "window_end", "items", "items_with_data", "total_cost",
+                  "error_items")}
         if index["items"] is None or len(table.rows) != 1:
             raise ClusterToolError(
                 f"{where} is not the result of `cluster_metrics.py sql --window-totals` (expected one "
                 f"row with an items column; found {len(table.rows)} rows, columns "
                 f"{', '.join(clean(c, 40) for c in table.columns[:12])}).", ExitStatus.UNREADABLE)
-        row = table.rows[0]
-        cell = lambda name: row[index[name]] if index[name] is not None and index[name] < len(row) else None  # noqa: E731
-        whole = lambda name: None if cell_number(cell(name)) is None else int(cell_number(cell(name)))  # noqa: E731
-        text = lambda name: None if cell(name) in (None, "") else str(cell(name))  # noqa: E731
+        cells = _cells(index, table.rows[0])
+        whole = lambda name: cell_integer(cells[name])  # noqa: E731
+        text = lambda name: None if cells[name] in (None, "") else str(cells[name])  # noqa: E731
         return cls(text("level"), text("window_start"), text("window_end"), whole("items") or 0,
-                   whole("items_with_data"), cell_number(cell("total_cost")), whole("error_items"))
+                   whole("items_with_data"), cell_number(cells["total_cost"]), whole("error_items"))
 
 
 def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals) -> list[str]:
     """Each cluster's estimated window totals (`row.window`), from the run's sample of n items out
     of the window's N; warnings when the totals do not describe this run's window."""
-    if totals.level and run.level and totals.level != run.level:
-        raise ClusterToolError(f"the window totals are for the {totals.level} level, the run is "
-                               f"{run.level} level: run `sql --window-totals` for this run.", ExitStatus.USAGE)
-    for mine, theirs, name in ((run.window_start, totals.start, "start"), (run.window_end, totals.end, "end")):
-        if parse_timestamp(mine) and parse_timestamp(theirs) and parse_timestamp(mine) != parse_timestamp(theirs):
-            raise ClusterToolError(f"the window totals' window {name} ({clean(theirs, 40)}) is not the "
-                                   f"run's ({clean(mine, 40)}): run `sql --window-totals` for this run.",
-                                   ExitStatus.USAGE)
+    _check_same_window(run, totals)
     n = sum(r.items for r in rows)
     if totals.items < n:
         return [f"the window totals count {totals.items:,} items, fewer than the {n:,} the run "
@@ -308,7 +324,20 @@ def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals)
     return []
 
 
-TESTED = ("error_rate", "avg_cost", "avg_latency")
+def _check_same_window(run: Run, totals: WindowTotals) -> None:
+    """Refuse totals of another level or window than the run's."""
+    if totals.level and run.level and totals.level != run.level:
+        raise UsageError(f"the window totals are for the {totals.level} level, the run is "
+                         f"{run.level} level: run `sql --window-totals` for this run.")
+    for mine, theirs, name in ((run.window_start, totals.start, "start"),
+                               (run.window_end, totals.end, "end")):
+        mine_time, their_time = parse_timestamp(mine), parse_timestamp(theirs)
+        if mine_time and their_time and mine_time != their_time:
+            raise UsageError(f"the window totals' window {name} ({clean(theirs, 40)}) is not the "
+                             f"run's ({clean(mine, 40)}): run `sql --window-totals` for this run.")
+
+
+TESTED = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}  # measure: its flag
 
 
 def add_tests(rows: list[ClusterRow]) -> None:
@@ -338,8 +367,8 @@ def add_tests(rows: list[ClusterRow]) -> None:
     for key, pairs in tested.items():
         adjusted = holm([result.p_value for _, result in pairs])
         for (row, result), p_adjusted in zip(pairs, adjusted):
-            row.tests[key] = {"test": result.test, "statistic": result.statistic, "p_value": result.p_value,
-                              "p_adjusted": p_adjusted, "significant": p_adjusted < ALPHA and result.statistic > 0}
+            row.tests[key] = TestOutcome(result.test, result.statistic, result.p_value, p_adjusted,
+                                         significant=p_adjusted < ALPHA and result.statistic > 0)
 
 
 SORT_KEYS = {

@@ -33,7 +33,7 @@ from typing import Sequence
 from .cluster_matching import Step, compare_pair
 from .compare_evidence import ItemEvidence, TraceSample
 from .compare_settings import Settings
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .lineage import Lineage, lineages
 from .model import Run
 from .text import clean
@@ -75,18 +75,17 @@ def compare_runs(runs: Sequence[Run], settings: Settings = Settings(),
     settings.check()
     evidence = evidence or ItemEvidence()
     if len(runs) < 2:
-        raise ClusterToolError(f"comparing needs at least two runs; got {len(runs)}. Pass two or "
-                               "more saved run files (or a file holding several runs).",
-                               ExitStatus.USAGE)
+        raise UsageError(f"comparing needs at least two runs; got {len(runs)}. Pass two or "
+                         "more saved run files (or a file holding several runs).")
     ordered = time_order(runs)
     levels = sorted({level for level in map(run_level, ordered) if level})
     if len(levels) > 1:
         listing = "; ".join(f"{clean(run.run_id, 100) or '(no run id)'}: {run_level(run) or 'unknown'}"
                             for run in ordered[:10])
-        raise ClusterToolError(
+        raise UsageError(
             f"the runs are of different levels ({', '.join(levels)}): {listing}. Clusters of "
             "traces and of generations cannot be matched; compare runs of one level at a time "
-            "(pick them with --run-id).", ExitStatus.USAGE)
+            "(pick them with --run-id).")
     notes = []
     if any(run_level(run) is None for run in ordered):
         notes.append("some runs record no level; they were compared as if of the same level")

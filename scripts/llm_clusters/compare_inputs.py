@@ -4,13 +4,12 @@ saved results (their items), or the comparison query's answer (its counts), save
 from __future__ import annotations
 
 import io
-import sys
 from typing import BinaryIO, Iterable
 
 from . import compare_sql
 from .compare_evidence import ItemEvidence
 from .compare_result import is_comparison, runs_from_table
-from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
+from .errors import NoClustersFound, UnreadableInput, UsageError
 from .live import ANSWER_NAME
 from .model import ItemPolicy, Run
 from .posthog_api import PostHogClient
@@ -27,17 +26,16 @@ def comparison_sql(run_ids: list[str] | None, previous: bool, last: int | None, 
     """The comparison query for the runs named, the run before one, or the last N runs."""
     if previous:
         if not run_ids or len(set(run_ids)) != 1:
-            raise ClusterToolError("--previous goes with exactly one --run-id: the run whose "
-                                   "previous run (same job and level) to compare it with.",
-                                   ExitStatus.USAGE)
+            raise UsageError("--previous goes with exactly one --run-id: the run whose "
+                             "previous run (same job and level) to compare it with.")
         return compare_sql.previous_sql(run_ids[0], level, days)
     if run_ids:
         if last or job_id is not None or level:
-            raise ClusterToolError("name the runs with --run-id, or pick the --last N runs (of "
-                                   "--level or --job-id), not both.", ExitStatus.USAGE)
+            raise UsageError("name the runs with --run-id, or pick the --last N runs (of "
+                             "--level or --job-id), not both.")
         if len(set(run_ids)) < 2:
-            raise ClusterToolError("comparing needs two runs or more: repeat --run-id for each, "
-                                   "or use --run-id ID --previous, or --last N.", ExitStatus.USAGE)
+            raise UsageError("comparing needs two runs or more: repeat --run-id for each, "
+                             "or use --run-id ID --previous, or --last N.")
         return compare_sql.ids_sql(run_ids, days)
     return compare_sql.last_sql(last or LAST_RUNS, job_id, level, days)
 
@@ -84,7 +82,7 @@ def load_files(paths: list[str], run_ids: list[str] | None, stdin: BinaryIO | No
     """The runs in saved results: whole runs (any shape print_clusters.py reads), or ONE
     comparison query answer; only those named by `run_ids` when given."""
     if "-" in paths:  # read once, so that both readers can look at it
-        stdin = io.BytesIO((stdin or sys.stdin.buffer).read())
+        stdin = io.BytesIO(stdin.read() if stdin is not None else b"")
     results = []
     for path in paths:
         if stdin is not None:
@@ -102,9 +100,8 @@ def load_files(paths: list[str], run_ids: list[str] | None, stdin: BinaryIO | No
             if not is_comparison(table):
                 raise error from None
         if len(paths) > 1:
-            raise ClusterToolError(f"{path} is a comparison query's answer, which holds its runs' "
-                                   "counts only: compare it on its own, not with other files.",
-                                   ExitStatus.USAGE)
+            raise UsageError(f"{path} is a comparison query's answer, which holds its runs' "
+                             "counts only: compare it on its own, not with other files.")
         runs, evidence, notes = runs_from_table(table, "standard input" if path == "-" else path)
         return chosen(runs, run_ids), evidence, notes
     runs, notes = gather_runs(results, run_ids)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .compare_evidence import ItemEvidence, Overlap, TraceSample, TraceSums
 from .compare_sql import COLUMNS
-from .errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
+from .errors import NoClustersFound, UnreadableInput, UsageError
 from .model import Cluster, Run
 from .pipetable import Table
 from .tables import cell_number
@@ -35,11 +35,11 @@ class CountEvidence(ItemEvidence):
     def overlap(self, before: Run, after: Run) -> Overlap:
         found = self._overlaps.get((before, after))
         if found is None:
-            raise ClusterToolError(
+            raise UsageError(
                 f"the comparison result counts what consecutive runs share, and runs "
                 f"{before.run_id!r} and {after.run_id!r} were not consecutive in it. Compare "
                 "consecutive runs of the result (drop --run-id), or print a query for exactly "
-                "these runs with `compare_runs.py sql --run-id A --run-id B`.", ExitStatus.USAGE)
+                "these runs with `compare_runs.py sql --run-id A --run-id B`.")
         return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 
 CORRECTIONS = ("holm", "none")
 
@@ -34,4 +34,4 @@ class Settings:
         if self.correction not in CORRECTIONS:
             problems.append(f"the correction must be one of {', '.join(CORRECTIONS)}")
         if problems:
-            raise ClusterToolError("; ".join(problems) + ".", ExitStatus.USAGE)
+            raise UsageError("; ".join(problems) + ".")

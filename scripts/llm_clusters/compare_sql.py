@@ -28,8 +28,9 @@ written twice is read once (LIMIT 1 BY its id).
 
 from __future__ import annotations
 
-from .errors import ClusterToolError, ExitStatus
-from .metrics_sql import CLUSTER_EVENTS, RUN_EVENT_MARGIN, run_target, time_bound
+from .errors import UsageError
+from .metrics_sql import RUN_EVENT_MARGIN, run_target, time_bound
+from .model import CLUSTER_EVENT_BY_LEVEL
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 from .run_ids import parse_run_id
 from .similarity import DESCRIPTION_CHARS, TITLE_CHARS
@@ -116,8 +117,8 @@ def _query(where: str, count: int) -> str:
 
 def _runs_count(count: int) -> int:
     if not 2 <= count <= MAX_RUNS_PER_QUERY:
-        raise ClusterToolError(f"one query compares at least 2 and at most {MAX_RUNS_PER_QUERY} runs, "
-                               f"not {count}.", ExitStatus.USAGE)
+        raise UsageError(f"one query compares at least 2 and at most {MAX_RUNS_PER_QUERY} runs, "
+                         f"not {count}.")
     return count
 
 
@@ -143,15 +144,14 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     ends no later than the run's)."""
     parsed = parse_run_id(run_id) if isinstance(run_id, str) else None
     if parsed is None:
-        raise ClusterToolError(
+        raise UsageError(
             f"--previous needs a run id that carries its window end (such as "
             f"1_trace_20260122_000016_<job id>) to bound the search; {run_id[:80]!r} does not. "
-            "Name both runs with --run-id instead (list them with print_clusters.py --list-runs).",
-            ExitStatus.USAGE)
+            "Name both runs with --run-id instead (list them with print_clusters.py --list-runs).")
     target = run_target(run_id, level)
     low, high = target.run_event_bounds
     end = high - RUN_EVENT_MARGIN
-    event = f"event={sql_string(CLUSTER_EVENTS[target.level])}"
+    event = f"event={sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])}"
     job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={time_bound(low)}"
            f" AND timestamp<{time_bound(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
     window_end = f"parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})"
@@ -171,7 +171,7 @@ def last_sql(count: int, job_id: str | None = None, level: str | None = None, da
 
 def _days(days: int) -> int:
     if not 1 <= days <= 365:
-        raise ClusterToolError(f"--days must be from 1 to 365, got {days}", ExitStatus.USAGE)
+        raise UsageError(f"--days must be from 1 to 365, got {days}")
     return days
 
 

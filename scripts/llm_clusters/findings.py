@@ -46,7 +46,8 @@ def findings_lines(run: Run, rows: list["ClusterRow"], links: LinkBuilder | None
     total = sum(row.items for row in rows)
 
     def name(row: "ClusterRow") -> str:
-        label = f"{'noise ' if row.cluster.is_noise else ''}cluster {row.cluster.cluster_id} '{clean(row.cluster.title, TITLE_CHARS)}'"
+        noise = "noise " if row.cluster.is_noise else ""
+        label = f"{noise}cluster {row.cluster.cluster_id} '{clean(row.cluster.title, TITLE_CHARS)}'"
         if links and run.run_id:
             label += f" {links.cluster(run.run_id, row.cluster.cluster_id)}"
         return label
@@ -59,16 +60,17 @@ def findings_lines(run: Run, rows: list["ClusterRow"], links: LinkBuilder | None
         top = max(costly, key=lambda r: (r.total_cost, -r.cluster.cluster_id))
         lines.append(f"Most expensive in total: {name(top)}, {money(top.total_cost)} over the run's sample.")
     flagged = False
-    for key, label, show in (("avg_cost", "Most expensive per item", lambda r: f"{money(r.avg_cost)} per {unit}"),
+    for key, label, show in (("avg_cost", "Most expensive per item",
+                              lambda r: f"{money(r.avg_cost)} per {unit}"),
                              ("avg_latency", "Slowest", lambda r: f"{seconds(r.avg_latency)} mean latency"),
                              ("error_rate", "Most error-prone",
                               lambda r: f"{percent(r.error_rate)} of {unit}s with data had an error")):
-        significant = [r for r in rows if (r.tests.get(key) or {}).get("significant")]
+        significant = [r for r in rows if r.tests.get(key) and r.tests[key].significant]
         if significant:
             flagged = True
             top = max(significant, key=lambda r: (getattr(r, key) or 0, -r.cluster.cluster_id))
             lines.append(f"{label}: {name(top)}, {show(top)}, significantly above the rest "
-                         f"(adjusted p={top.tests[key]['p_adjusted']:.2g}).")
+                         f"(adjusted p={top.tests[key].p_adjusted:.2g}).")
     if not flagged:
         lines.append("No cluster is significantly above the rest of the run in cost per item, "
                      "latency or error rate.")

@@ -15,7 +15,17 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 from .errors import UnreadableInput
-from .model import LEVELS, Cluster, ItemCollector, ItemPolicy, Run, _integer, _number
+from .model import (
+    LEVEL_BY_CLUSTER_EVENT,
+    LEVELS,
+    Cluster,
+    ItemCollector,
+    ItemPolicy,
+    Run,
+    integer_or_none,
+    number_or_none,
+    text_or_none,
+)
 from .pipetable import Table
 from .run_ids import UUID_PATTERN, parse_run_id
 from .truncation import response_query, row_cap_warning
@@ -38,8 +48,6 @@ _NAME_TO_FIELD = {name: field for field, names in FIELD_NAMES.items() for name i
 _QUOTED_PROPERTY = re.compile(r"""['"`](\$ai_[A-Za-z_]+)['"`]""")
 _PROPERTY_SUGAR = re.compile(r"properties\.(\$ai_[A-Za-z_]+)")
 _UUID = re.compile(UUID_PATTERN)
-CLUSTER_EVENTS = {"$ai_trace_clusters": "trace", "$ai_generation_clusters": "generation",
-                  "$ai_evaluation_clusters": "evaluation"}
 PARAM_KEYS = ("clustering_method", "embedding_normalization", "dimensionality_reduction_method",
               "max_samples", "visualization_method")
 
@@ -177,24 +185,13 @@ class Interpreter:
         times = []
         for cell in cells:
             value = self.parse_json(cell) if _looks_like_json(cell) else cell
-            if isinstance(value, list) and value and all(is_cluster_dict(v) for v in value):
-                named.setdefault("clusters", value)
-            elif isinstance(value, dict) and any(k in value for k in PARAM_KEYS):
-                named.setdefault("params", value)
-            elif isinstance(value, dict) and "$ai_clusters" in value:
+            shown = _shown_by_content(value)
+            if shown == _EVENT_PROPERTIES:
                 named.update({k: v for k, v in self._fields_of(value).items() if k not in named})
-            elif isinstance(value, str) and parse_run_id(value):
-                named.setdefault("run_id", value)
-            elif isinstance(value, str) and value in LEVELS:
-                named.setdefault("level", value)
-            elif isinstance(value, str) and value in CLUSTER_EVENTS:
-                named.setdefault("event", value)
-            elif isinstance(value, str) and _UUID.fullmatch(value):
-                named.setdefault("job_id", value)
-            elif _looks_like_time(value):
+            elif shown == _TIME:
                 times.append(value)
-            elif isinstance(value, (int, float, str)) and _integer(value) is not None:
-                named.setdefault("total_items", value)
+            elif shown:
+                named.setdefault(shown, value)
         if len(times) >= 2:
             named.setdefault("window_start", min(times))
             named.setdefault("window_end", max(times))
@@ -233,7 +230,7 @@ class Interpreter:
         clusters = []
         cluster_count = None
         if _is_listed_count(clusters_value, fields):
-            cluster_count = _integer(clusters_value)  # a runs listing: the count, not the clusters
+            cluster_count = integer_or_none(clusters_value)  # a runs listing: the count, not the clusters
         else:
             _check_clusters_value(clusters_value, where)
         for index, raw in enumerate(clusters_value if isinstance(clusters_value, list) else [], 1):
@@ -246,15 +243,15 @@ class Interpreter:
             params = self.parse_json(params)
         run = Run(
             clusters=clusters,
-            run_id=_clean(fields.get("run_id")),
-            level=_clean(fields.get("level")),
-            job_id=_clean(fields.get("job_id")),
-            job_name=_clean(fields.get("job_name")),
-            window_start=_clean(fields.get("window_start")),
-            window_end=_clean(fields.get("window_end")),
-            total_items=_integer(fields.get("total_items")),
+            run_id=text_or_none(fields.get("run_id")),
+            level=text_or_none(fields.get("level")),
+            job_id=text_or_none(fields.get("job_id")),
+            job_name=text_or_none(fields.get("job_name")),
+            window_start=text_or_none(fields.get("window_start")),
+            window_end=text_or_none(fields.get("window_end")),
+            total_items=integer_or_none(fields.get("total_items")),
             params=params if isinstance(params, dict) else None,
-            event=_clean(fields.get("event")),
+            event=text_or_none(fields.get("event")),
             source=where,
             notes=notes,
             cluster_count=cluster_count,
@@ -264,13 +261,51 @@ class Interpreter:
         return run
 
 
+# What an unnamed cell can show besides one field: a cluster event's properties, or a time
+# (the earliest and latest times of a row are its window).
+_EVENT_PROPERTIES = "cluster event properties"
+_TIME = "a time"
+
+
+def _shown_by_content(value: Any) -> str | None:
+    """The run field an unnamed cell's value holds, judged by its content, or _EVENT_PROPERTIES
+    or _TIME; None when the content says nothing."""
+    if isinstance(value, list) and value and all(is_cluster_dict(v) for v in value):
+        return "clusters"
+    if isinstance(value, dict):
+        if any(k in value for k in PARAM_KEYS):
+            return "params"
+        return _EVENT_PROPERTIES if "$ai_clusters" in value else None
+    if isinstance(value, str):
+        field = _field_shown_by_text(value)
+        if field:
+            return field
+    if _looks_like_time(value):
+        return _TIME
+    if isinstance(value, (int, float, str)) and integer_or_none(value) is not None:
+        return "total_items"
+    return None
+
+
+def _field_shown_by_text(value: str) -> str | None:
+    if parse_run_id(value):
+        return "run_id"
+    if value in LEVELS:
+        return "level"
+    if value in LEVEL_BY_CLUSTER_EVENT:
+        return "event"
+    if _UUID.fullmatch(value):
+        return "job_id"
+    return None
+
+
 CLUSTERS_KEY = "clusters_key"  # the name the clusters were found under, beside the fields
 
 
 def _is_listed_count(value: Any, fields: dict[str, Any]) -> bool:
     """A number where the clusters belong is the runs-listing query's JSONLength count, unless it
     sits in an event's own `$ai_clusters` property or a row that loads the whole run (params)."""
-    return (not isinstance(value, (list, dict, bool)) and _integer(value) is not None
+    return (not isinstance(value, (list, dict, bool)) and integer_or_none(value) is not None
             and fields.get(CLUSTERS_KEY, "clusters").lower() != "$ai_clusters" and "params" not in fields)
 
 
@@ -299,21 +334,15 @@ def _json_kind(value: Any) -> str:
         return "a JSON object"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)) or _number(value) is not None:
+    if isinstance(value, (int, float)) or number_or_none(value) is not None:
         return "a number"
     if isinstance(value, list):
         return "an array"
     return "null" if value is None else "a string"
 
 
-def _clean(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
 def _cluster(raw: dict, policy: ItemPolicy) -> Cluster:
-    cluster_id = _integer(raw.get("cluster_id"))
+    cluster_id = integer_or_none(raw.get("cluster_id"))
     traces = raw.get("traces")
     if isinstance(traces, ItemCollector):
         items, count = traces.items(), traces.count
@@ -323,17 +352,17 @@ def _cluster(raw: dict, policy: ItemPolicy) -> Cluster:
     limit = policy.limit_for(cluster_id)
     if limit is not None:
         del items[limit:]
-    size = _integer(raw.get("size"))
+    size = integer_or_none(raw.get("size"))
     metrics = raw.get("metrics")
     return Cluster(
         cluster_id=cluster_id if cluster_id is not None else 0,
         size=size if size is not None else count,
-        title=_clean(raw.get("title")) or f"Cluster {cluster_id}",
-        description=_clean(raw.get("description")) or "",
+        title=text_or_none(raw.get("title")) or f"Cluster {cluster_id}",
+        description=text_or_none(raw.get("description")) or "",
         item_count=count,
         items=items,
-        centroid_x=_number(raw.get("centroid_x")),
-        centroid_y=_number(raw.get("centroid_y")),
+        centroid_x=number_or_none(raw.get("centroid_x")),
+        centroid_y=number_or_none(raw.get("centroid_y")),
         metrics=metrics if isinstance(metrics, dict) else None,
     )
 
@@ -344,8 +373,8 @@ def _infer_level(run: Run) -> str | None:
     parsed = run.parsed_id
     if parsed and parsed.level:
         return parsed.level
-    if run.event in CLUSTER_EVENTS:
-        return CLUSTER_EVENTS[run.event]
+    if run.event in LEVEL_BY_CLUSTER_EVENT:
+        return LEVEL_BY_CLUSTER_EVENT[run.event]
     items = [item for cluster in run.clusters for item in cluster.items]
     if any(item.generation_id for item in items):
         return "generation"

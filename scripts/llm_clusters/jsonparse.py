@@ -51,12 +51,7 @@ class ValueBuilder:
             event, value = events[index]
             index += 1
             if event == "map_key":
-                if stack[-1].__class__ is ItemCollector:
-                    taken = _add_item_run(stack[-1], events, index - 1)
-                    if taken:
-                        index += taken - 1
-                        continue
-                keys[-1] = value
+                index = self._after_key(events, index)
                 continue
             if event == "start_map" or event == "start_array":
                 stack.append(self._open(event))
@@ -79,6 +74,17 @@ class ValueBuilder:
             elif kind is ItemCollector:
                 top.add(keys[-1], value)
 
+    def _after_key(self, events: list, index: int) -> int:
+        """Take the key event just before `index`; return the index of the next event to feed.
+        In a `traces` map the key may begin a run of item entries, handed over whole."""
+        top = self._stack[-1]
+        if top.__class__ is ItemCollector:
+            taken = _add_item_run(top, events, index - 1)
+            if taken:
+                return index - 1 + taken
+        self._keys[-1] = events[index - 1][1]
+        return index
+
     def _open(self, event: str):
         top = self._stack[-1] if self._stack else None
         if top.__class__ is _Dropped:
@@ -87,7 +93,9 @@ class ValueBuilder:
             key = self._keys[-1]
             if key == "traces" and event == "start_map":
                 cluster_id = top.get("cluster_id")
-                return ItemCollector(self._policy.limit_for(cluster_id if isinstance(cluster_id, int) else None))
+                if not isinstance(cluster_id, int):
+                    cluster_id = None  # not read yet (or not a number): the largest limit applies
+                return ItemCollector(self._policy.limit_for(cluster_id))
             if key == "centroid" and event == "start_array":
                 return _Dropped()
         return {} if event == "start_map" else []
@@ -108,33 +116,11 @@ def _add_item_run(collector: ItemCollector, events: list, start: int) -> int:
     of a batch are a periodic pattern of events: checking the pattern and slicing out the
     columns happens at C speed, and only the entries the collector keeps become dicts.
     """
-    try:
-        end = events.index(_END_MAP, start + 2)
-    except ValueError:
+    names = _flat_entry_fields(events, start)
+    if names is None:
         return 0
-    period = end - start + 1
-    body = events[start + 2 : end]
-    if events[start + 1] != _START_MAP or _START_MAP in body or _START_ARRAY in body:
-        return 0
-    names = [name for _, name in body[0::2]]
-    count = (len(events) - start) // period
-    stop = start + count * period
-    # Each check compares whole event tuples in C: the entry's key event, its start and end, and
-    # its field names in order. A value slot holding the start of a nested value ends the run.
-    key_kinds = list(map(_first, events[start:stop:period]))
-    if key_kinds.count("map_key") != len(key_kinds):
-        count = min(count, next(i for i, kind in enumerate(key_kinds) if kind != "map_key"))
-    expected = [(start + 1, _START_MAP), (end, _END_MAP)]
-    expected += [(start + 2 + 2 * f, ("map_key", name)) for f, name in enumerate(names)]
-    for offset, event in expected:
-        column = events[offset : start + count * period : period]
-        if column.count(event) != len(column):
-            count = min(count, next(i for i, e in enumerate(column) if e != event))
-    for f in range(len(names)):
-        column = events[start + 3 + 2 * f : start + count * period : period]
-        for nested in (_START_MAP, _START_ARRAY):
-            if nested in column:
-                count = min(count, column.index(nested))
+    period = 2 * len(names) + 3  # the key, start_map, a key and a value per field, end_map
+    count = _entries_alike(events, start, period, names)
     if count == 0:
         return 0
     stop = start + count * period
@@ -148,6 +134,43 @@ def _add_item_run(collector: ItemCollector, events: list, start: int) -> int:
 
     collector.add_run(keys, rank, entry_at)
     return count * period
+
+
+def _flat_entry_fields(events: list, start: int) -> list | None:
+    """The field names of the entry whose key is `events[start]`, when it is a map of scalars
+    that ends within `events`; else None."""
+    try:
+        end = events.index(_END_MAP, start + 2)
+    except ValueError:
+        return None
+    body = events[start + 2 : end]
+    if events[start + 1] != _START_MAP or _START_MAP in body or _START_ARRAY in body:
+        return None
+    return [name for _, name in body[0::2]]
+
+
+def _entries_alike(events: list, start: int, period: int, names: list) -> int:
+    """How many consecutive entries from `events[start]` on have the shape of the first: each
+    `period` events long, with the fields `names` in that order, none holding a nested value."""
+    count = (len(events) - start) // period
+    stop = start + count * period
+    # Each check compares whole event tuples in C: the entry's key event, its start and end, and
+    # its field names in order. A value slot holding the start of a nested value ends the run.
+    key_kinds = list(map(_first, events[start:stop:period]))
+    if key_kinds.count("map_key") != len(key_kinds):
+        count = min(count, next(i for i, kind in enumerate(key_kinds) if kind != "map_key"))
+    expected = [(start + 1, _START_MAP), (start + period - 1, _END_MAP)]
+    expected += [(start + 2 + 2 * f, ("map_key", name)) for f, name in enumerate(names)]
+    for offset, event in expected:
+        column = events[offset : start + count * period : period]
+        if column.count(event) != len(column):
+            count = min(count, next(i for i, e in enumerate(column) if e != event))
+    for f in range(len(names)):
+        column = events[start + 3 + 2 * f : start + count * period : period]
+        for nested in (_START_MAP, _START_ARRAY):
+            if nested in column:
+                count = min(count, column.index(nested))
+    return count
 
 
 def _ijson():
@@ -236,54 +259,78 @@ def parse_json_cell(source: TextSource, policy: ItemPolicy, what: str):
     Returns (None, None), consuming nothing, when the cell only looked like JSON: a title such
     as "[bug] login fails" is text, and the caller reads it as a plain cell.
     """
-    parser = _PushParser(policy, what)
-    fed: list[str] = []  # the cell's text so far, kept while it is short enough to give back
-    fed_chars = 0
-    piece, start = "", 0
-    ended = False
+    cell = _CellFeeder(source, _PushParser(policy, what))
     try:
-        while True:
-            piece, start = source.read(), 0
-            if not piece:
-                ended = True
-                parser.close()
-                if parser.builder.done:
-                    return parser.builder.value, _kept_text(fed, fed_chars)
-                break
-            for end in [m.end() for m in _CELL_END.finditer(piece)] + [len(piece)]:
-                if end == start:
-                    continue
-                segment = piece[start:end]
-                if fed_chars < FALLBACK_CHARS:
-                    fed.append(segment)
-                fed_chars += len(segment)
-                start = end
-                parser.send(segment)
-                if parser.builder.done:
-                    source.unread(piece[end:])
-                    return parser.builder.value, _kept_text(fed, fed_chars)
+        if cell.feed_value():
+            return cell.value, cell.kept_text()
+        error: Exception | None = None
     except _ijson().JSONError as exc:
-        error: Exception | None = exc
-    else:
-        error = None
-    source.unread(piece[start:])
+        error = exc
+    source.unread(cell.unfed)
     explain_truncation(source, what)
-    if error is None or ended:  # the text ended inside the value
+    if error is None or cell.ended:  # the text ended inside the value
         raise TruncatedInput(
             f"{what} is JSON that stops before its end: the result was cut. Rerun the query with "
             "`truncate: false` and, if the result is large, a narrower selection."
         )
-    if fed_chars <= FALLBACK_CHARS:
-        source.unread("".join(fed))
+    if cell.fed_chars <= FALLBACK_CHARS:
+        source.unread("".join(cell.fed))
         return None, None
+    hint = _python_repr_hint(cell.fed[0] if cell.fed else "")
     raise UnreadableInput(
-        f"{what} starts like JSON but is not valid JSON ({_first_line(error)}).{_python_repr_hint(fed[0] if fed else '')} "
+        f"{what} starts like JSON but is not valid JSON ({_first_line(error)}).{hint} "
         "Expected the execute-sql text exactly as the tool returned it."
     )
 
 
-def _kept_text(fed: list[str], fed_chars: int) -> str | None:
-    return "".join(fed) if fed_chars <= FALLBACK_CHARS else None
+class _CellFeeder:
+    """Feeds a pipe-table row to the parser from its current position, in segments that end
+    where the JSON value could end (so nothing after the value is fed), keeping the text fed
+    while it is short enough to give back."""
+
+    def __init__(self, source: TextSource, parser: _PushParser):
+        self.source = source
+        self.parser = parser
+        self.fed: list[str] = []  # the cell's text so far, while within FALLBACK_CHARS
+        self.fed_chars = 0
+        self.unfed = ""  # the rest of the piece at hand, past the last segment fed
+        self.ended = False  # the text ended before the value did
+
+    @property
+    def value(self):
+        return self.parser.builder.value
+
+    def feed_value(self) -> bool:
+        """Feed until the value is complete (True, the text after it given back to the source)
+        or the text ends (False). Raises ijson's JSONError when the text is not JSON."""
+        while True:
+            piece = self.source.read()
+            if not piece:
+                self.ended = True
+                self.parser.close()
+                return self.parser.builder.done
+            if self._feed_piece(piece):
+                return True
+
+    def _feed_piece(self, piece: str) -> bool:
+        start = 0
+        for end in [m.end() for m in _CELL_END.finditer(piece)] + [len(piece)]:
+            if end == start:
+                continue
+            segment = piece[start:end]
+            if self.fed_chars < FALLBACK_CHARS:
+                self.fed.append(segment)
+            self.fed_chars += len(segment)
+            start = end
+            self.unfed = piece[end:]
+            self.parser.send(segment)
+            if self.parser.builder.done:
+                self.source.unread(self.unfed)
+                return True
+        return False
+
+    def kept_text(self) -> str | None:
+        return "".join(self.fed) if self.fed_chars <= FALLBACK_CHARS else None
 
 
 def _python_repr_hint(head: str) -> str:

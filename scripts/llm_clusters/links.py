@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Iterable, Mapping
 from urllib.parse import SplitResult, parse_qs, quote, quote_plus, unquote, urlsplit
 
@@ -30,6 +30,7 @@ from .errors import UsageError
 from .link_options import DEFAULT_ROUTE, ROUTES
 from .model import Item
 from .text import clean
+from .timestamps import parse_timestamp
 
 HOSTS = {"us": "https://us.posthog.com", "eu": "https://eu.posthog.com",
          "app": "https://app.posthog.com"}  # app: the legacy US host
@@ -195,18 +196,6 @@ def check_timestamp(value: str) -> str:
         raise LinkError(f"timestamp {_shown(value)} is not an ISO 8601 time; expected e.g. "
                         "2026-01-22T15:30:00+00:00 (an item's timestamp as print_clusters shows it)")
     return value.strip()
-
-
-def parse_timestamp(value: str | None) -> datetime | None:
-    """The time in an ISO 8601 string (naive means UTC), or None."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 # --- building -------------------------------------------------------------------------------

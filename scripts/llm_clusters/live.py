@@ -49,7 +49,7 @@ def live_client(args: argparse.Namespace, variables: Mapping[str, str], **client
     from .posthog_api import ApiConfig, PostHogClient
 
     try:
-        return PostHogClient(ApiConfig.from_env(args.host, args.project_id, variables), **client_options)
+        return PostHogClient(ApiConfig.from_env(variables, args.host, args.project_id), **client_options)
     except ModuleNotFoundError as exc:
         if exc.name != "httpx":
             raise

@@ -8,8 +8,7 @@ import textwrap
 from datetime import datetime
 
 from .drilldown_sql import drilldown_query
-from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
+from .errors import UsageError
 from .metrics_sql import (
     RunTarget,
     in_list_queries,
@@ -23,6 +22,7 @@ from .model import ItemPolicy, Run
 from .overview_sql import CELL_RULES, overview_query
 from .reader import ReadResult, choose_run, read_runs
 from .text import clean
+from .timestamps import parse_timestamp
 
 
 def load_run(path: str, run_id: str | None, stdin, items: bool) -> tuple[Run, list[str], list[str]]:
@@ -46,25 +46,9 @@ def run_window(run: Run) -> tuple[datetime, datetime] | None:
 
 
 def sql_text(args, stdin=None) -> str:
-    if args.in_list and not args.run_file:
-        raise ClusterToolError("--in-list needs --run-file: the item ids come from the saved run.",
-                               ExitStatus.USAGE)
-    if args.window_totals and not args.run_file:
-        raise ClusterToolError("--window-totals needs --run-file: its time bounds are the run's exact "
-                               "window, which the saved run carries (or use --live).", ExitStatus.USAGE)
-    if not args.run_file and not args.run_id:
-        raise ClusterToolError("say which run: --run-id ID, or --run-file FILE (a saved run).",
-                               ExitStatus.USAGE)
-    if args.run_file:
-        run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
-        if not run.run_id:
-            raise ClusterToolError(f"the run in {args.run_file} has no run id; pass --run-id.",
-                                   ExitStatus.USAGE)
-        target = run_target_of(run, args.level)
-        notes = [f"warning: {w}" for w in warnings] + notes
-    else:
-        run, notes = None, []
-        target = run_target(args.run_id, args.level)
+    """The query (or IN-list queries) `cluster_metrics.py sql` prints for its parsed `args`."""
+    _check_sql_args(args)
+    run, target, notes = _sql_target(args, stdin)
     if args.window_totals:
         assert run is not None
         return _window_totals_sql(run, target, notes)
@@ -80,23 +64,52 @@ def sql_text(args, stdin=None) -> str:
             f"overview of run {_comment_safe(target.run_id)} ({target.level} level): a row per cluster. "
             f"{metric_definitions(target.level)} {CELL_RULES} Save the result and pass it to "
             "`aggregate` or print_clusters.py.", notes) + [overview_query(target)])
+    if args.in_list:
+        assert run is not None
+        return _in_list_sql(run, target, notes, args.max_query_bytes)
+    comment = _metrics_comment(target, notes)
+    if not run or not run_window(run):
+        comment.append("-- time bounds: the window the run id implies (7 days before its end, "
+                       "1 day margin); the run's exact window is applied inside the query")
+    return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
+
+
+def _check_sql_args(args) -> None:
+    if args.in_list and not args.run_file:
+        raise UsageError("--in-list needs --run-file: the item ids come from the saved run.")
+    if args.window_totals and not args.run_file:
+        raise UsageError("--window-totals needs --run-file: its time bounds are the run's exact "
+                         "window, which the saved run carries (or use --live).")
+    if not args.run_file and not args.run_id:
+        raise UsageError("say which run: --run-id ID, or --run-file FILE (a saved run).")
+
+
+def _sql_target(args, stdin) -> tuple[Run | None, RunTarget, list[str]]:
+    """The saved run when given, the run the query targets, and notes for the comment lines."""
+    if not args.run_file:
+        return None, run_target(args.run_id, args.level), []
+    run, notes, warnings = load_run(args.run_file, args.run_id, stdin, items=args.in_list)
+    if not run.run_id:
+        raise UsageError(f"the run in {args.run_file} has no run id; pass --run-id.")
+    return run, run_target_of(run, args.level), [f"warning: {w}" for w in warnings] + notes
+
+
+def _metrics_comment(target: RunTarget, notes: list[str]) -> list[str]:
     comment = _comment(f"{target.level}-level metrics for run {_comment_safe(target.run_id)}", [])
     comment += [f"-- {line}" for line in _wrap(metric_definitions(target.level))]
-    comment += [f"-- note: {_comment_safe(note)}" for note in notes]
-    if not args.in_list:
-        if not run or not run_window(run):
-            comment.append("-- time bounds: the window the run id implies (7 days before its end, "
-                           "1 day margin); the run's exact window is applied inside the query")
-        return "\n".join(comment + [server_side_query(target, per_item=args.per_item)])
-    assert run is not None
+    return comment + [f"-- note: {_comment_safe(note)}" for note in notes]
+
+
+def _in_list_sql(run: Run, target: RunTarget, notes: list[str], max_query_bytes: int) -> str:
+    comment = _metrics_comment(target, notes)
     keys = [item.key for cluster in run.clusters for item in cluster.items]
     window = run_window(run)
-    queries = in_list_queries(target, keys, args.max_query_bytes, window)
+    queries = in_list_queries(target, keys, max_query_bytes, window)
     if not window:
         comment.append("-- time bounds: the run file has no window, so the queries use the window "
                        "its id implies (7 days before its end, 1 day margin), wider than the run's")
     comment.append(f"-- {len(queries)} queries for {len(set(keys)):,} items, each at most "
-                   f"{args.max_query_bytes:,} bytes; items with no row had no data. Save each "
+                   f"{max_query_bytes:,} bytes; items with no row had no data. Save each "
                    "result and pass them all to `aggregate`.")
     parts = ["\n".join(comment)]
     for index, query in enumerate(queries, 1):
@@ -107,9 +120,9 @@ def sql_text(args, stdin=None) -> str:
 def _window_totals_sql(run: Run, target: RunTarget, notes: list[str]) -> str:
     window = run_window(run)
     if window is None:
-        raise ClusterToolError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
-                               "window's totals cannot be bounded exactly. Save the run with its window "
-                               "columns (see SKILL.md) or use --live.", ExitStatus.USAGE)
+        raise UsageError("the saved run has no window ($ai_window_start/$ai_window_end), so the "
+                         "window's totals cannot be bounded exactly. Save the run with its window "
+                         "columns (see SKILL.md) or use --live.")
     comment = [f"-- the whole traffic of the window of run {_comment_safe(target.run_id)} "
                f"({target.level} level): one row",
                *(f"-- {line}" for line in _wrap(window_scope(target.level))),

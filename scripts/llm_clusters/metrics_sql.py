@@ -35,13 +35,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .errors import ClusterToolError, ExitStatus
-from .links import parse_timestamp
+from .errors import UsageError
+from .model import CLUSTER_EVENT_BY_LEVEL, METRIC_LEVELS
 from .queries import sql_string
 from .run_ids import parse_run_id
+from .timestamps import parse_timestamp
 
-LEVELS = ("trace", "generation")
-CLUSTER_EVENTS = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters"}
 # Events joined to an item, and the expression that names the item they belong to.
 ITEM_EVENTS = {"trace": ("$ai_generation", "$ai_embedding", "$ai_span"), "generation": ("$ai_generation",)}
 ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
@@ -103,18 +102,16 @@ def run_target(run_id: str, level: str | None = None, window_start: str | None =
     """Validate the run id and level and set the time bounds: the run's window when known,
     else the bounds its id implies. Raises a usage error when neither gives bounds."""
     if not isinstance(run_id, str) or not run_id:
-        raise ClusterToolError("no run id: pass --run-id ID, or a run file whose run has an id.",
-                               ExitStatus.USAGE)
+        raise UsageError("no run id: pass --run-id ID, or a run file whose run has an id.")
     parsed = parse_run_id(run_id)
     if level and parsed and parsed.level and parsed.level != level:
-        raise ClusterToolError(f"--level {level} contradicts the run id, which says {parsed.level}; "
-                               "drop --level.", ExitStatus.USAGE)
+        raise UsageError(f"--level {level} contradicts the run id, which says {parsed.level}; "
+                         "drop --level.")
     level = level or (parsed.level if parsed else None)
-    if level not in LEVELS:
-        raise ClusterToolError(
-            f"the level {level!r} is not one of {', '.join(LEVELS)}; the run id does not say it "
-            "(older run ids carry none), so pass --level trace or --level generation.",
-            ExitStatus.USAGE)
+    if level not in METRIC_LEVELS:
+        raise UsageError(
+            f"the level {level!r} is not one of {', '.join(METRIC_LEVELS)}; the run id does not say it "
+            "(older run ids carry none), so pass --level trace or --level generation.")
     start, end = parse_timestamp(window_start), parse_timestamp(window_end)
     if start and end:
         events = (start, end)
@@ -122,10 +119,9 @@ def run_target(run_id: str, level: str | None = None, window_start: str | None =
         events = parsed.time_bounds()
         end = end or parsed.window_end
     else:
-        raise ClusterToolError(
+        raise UsageError(
             f"cannot bound the query in time: the run id {run_id[:80]!r} follows no known format "
-            "and no window is known. Pass --run-file with the saved run (it carries its window).",
-            ExitStatus.USAGE)
+            "and no window is known. Pass --run-file with the saved run (it carries its window).")
     assert end is not None
     return RunTarget(run_id, level, (end - RUN_EVENT_MARGIN, end + RUN_EVENT_MARGIN), events)
 
@@ -134,7 +130,7 @@ def _run_event(target: RunTarget) -> str:
     """The run's own cluster event, as one column `p` (its properties)."""
     low, high = target.run_event_bounds
     return (
-        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+        f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])}"
         f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
         f" AND JSONExtractString(properties,'$ai_clustering_run_id')={sql_string(target.run_id)}"
         " ORDER BY timestamp DESC LIMIT 1"
@@ -240,7 +236,8 @@ def server_side_query(target: RunTarget, per_item: bool = False) -> str:
         "if(latency_items>0,q[1],NULL) AS p50_latency,if(latency_items>0,q[2],NULL) AS p90_latency,"
         "if(latency_items>0,q[3],NULL) AS p95_latency,latency_items,input_tokens,output_tokens,"
         "avg_tokens,error_items,if(items_with_data>0,error_items/items_with_data,NULL) AS error_rate,"
-        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s,cost_sq\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
+        f"{_MODE.format(ms='ms')} AS top_model,avg_span_s,cost_sq"
+        f"\nFROM ({_PER_CLUSTER.format(per_item=per_item_sql)})"
         f"\nORDER BY cluster_id=-1,cluster_id LIMIT {MAX_CLUSTER_ROWS}"
     )
 
@@ -313,8 +310,8 @@ def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT
 
     fixed = len(query([]).encode())
     if fixed >= max_bytes:
-        raise ClusterToolError(f"--max-query-bytes {max_bytes} is too small: a query without any "
-                               f"item already takes {fixed} bytes.", ExitStatus.USAGE)
+        raise UsageError(f"--max-query-bytes {max_bytes} is too small: a query without any "
+                         f"item already takes {fixed} bytes.")
     queries, chunk, size = [], [], fixed
     for key in sorted(set(keys)):
         literal = sql_string(key)
@@ -324,8 +321,8 @@ def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT
             chunk, size = [], fixed
             cost = len(literal.encode())
         if fixed + cost > max_bytes:
-            raise ClusterToolError(f"the item id {key[:60]!r}… alone is longer than --max-query-bytes "
-                                   f"{max_bytes} allows; raise it.", ExitStatus.USAGE)
+            raise UsageError(f"the item id {key[:60]!r}… alone is longer than --max-query-bytes "
+                             f"{max_bytes} allows; raise it.")
         chunk.append(literal)
         size += cost
     if chunk:

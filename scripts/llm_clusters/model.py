@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 from .run_ids import RunId, parse_run_id
 
 NOISE_CLUSTER_ID = -1
-LEVELS = ("trace", "generation", "evaluation")
+# Every level PostHog clusters at, and the event each level's runs are stored as.
+CLUSTER_EVENT_BY_LEVEL = {"trace": "$ai_trace_clusters", "generation": "$ai_generation_clusters",
+                          "evaluation": "$ai_evaluation_clusters"}
+LEVEL_BY_CLUSTER_EVENT = {event: level for level, event in CLUSTER_EVENT_BY_LEVEL.items()}
+LEVELS = tuple(CLUSTER_EVENT_BY_LEVEL)
+# The levels whose items the metrics queries join to AI events (an evaluation item is not one).
+METRIC_LEVELS = ("trace", "generation")
 INFINITY = float("inf")
 
 
@@ -31,7 +37,8 @@ class Item(namedtuple("Item", "key rank distance x y timestamp trace_id generati
     __slots__ = ()
 
 
-def _number(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
+    """A JSON value as a float; None for null, booleans and anything `float()` refuses."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -42,12 +49,14 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _integer(value: Any) -> int | None:
-    number = _number(value)
+def integer_or_none(value: Any) -> int | None:
+    """A JSON value as an int when it is a whole number, else None."""
+    number = number_or_none(value)
     return int(number) if number is not None and number == int(number) else None
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
+    """A JSON value as text; None for null and the empty string."""
     if value is None or value == "":
         return None
     return value if isinstance(value, str) else str(value)
@@ -95,13 +104,13 @@ class ItemCollector:
             entry = {}
         rank = entry.get("rank")
         if rank.__class__ is not int:
-            rank = _number(rank)
+            rank = number_or_none(rank)
             rank = INFINITY if rank is None else rank
         if rank > self._worst:
             return
         distance = entry.get("distance_to_centroid")
         if distance.__class__ is not float:
-            distance = _number(distance)
+            distance = number_or_none(distance)
             distance = INFINITY if distance is None else distance
         self._kept.append((rank, distance, str(key), entry))
         if self.limit is not None and len(self._kept) >= 2 * self.limit + 64:
@@ -142,13 +151,13 @@ def _sort_key(kept: tuple[float, float, str, dict]) -> tuple[float, float, str]:
 def _item(key: str, entry: dict) -> Item:
     return Item(
         key=key,
-        rank=_integer(entry.get("rank")),
-        distance=_number(entry.get("distance_to_centroid")),
-        x=_number(entry.get("x")),
-        y=_number(entry.get("y")),
-        timestamp=_text(entry.get("timestamp")),
-        trace_id=_text(entry.get("trace_id")),
-        generation_id=_text(entry.get("generation_id")),
+        rank=integer_or_none(entry.get("rank")),
+        distance=number_or_none(entry.get("distance_to_centroid")),
+        x=number_or_none(entry.get("x")),
+        y=number_or_none(entry.get("y")),
+        timestamp=text_or_none(entry.get("timestamp")),
+        trace_id=text_or_none(entry.get("trace_id")),
+        generation_id=text_or_none(entry.get("generation_id")),
     )
 
 

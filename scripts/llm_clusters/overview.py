@@ -12,11 +12,11 @@ import json
 from typing import Any
 
 from .cluster_rows import ClusterRow, WindowTotals
-from .model import Cluster, Item, ItemPolicy, Run, _integer, _number
+from .model import Cluster, Item, ItemPolicy, Run, integer_or_none, number_or_none, text_or_none
 from .overview_sql import EMBEDDED_KEYS, OVERVIEW_COLUMNS, WINDOW_KEYS
 from .pipetable import Table
 from .stats import Sample
-from .tables import cell_number
+from .tables import cell_integer, cell_number
 
 
 def _json(value: Any) -> Any:
@@ -29,6 +29,11 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _first(cells: list[dict], name: str, kind: type) -> Any:
+    """The first JSON cell `name` holding a `kind`: the row that carries the run's cells."""
+    return next((value for value in (_json(c[name]) for c in cells) if isinstance(value, kind)), None)
+
+
 def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | None:
     """The run an overview describes; None when it has no row (no such run)."""
     if not table.rows:
@@ -36,18 +41,20 @@ def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | Non
     index = {c.strip().lower(): i for i, c in enumerate(table.columns)}
     cells = [{name: row[index[name]] if name in index and index[name] < len(row) else None
               for name in OVERVIEW_COLUMNS} for row in table.rows]
-    fields = next((value for value in (_json(c["run"]) for c in cells) if isinstance(value, dict)), {})
-    values = next((value for value in (_json(c["window_totals"]) for c in cells) if isinstance(value, list)), [])
+    fields = _first(cells, "run", dict) or {}
+    values = _first(cells, "window_totals", list) or []
     window = dict(zip(WINDOW_KEYS, values))
     level = fields.get("$ai_clustering_level") or None
-    clusters = [_cluster(c, level, policy) for c in cells if _integer(c["cluster_id"]) is not None]
+    clusters = [_cluster(c, level, policy) for c in cells if integer_or_none(c["cluster_id"]) is not None]
     total = fields.get("$ai_total_items_analyzed", fields.get("$ai_total_traces_analyzed"))
-    max_samples = _integer(window.get("max_samples"))
+    max_samples = integer_or_none(window.get("max_samples"))
     run = Run(
-        clusters=clusters, run_id=_text(fields.get("$ai_clustering_run_id")), level=level,
-        job_id=_text(fields.get("$ai_clustering_job_id")), job_name=_text(fields.get("$ai_clustering_job_name")),
-        window_start=_text(fields.get("$ai_window_start")), window_end=_text(fields.get("$ai_window_end")),
-        total_items=_integer(total), params={"max_samples": max_samples} if max_samples else None,
+        clusters=clusters, run_id=text_or_none(fields.get("$ai_clustering_run_id")), level=level,
+        job_id=text_or_none(fields.get("$ai_clustering_job_id")),
+        job_name=text_or_none(fields.get("$ai_clustering_job_name")),
+        window_start=text_or_none(fields.get("$ai_window_start")),
+        window_end=text_or_none(fields.get("$ai_window_end")),
+        total_items=integer_or_none(total), params={"max_samples": max_samples} if max_samples else None,
         source=where, notes=list(table.notes))
     if not fields:
         run.notes.append(f"{where}: no row carries the run cell, so the run's id, window and "
@@ -56,43 +63,41 @@ def run_from_overview(table: Table, where: str, policy: ItemPolicy) -> Run | Non
     return run
 
 
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
 def _cluster(cells: dict, level: str | None, policy: ItemPolicy) -> Cluster:
-    cluster_id = int(_integer(cells["cluster_id"]))
+    cluster_id = int(integer_or_none(cells["cluster_id"]))
     top = _json(cells["top_items"])
-    items = [_item(entry, level) for entry in (top if isinstance(top, list) else []) if isinstance(entry, list) and entry]
+    items = [_item(entry, level) for entry in (top if isinstance(top, list) else [])
+             if isinstance(entry, list) and entry]
     limit = policy.limit_for(cluster_id)
     embedded = _json(cells["embedded"])
     has_metrics = isinstance(embedded, list) and any(value is not None for value in embedded)
     metrics = dict(zip(EMBEDDED_KEYS, embedded)) if has_metrics else None
-    size = _integer(cells["size"]) or 0
-    return Cluster(cluster_id=cluster_id, size=size, title=_text(cells["title"]) or f"Cluster {cluster_id}",
-                   description=_text(cells["description"]) or "", item_count=size,
+    size = integer_or_none(cells["size"]) or 0
+    return Cluster(cluster_id=cluster_id, size=size,
+                   title=text_or_none(cells["title"]) or f"Cluster {cluster_id}",
+                   description=text_or_none(cells["description"]) or "", item_count=size,
                    items=items if limit is None else items[:limit], metrics=metrics)
 
 
 def _item(entry: list, level: str | None) -> Item:
     """[id, rank, timestamp, distance(, trace id at generation level)]."""
     key = str(entry[0])
-    trace_id = _text(entry[4]) if len(entry) > 4 else None
+    trace_id = text_or_none(entry[4]) if len(entry) > 4 else None
     generation = level == "generation"
-    return Item(key=key, rank=_integer(entry[1]) if len(entry) > 1 else None,
-                distance=_number(entry[3]) if len(entry) > 3 else None, x=None, y=None,
-                timestamp=_text(entry[2]) if len(entry) > 2 else None,
+    return Item(key=key, rank=integer_or_none(entry[1]) if len(entry) > 1 else None,
+                distance=number_or_none(entry[3]) if len(entry) > 3 else None, x=None, y=None,
+                timestamp=text_or_none(entry[2]) if len(entry) > 2 else None,
                 trace_id=trace_id if generation else key, generation_id=key if generation else None)
 
 
 def overview_rows(run: Run) -> list[ClusterRow]:
     """The measured per-cluster rows of an overview, with the samples its tests need."""
-    by_id = {int(_integer(c["cluster_id"])): c for c in run.overview["cells"] if _integer(c["cluster_id"]) is not None}
+    by_id = {int(integer_or_none(c["cluster_id"])): c for c in run.overview["cells"] if integer_or_none(c["cluster_id"]) is not None}
     rows = []
     for cluster in run.clusters:
         cells = by_id[cluster.cluster_id]
         number = lambda name: cell_number(cells.get(name))  # noqa: E731
-        whole = lambda name: None if number(name) is None else int(number(name))  # noqa: E731
+        whole = lambda name: cell_integer(cells.get(name))  # noqa: E731
         row = ClusterRow(
             cluster=cluster, items=cluster.size, items_with_data=whole("items_with_data") or 0,
             total_cost=number("total_cost"), avg_cost=number("avg_cost"), cost_n=whole("cost_items"),
@@ -124,7 +129,7 @@ def overview_totals(run: Run) -> WindowTotals | None:
     window = run.overview["window"]
     if "items" not in window:
         return None
-    whole = lambda name: _integer(window.get(name))  # noqa: E731
+    whole = lambda name: integer_or_none(window.get(name))  # noqa: E731
     return WindowTotals(run.level, run.window_start, run.window_end, whole("items") or 0,
-                        whole("items_with_data"), _number(window.get("total_cost")), whole("error_items"))
+                        whole("items_with_data"), number_or_none(window.get("total_cost")), whole("error_items"))
 

@@ -18,7 +18,8 @@ aliases avoid HogQL's keywords (`window`, `timestamp`, `totals`, …), which it 
 
 from __future__ import annotations
 
-from .metrics_sql import CLUSTER_EVENTS, ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, time_bound
+from .metrics_sql import ITEM_EVENTS, MAX_CLUSTER_ROWS, RunTarget, time_bound
+from .model import CLUSTER_EVENT_BY_LEVEL
 from .queries import sql_string
 
 MAX_QUERY_BYTES = 4096
@@ -66,7 +67,8 @@ def sql_names(names) -> str:
 
 def _run_event(target: RunTarget) -> str:
     low, high = target.run_event_bounds
-    return (f"SELECT properties AS p FROM events WHERE event={sql_string(CLUSTER_EVENTS[target.level])}"
+    event = sql_string(CLUSTER_EVENT_BY_LEVEL[target.level])
+    return (f"SELECT properties AS p FROM events WHERE event={event}"
             f" AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
             # JSONExtractString, not property access: HogQL's property access returns the JSON
             # text with its escapes (a run id holding a quote or backslash would never match).
@@ -88,8 +90,8 @@ def events_in_bounds(target: RunTarget, kinds: tuple[str, ...]) -> str:
     """The WHERE conditions for AI events of the given kinds inside the target's time bounds
     (whole seconds, for the partition pruning) and before the run's window end."""
     low, high = target.event_bounds
-    return (f"event IN ({sql_names(kinds)}) AND timestamp>={time_bound(low)} AND timestamp<{time_bound(high, up=True)}"
-            " AND timestamp<(SELECT we FROM run)")
+    return (f"event IN ({sql_names(kinds)}) AND timestamp>={time_bound(low)}"
+            f" AND timestamp<{time_bound(high, up=True)} AND timestamp<(SELECT we FROM run)")
 
 
 def _data_events(level: str) -> str:
@@ -122,18 +124,23 @@ def _traffic(target: RunTarget) -> str:
     key = ITEM_KEY[target.level]
     kinds = ("$ai_trace", *ITEM_EVENTS["trace"]) if target.level == "trace" else ITEM_EVENTS[target.level]
     events = (
-        f"SELECT {key} AS item,event,timestamp<(SELECT ws FROM run) AS b,NOT b AND event!='$ai_trace' AS w,"
+        f"SELECT {key} AS item,event,timestamp<(SELECT ws FROM run) AS b,"
+        "NOT b AND event!='$ai_trace' AS w,"
         "toFloat(properties.$ai_total_cost_usd) AS cost,toFloat(properties.$ai_latency) AS lat,"
-        "ifNull(toFloat(properties.$ai_input_tokens),0)+ifNull(toFloat(properties.$ai_output_tokens),0) AS tok,"
+        "ifNull(toFloat(properties.$ai_input_tokens),0)"
+        "+ifNull(toFloat(properties.$ai_output_tokens),0) AS tok,"
         "properties.$ai_is_error='true' AS err,properties.$ai_model AS model"
-        f" FROM events WHERE {events_in_bounds(target, kinds)} AND timestamp>=(SELECT ws FROM run)-toIntervalDay(1)"
+        f" FROM events WHERE {events_in_bounds(target, kinds)}"
+        " AND timestamp>=(SELECT ws FROM run)-toIntervalDay(1)"
     )
     return (
-        f"SELECT item,countIf(b)=0 AS inside,countIf(w AND event IN ({_data_events(target.level)}))>0 AS d,"
+        "SELECT item,countIf(b)=0 AS inside,"
+        f"countIf(w AND event IN ({_data_events(target.level)}))>0 AS d,"
         "sumIf(cost,w) AS c,sumIf(lat,w AND event='$ai_generation') AS l,"
         "sumIf(tok,w) AS tokens,countIf(w AND err) AS errs,"
         "groupArrayIf(model,w AND event='$ai_generation' AND model!='') AS models,if(d AND c>0,c,NULL) AS pc,"
-        f"if(d AND l>0,l,NULL) AS pl,if(d AND tokens>0,tokens,NULL) AS pt FROM ({events}) GROUP BY item HAVING item!=''"
+        "if(d AND l>0,l,NULL) AS pl,if(d AND tokens>0,tokens,NULL) AS pt"
+        f" FROM ({events}) GROUP BY item HAVING item!=''"
     )
 
 
@@ -144,7 +151,8 @@ _MEASURED = (
     "count(a.pl) AS latency_items,sum(a.tokens) AS tokens,countIf(a.d AND a.errs>0) AS error_items,"
     "arrayFlatten(groupArray(a.models)) AS ms,arrayMap(v->{rounded},arrayConcat([sum(a.pc),avg(a.pc),"
     "varSamp(a.pc),avg(a.pl)],quantiles(0.5,0.9,0.95)(a.pl),[varSamp(a.pl),avg(a.pt),"
-    "error_items/items_with_data])) AS f FROM items AS i LEFT JOIN traffic AS a ON i.item=a.item GROUP BY i.cid"
+    "error_items/items_with_data])) AS f"
+    " FROM items AS i LEFT JOIN traffic AS a ON i.item=a.item GROUP BY i.cid"
 )
 # One row: the `run` cell (the run's properties), the `window_totals` cell (its max_samples and its
 # window's whole traffic: items whose first AI event lies in the window, with data, their cost,
@@ -169,8 +177,8 @@ def overview_query(target: RunTarget) -> str:
     columns = ",".join(f"{unpack[name]} AS {name}" if name in unpack else name for name in OVERVIEW_COLUMNS)
     ctes = {
         "run": run_cte(target),
-        "clusters": "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,JSONExtractInt(c,'cluster_id') AS cid"
-                    " FROM run",
+        "clusters": "SELECT arrayJoin(JSONExtractArrayRaw(p,'$ai_clusters')) AS c,"
+                    "JSONExtractInt(c,'cluster_id') AS cid FROM run",
         "items": "SELECT cid,arrayJoin(JSONExtractKeys(c,'traces')) AS item FROM clusters",
         "traffic": _traffic(target),
     }

@@ -35,7 +35,8 @@ class Table:
         self.warnings = [] if warnings is None else warnings
 
 
-def _scalar(text: str):
+def plain_cell_value(text: str):
+    """A plain (not JSON) cell's value: None for a NULL cell, its text otherwise."""
     if text.endswith("\r"):
         text = text[:-1]
     if text in NULL_CELLS:
@@ -102,7 +103,7 @@ def _read_row(source: TextSource, policy: ItemPolicy, width: int, what: str) -> 
         while delimiter == "\n" and len(cells) + 1 < width and _continues(source):
             more, delimiter = source.take_until(_CELL_DELIMITER)
             text += "\n" + more
-        cells.append(_scalar(text))
+        cells.append(plain_cell_value(text))
         texts.append(text[:-1] if text.endswith("\r") else text)
         if delimiter != "|":
             return cells, texts

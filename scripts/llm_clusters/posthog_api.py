@@ -10,21 +10,19 @@ are retried a bounded number of times (429 and 503 waiting out `Retry-After`, ca
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from .environment import KEY_ENV, PROJECT_ENV
-from .errors import ClusterToolError, ExitStatus
+from .errors import ClusterToolError, ExitStatus, UsageError
 from .links import resolve_host
 
 if TYPE_CHECKING:
     import httpx
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_ROWS = 50_000  # PostHog's cap on a HogQL query with an explicit LIMIT
 
 
 class LiveError(ClusterToolError):
@@ -39,8 +37,9 @@ class ApiConfig:
     api_key: str = field(repr=False)  # never shown, not even in a repr
 
     @classmethod
-    def from_env(cls, host: str | None = None, project_id: str | None = None,
-                 env: Mapping[str, str] = os.environ) -> "ApiConfig":
+    def from_env(cls, env: Mapping[str, str], host: str | None = None,
+                 project_id: str | None = None) -> "ApiConfig":
+        """The key from `env` (never a flag); host and project from the flags, else `env`."""
         key = env.get(KEY_ENV, "").strip()
         if not key:
             raise LiveError(f"--live needs a personal API key in the environment variable "
@@ -49,10 +48,9 @@ class ApiConfig:
                             "environment, never from a flag.")
         project = (project_id or env.get(PROJECT_ENV, "")).strip()
         if not project.isdigit():
-            raise ClusterToolError(
+            raise UsageError(
                 f"--live needs the numeric project id, from --project-id or {PROJECT_ENV} "
-                f"(got {project!r}); it is the number in your PostHog URLs after /project/.",
-                ExitStatus.USAGE)
+                f"(got {project!r}); it is the number in your PostHog URLs after /project/.")
         return cls(resolve_host(host, env).url, project, key)
 
 
@@ -126,7 +124,8 @@ class PostHogClient:
     def clustering_jobs(self) -> list[dict]:
         """All clustering jobs of the project, following the pages."""
         jobs: list[dict] = []
-        path: str | None = f"/api/environments/{self.config.project_id}/llm_analytics/clustering_jobs/?limit=100"
+        path: str | None = (f"/api/environments/{self.config.project_id}"
+                            "/llm_analytics/clustering_jobs/?limit=100")
         while path:
             with self._request("GET", path) as response:
                 page = json.loads(response.read())

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from .errors import ClusterToolError, ExitStatus
-from .model import LEVELS
+from .errors import UsageError
+from .model import CLUSTER_EVENT_BY_LEVEL, LEVELS
 from .run_ids import parse_run_id
 
 MAX_RUNS_PER_QUERY = 10  # whole runs in one answer (each up to ~10,000 items)
-CLUSTER_EVENTS_SQL = "('$ai_trace_clusters', '$ai_generation_clusters', '$ai_evaluation_clusters')"
 
 # What the skill selects of a run's event, by output column; SKILL.md shows the same SQL.
 RUN_FIELDS = {
@@ -39,7 +38,8 @@ def _select_list(fields: dict[str, str]) -> str:
 RUN_COLUMNS_SQL = _select_list(RUN_FIELDS)
 # A listing counts each run's clusters instead of returning them.
 LIST_COLUMNS_SQL = _select_list({
-    **{name: RUN_FIELDS[name] for name in ("run_id", "level", "job_id", "job_name", "window_end", "total_items")},
+    **{name: RUN_FIELDS[name]
+       for name in ("run_id", "level", "job_id", "job_name", "window_end", "total_items")},
     "clusters": "JSONLength(properties, '$ai_clusters')",
 })
 
@@ -52,18 +52,20 @@ def sql_string(value: str) -> str:
     return f"'{escaped}'"
 
 
+CLUSTER_EVENTS_SQL = f"({', '.join(sql_string(event) for event in CLUSTER_EVENT_BY_LEVEL.values())})"
+
+
 def cluster_events_filter(level: str | None) -> str:
     if level is None:
         return f"event IN {CLUSTER_EVENTS_SQL}"
     if level not in LEVELS:
-        raise ClusterToolError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}",
-                               ExitStatus.USAGE)
-    return f"event = '$ai_{level}_clusters'"
+        raise UsageError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    return f"event = {sql_string(CLUSTER_EVENT_BY_LEVEL[level])}"
 
 
 def _days(days: int) -> int:
     if not 1 <= days <= 365:
-        raise ClusterToolError(f"--days must be from 1 to 365, got {days}", ExitStatus.USAGE)
+        raise UsageError(f"--days must be from 1 to 365, got {days}")
     return days
 
 
@@ -101,7 +103,7 @@ def runs_in_range_sql(first_day: date, last_day: date, job_id: str | None = None
     `last_day` (UTC, both included; a run's event is written the day its window ends, the date
     in its id), of one clustering job when `job_id` is given; newest first."""
     if last_day < first_day:
-        raise ClusterToolError(f"the date range ends ({last_day}) before it starts ({first_day})", ExitStatus.USAGE)
+        raise UsageError(f"the date range ends ({last_day}) before it starts ({first_day})")
     job = _job_filter(job_id)
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n"
             f"    AND timestamp >= toDateTime('{first_day.isoformat()}', 'UTC')\n"
@@ -118,8 +120,8 @@ def _job_filter(job_id: str | None) -> str:
 
 def _run_count(count: int) -> int:
     if not 1 <= count <= MAX_RUNS_PER_QUERY:
-        raise ClusterToolError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
-                               "every run is a whole $ai_clusters column", ExitStatus.USAGE)
+        raise UsageError(f"load from 1 to {MAX_RUNS_PER_QUERY} runs at once, not {count}: "
+                         "every run is a whole $ai_clusters column")
     return int(count)
 
 

@@ -11,8 +11,8 @@ Layers, each detected from content, never from the file name:
 
 from __future__ import annotations
 
+import io
 import re
-import sys
 from pathlib import Path
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
@@ -27,9 +27,10 @@ from .pipetable import read_pipe_table
 from .textsource import TextSource, json_string_source, text_from_binary, text_from_str
 from .truncation import SERVER_FIX, row_cap_warning, server_notice_in
 
-# A content block's keys come in any order: `annotations` or `_meta` may come first.
 if TYPE_CHECKING:
     T = TypeVar("T")
+
+# A content block's keys come in any order: `annotations` or `_meta` may come first.
 _CONTENT_BLOCKS = re.compile(r'\[\s*\{\s*"(?:type|text|annotations|_meta)"\s*:')
 _RESULT_OBJECT = re.compile(r'\{\s*"result"\s*:\s*"')
 # An MCP CallToolResult; `content` need not be its first key.
@@ -57,10 +58,10 @@ class ReadResult:
 
 
 def read_input(path: str, stdin: BinaryIO | None, read: Callable[[TextSource, str], T]) -> T:
-    """`read(source, name)` over the file at `path` ("-" reads `stdin`), with a message for a
-    path that cannot be opened."""
+    """`read(source, name)` over the file at `path` ("-" reads `stdin`, empty when None), with a
+    message for a path that cannot be opened."""
     if path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
+        stream = stdin if stdin is not None else io.BytesIO()
         return read(text_from_binary(stream, "standard input"), "standard input")
     try:
         with Path(path).open("rb") as stream:

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 Z95 = 1.959963984540054  # the normal quantile of 0.975
 
 
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+class Interval(NamedTuple):
+    """A confidence interval: its lower and upper bound."""
+
+    low: float
+    high: float
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> Interval | None:
     """The Wilson score interval for `successes` out of `n`; None when n is 0."""
     if n <= 0:
         return None
@@ -30,7 +37,7 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
 
 
 def normal_upper_tail(z: float) -> float:
@@ -233,7 +240,8 @@ def hypergeometric_interval(k: int, n: int, population: int, alpha: float = 0.05
     """The exact (Clopper–Pearson style) interval for the number of successes in the population,
     from k successes in a sample of n drawn without replacement."""
     most = population - (n - k)
-    low = 0 if k == 0 else _search(k, most, lambda K: hypergeometric_tail(k, n, K, population, True) > alpha / 2)
+    low = 0 if k == 0 else _search(
+        k, most, lambda K: hypergeometric_tail(k, n, K, population, True) > alpha / 2)
     if k == n:
         return low, most
     # the largest K with P(X ≤ k) > alpha/2, i.e. one below the smallest K where it is not
@@ -284,7 +292,8 @@ def ratio_total(part: float, part_squares: float, part_n: int, whole: float, who
         return None  # nothing in the sample to split the total by
     ratio = part / whole
     value = known_total * ratio
-    residual_squares = (1 - ratio) ** 2 * part_squares + ratio * ratio * max(0.0, whole_squares - part_squares)
+    residual_squares = ((1 - ratio) ** 2 * part_squares
+                        + ratio * ratio * max(0.0, whole_squares - part_squares))
     calibration = known_total * n / (population * whole)  # the population mean over the sample's
     variance = (calibration * population) ** 2 * (1 - n / population) / n * residual_squares / (n - 1)
     half = student_t_quantile(1 - alpha / 2, part_n - 1) * math.sqrt(variance) if part_n > 1 else math.inf
@@ -294,10 +303,10 @@ def ratio_total(part: float, part_squares: float, part_n: int, whole: float, who
 
 
 def mean_interval(n: int, mean: float | None, variance: float | None,
-                  level: float = 0.95) -> tuple[float, float] | None:
+                  level: float = 0.95) -> Interval | None:
     """The t interval of a mean from n values with sample variance `variance`; None with
     fewer than 2 values or no variance known."""
     if n < 2 or mean is None or variance is None:
         return None
     half = student_t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(max(variance, 0.0) / n)
-    return mean - half, mean + half
+    return Interval(mean - half, mean + half)

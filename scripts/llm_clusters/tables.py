@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from .errors import UnreadableInput
 from .jsonparse import parse_json_document
 from .model import ItemPolicy
-from .pipetable import Table, _scalar, read_pipe_table
+from .pipetable import Table, plain_cell_value, read_pipe_table
 from .reader import document_body, documents, read_input
 from .textsource import TextSource, text_from_str
 from .truncation import response_query, row_cap_warning
@@ -78,7 +78,7 @@ def _read_plain_pipe_table(source: TextSource, where: str) -> Table:
         cells = line.split("|")
         if len(columns) < 2 or len(cells) != len(columns) or any(c[:1] in ("[", "{") for c in cells):
             return read_pipe_table(text_from_str(text), _POLICY, where)
-        rows.append([_scalar(c) for c in cells])
+        rows.append([plain_cell_value(c) for c in cells])
     return Table(columns, rows)
 
 
@@ -110,6 +110,12 @@ def cell_number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if number != number else number
+
+
+def cell_integer(value: Any) -> int | None:
+    """A numeric cell as an int (a fraction cut towards zero); None as for `cell_number`."""
+    number = cell_number(value)
+    return None if number is None else int(number)
 
 
 def cell_bool(value: Any) -> bool | None:

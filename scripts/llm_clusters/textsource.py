@@ -20,7 +20,6 @@ from .errors import TruncatedInput, UnreadableInput
 CHUNK_CHARS = 1 << 18
 TAIL_CHARS = 4096
 
-# Everything up to the first unescaped quote (or a lone backslash that ends the buffer).
 _NON_SPACE = re.compile(r"\S")
 _HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # pairs are decoded together, so any left is lone
@@ -168,8 +167,9 @@ def text_from_binary(stream: BinaryIO, name: str) -> TextSource:
     return TextSource(chunks())
 
 
-def _safe_cut(body: str) -> int:
-    """A cut point near the end of `body` (raw JSON string content) that splits no `\\uXXXX` escape and no surrogate pair, so each side decodes on its own.
+def escape_safe_cut(body: str) -> int:
+    """A cut point near the end of `body` (raw JSON string content) that splits no `\\uXXXX`
+    escape and no surrogate pair, so each side decodes on its own.
 
     The start of a run of backslashes is always between two escapes, so cutting before the
     earliest run among the last few characters is safe; cutting early costs nothing.
@@ -212,7 +212,7 @@ def json_string_source(source: TextSource, what: str) -> TextSource:
             buffer = carry + piece
             # Cut where no escape is split and close the piece with a quote of our own: the
             # scanner then stops at the string's real closing quote if this piece holds it.
-            cut = _safe_cut(buffer) if piece else len(buffer)
+            cut = escape_safe_cut(buffer) if piece else len(buffer)
             try:
                 decoded, end = scanstring(buffer[:cut] + '"', 0, False)
             except ValueError as exc:

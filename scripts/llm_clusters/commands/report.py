@@ -9,7 +9,7 @@ from ..cli import ArgumentParser, whole_number
 from ..environment import HOST_ENV, PROJECT_ENV, Environment
 from ..errors import ExitStatus, UsageError
 from ..link_options import add_link_options, builder_from_args
-from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, Options, Report, build_report
+from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, ReportContent, ReportOptions, build_report
 from ..report.html import render_html
 from ..report.inputs import read_inputs
 from ..report.markdown import render_markdown
@@ -62,7 +62,8 @@ def main(argv: list[str], environment: Environment) -> int:
     project = args.project_id or environment.setting(PROJECT_ENV)
     links = builder_from_args(args, environment.variables) if known and project else None
     report = build_report(read_inputs(args.files, environment.stdin),
-                          Options(args.run_id, args.map_points, args.max_clusters, args.max_runs, links))
+                          ReportOptions(args.run_id, args.map_points, args.max_clusters,
+                                        args.max_runs, links))
     page = render_html(report) if args.format == "html" else render_markdown(report)
     if not args.output:
         environment.stdout.write(page)
@@ -73,7 +74,7 @@ def main(argv: list[str], environment: Environment) -> int:
     return ExitStatus.OK
 
 
-def summary(report: Report) -> str:
+def summary(report: ReportContent) -> str:
     """What the report holds, in one line."""
     runs = len(report.comparison.runs) if report.comparison else 1
     return (f"run {clean(report.run.run_id, 160)}, {clusters_phrase(report.run.clusters)}, "

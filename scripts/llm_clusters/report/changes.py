@@ -8,14 +8,14 @@ from ..cluster_matching import Division, Pair, Step
 from ..compare import Comparison
 from ..model import Cluster, Run
 from ..text import count, percent
-from .content import Report, short_title
+from .content import ReportContent, short_title
 from .markup import link, text
 from .svg import flow_svg
 
 MAX_ROWS = 40  # rows per table, changes per list
 
 
-def lineage_colours(report: Report, comparison: Comparison) -> list[int | None]:
+def lineage_colours(report: ReportContent, comparison: Comparison) -> list[int | None]:
     """Each lineage takes the colour of its cluster in the report's run (the map's colour)."""
     index = next((i for i, run in enumerate(comparison.runs) if run is report.run), None)
     by_id = {f.cluster.cluster_id: f.colour for f in report.clusters}
@@ -26,7 +26,7 @@ def lineage_colours(report: Report, comparison: Comparison) -> list[int | None]:
     return colours
 
 
-def comparison_section(report: Report, comparison: Comparison) -> list[str]:
+def comparison_section(report: ReportContent, comparison: Comparison) -> list[str]:
     s = comparison.settings
     parts = ['<section id="changes"><h2>How the clusters moved between runs</h2>',
              f"<p>{len(comparison.runs)} runs, oldest left. Bars are clusters sized by items; bands join a "
@@ -44,17 +44,17 @@ def comparison_section(report: Report, comparison: Comparison) -> list[str]:
     return parts
 
 
-def _run_name(report: Report, run: Run) -> str:
+def _run_name(report: ReportContent, run: Run) -> str:
     url = report.links.run(run.run_id) if report.links and run.run_id else None
     return link(text(run.run_id or "(no run id)", 100), url)
 
 
-def _cluster_name(report: Report, run: Run, cluster: Cluster) -> str:
+def _cluster_name(report: ReportContent, run: Run, cluster: Cluster) -> str:
     url = report.links.cluster(run.run_id, cluster.cluster_id) if report.links and run.run_id else None
     return f"{link(str(cluster.cluster_id), url)} {text(short_title(cluster, 50))}"
 
 
-def _pair_row(report: Report, step: Step, pair: Pair) -> str:
+def _pair_row(report: ReportContent, step: Step, pair: Pair) -> str:
     called = pair.test.change if pair.test else "-"
     if pair.test and pair.test.significant:
         called += f" (p={pair.test.p_adjusted:.2g})"
@@ -64,7 +64,7 @@ def _pair_row(report: Report, step: Step, pair: Pair) -> str:
             f'<td>{text(called)}</td><td class="num">{pair.score:.2f}</td></tr>')
 
 
-def _step(report: Report, step: Step, number: int) -> list[str]:
+def _step(report: ReportContent, step: Step, number: int) -> list[str]:
     parts = [f"<h3>#{number} → #{number + 1}: {_run_name(report, step.before)} → "
              f"{_run_name(report, step.after)}</h3>",
              f"<p>{count(step.shared_items)} items in both runs; noise {percent(step.noise_before)} → "
@@ -88,7 +88,7 @@ def _step(report: Report, step: Step, number: int) -> list[str]:
     return parts
 
 
-def _division(report: Report, step: Step, division: Division) -> str:
+def _division(report: ReportContent, step: Step, division: Division) -> str:
     split = division.kind == "split"
     parts_run, whole_run = (step.after, step.before) if split else (step.before, step.after)
     parts = ", ".join(f"{_cluster_name(report, parts_run, part)} ({fraction:.0%})"

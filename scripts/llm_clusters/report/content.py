@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..cluster_rows import (
+    TESTED,
     ClusterRow,
     WindowTotals,
     add_tests,
@@ -21,7 +22,7 @@ from ..links import LinkBuilder
 from ..model import Cluster, Item, Run
 from ..reader import ReadResult, choose_run
 from ..render import run_header_lines
-from ..stats import Sample, mean_interval, wilson
+from ..stats import Interval, Sample, mean_interval, wilson
 from ..text import clean, count, percent
 from .inputs import Inputs
 
@@ -36,11 +37,10 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#86bcb6", "#d37295", "#fabfd2", "#d4a6c8")
 NO_LINKS = ("No PostHog links: pass --host and --project-id (or set POSTHOG_HOST and POSTHOG_PROJECT_ID) "
             "to link the run, every cluster and item.")
-TESTED_NAMES = {"error_rate": "errors", "avg_cost": "cost", "avg_latency": "latency"}
 
 
 @dataclass(frozen=True)
-class Options:
+class ReportOptions:
     run_id: str | None = None
     map_points: int = MAP_POINTS  # 0: all
     max_clusters: int = MAX_CLUSTERS  # 0: all
@@ -53,7 +53,7 @@ class Figure:
     """A value with its 95% interval (None when it cannot be given) and its n."""
 
     value: float | None
-    interval: tuple[float, float] | None = None
+    interval: Interval | None = None
     n: int | None = None
 
 
@@ -85,7 +85,7 @@ class MapData:
 
 
 @dataclass
-class Report:
+class ReportContent:
     run: Run
     title: str
     header: list[str]
@@ -107,7 +107,7 @@ class Report:
         return "generation" if self.run.level == "generation" else "trace"
 
 
-def build_report(inputs: Inputs, options: Options) -> Report:
+def build_report(inputs: Inputs, options: ReportOptions) -> ReportContent:
     notes, warnings = list(inputs.notes), list(inputs.warnings)
     run, picked = choose_run(ReadResult(inputs.runs), options.run_id)
     if picked:
@@ -123,7 +123,7 @@ def build_report(inputs: Inputs, options: Options) -> Report:
         notes.append(links.host_note())
     total = sum(c.size for c in run.clusters)
     header = run_header_lines(run, total, 64)  # [run, coverage, clustering params]
-    return Report(
+    return ReportContent(
         run=run, title=f"Clusters of run {clean(run.run_id or '(no run id)', 160)}",
         header=[header[0], *header[2:]], coverage=_coverage(run, header[1], total, totals), clusters=shown,
         clusters_omitted=len(figures) - len(shown), metrics_source=source, totals=totals,
@@ -209,11 +209,11 @@ def _measure(figure: ClusterFigures, row: ClusterRow) -> None:
     figure.avg_latency = Figure(row.avg_latency, _interval(latency) if latency else None,
                                 row.latency_n)
     figure.error_rate = Figure(row.error_rate, row.error_interval, row.items_with_data)
-    figure.flags = [TESTED_NAMES[key] for key, test in row.tests.items() if test and test["significant"]]
+    figure.flags = [TESTED[key] for key, test in row.tests.items() if test and test.significant]
     figure.window = row.window
 
 
-def _interval(sample: Sample) -> tuple[float, float] | None:
+def _interval(sample: Sample) -> Interval | None:
     return mean_interval(sample.n, sample.mean, sample.variance)
 
 
@@ -234,7 +234,7 @@ def _coverage(run: Run, sample_line: str, clustered: int, totals: WindowTotals |
     return lines
 
 
-def map_data(run: Run, colours: dict, options: Options) -> MapData:
+def map_data(run: Run, colours: dict, options: ReportOptions) -> MapData:
     """Every item with x/y, or an even spread of each cluster's items (by rank, so each keeps
     its centre and its edge) when the run holds more than `options.map_points`."""
     items = sum(len(c.items) for c in run.clusters)

@@ -11,7 +11,7 @@ import math
 from ..render import estimate_text, whole
 from ..text import count, money, percent, seconds
 from .changes import comparison_section
-from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, Report, short_title
+from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, ReportContent, short_title
 from .markup import colour_class, link, text
 from .svg import bar_svg, map_svg
 
@@ -50,7 +50,7 @@ def content_security_policy(css: str = CSS) -> str:
             "form-action 'none'")
 
 
-def render_html(report: Report) -> str:
+def render_html(report: ReportContent) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -69,7 +69,7 @@ def render_html(report: Report) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _header(report: Report) -> list[str]:
+def _header(report: ReportContent) -> list[str]:
     parts = [f"<header><h1>{link(text(report.title), report.run_url)}</h1>",
              *(f'<p class="warn">Warning: {text(w, 600)}</p>' for w in report.warnings),
              *(f"<p>{text(line)}</p>" for line in report.header),
@@ -81,7 +81,7 @@ def _header(report: Report) -> list[str]:
     return parts
 
 
-def _map_section(report: Report) -> list[str]:
+def _map_section(report: ReportContent) -> list[str]:
     data = report.map
     parts = ['<section id="map"><h2>Map of the items</h2>']
     if not data.points:
@@ -138,7 +138,7 @@ def _title_cell(figure: ClusterFigures) -> str:
     return f'<td class="title"><details><summary>{title}</summary><p>{description}</p></details></td>'
 
 
-def _clusters_section(report: Report) -> list[str]:
+def _clusters_section(report: ReportContent) -> list[str]:
     figures = report.clusters
     measured = report.metrics_source is not None
     heads = ["id", "title", f"{report.unit}s", "share of the run"]
@@ -164,7 +164,7 @@ def _clusters_section(report: Report) -> list[str]:
     return parts
 
 
-def _clusters_caption(report: Report) -> str:
+def _clusters_caption(report: ReportContent) -> str:
     said = ["Bars: the value; whiskers: its 95% interval. Share: of the run's sample, Wilson interval. "
             "A title opens to PostHog's description of the cluster."]
     if report.metrics_source in ("per-item", "per-cluster"):
@@ -186,7 +186,7 @@ def _clusters_caption(report: Report) -> str:
     return " ".join(said)
 
 
-def _window_section(report: Report) -> list[str]:
+def _window_section(report: ReportContent) -> list[str]:
     totals, unit = report.totals, report.unit
     assert totals is not None
     parts = ['<section id="window"><h2>The whole window</h2>',
@@ -208,7 +208,7 @@ def _window_section(report: Report) -> list[str]:
     return parts
 
 
-def _items_section(report: Report) -> list[str]:
+def _items_section(report: ReportContent) -> list[str]:
     parts = ['<section id="items"><h2>Best-ranked items per cluster</h2>'
              '<p class="muted">Rank 0 is the most representative item of a cluster; in noise (-1), the most '
              "anomalous.</p><table><thead><tr><th>cluster</th><th>rank</th><th>distance</th>"
@@ -227,7 +227,7 @@ def _items_section(report: Report) -> list[str]:
     return parts
 
 
-def _notes(report: Report) -> list[str]:
+def _notes(report: ReportContent) -> list[str]:
     return ['<section id="notes"><h2>Inputs and notes</h2><ul>',
             *(f"<li>Read {text(line)}</li>" for line in report.read_as),
             *(f"<li>Note: {text(note, 400)}</li>" for note in report.notes),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..render import Page, estimate_text, whole
 from ..text import clean, count, markdown, markdown_link, money, percent, seconds
 from .changes import MAX_ROWS
-from .content import NO_LINKS, ClusterFigures, Figure, Report, flagged_text, short_title
+from .content import NO_LINKS, ClusterFigures, Figure, ReportContent, flagged_text, short_title
 
 
 def _figure(figure: Figure | None, show) -> str:
@@ -20,7 +20,7 @@ def _name(figure: ClusterFigures) -> str:
     return markdown_link(str(figure.cluster.cluster_id), figure.url)
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: ReportContent) -> str:
     page = Page("markdown")
     page.heading(markdown_link(report.title, report.run_url), level=1)
     page.lines(f"**Warning:** {markdown(clean(w, 600))}" for w in report.warnings)
@@ -71,7 +71,7 @@ def render_markdown(report: Report) -> str:
     return page.render(budget=None) + "\n"
 
 
-def _window(page: Page, report: Report) -> None:
+def _window(page: Page, report: ReportContent) -> None:
     totals = report.totals
     page.heading("The whole window")
     page.line(f"Exact: {count(totals.items)} {report.unit}s, {money(totals.total_cost)} total cost, "
@@ -82,7 +82,7 @@ def _window(page: Page, report: Report) -> None:
          estimate_text(f.window["error_items"], whole)] for f in report.clusters if f.window])
 
 
-def _comparison(page: Page, report: Report) -> None:
+def _comparison(page: Page, report: ReportContent) -> None:
     comparison = report.comparison
     page.heading("How the clusters moved between runs")
     for number, step in enumerate(comparison.steps, 1):

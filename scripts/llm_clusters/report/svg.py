@@ -9,9 +9,9 @@ from datetime import timezone
 
 from ..compare import Comparison
 from ..lineage import Lineage
-from ..links import parse_timestamp
 from ..model import Cluster, Run
 from ..text import clean, count, percent
+from ..timestamps import parse_timestamp
 from .content import MapData
 from .markup import colour_class, link, short, text
 
