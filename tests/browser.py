@@ -34,7 +34,7 @@ class BrowserError(Exception):
 
 
 @dataclass
-class Page:
+class BrowserTab:
     browser: "Browser"
     session: str
     errors: list[str] = field(default_factory=list)  # console errors, exceptions, CSP refusals
@@ -65,7 +65,7 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self._events: list[dict] = []
-        self._pages: dict[str, Page] = {}
+        self._pages: dict[str, BrowserTab] = {}
 
     @classmethod
     def launch(cls, executable: str | None = None) -> "Browser":
@@ -149,7 +149,8 @@ class Browser:
             self._events.append(event)
             return
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            page.errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params.get("args", [])))
+            page.errors.append(" ".join(str(a.get("value", a.get("description")))
+                                        for a in params.get("args", [])))
         elif method == "Runtime.exceptionThrown":
             page.errors.append(str(params.get("exceptionDetails", {}).get("text")))
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
@@ -159,16 +160,17 @@ class Browser:
         elif method == "Page.loadEventFired":
             self._events.append(event)
 
-    def open(self, path: Path, settle: float = 0.3) -> Page:
+    def open(self, path: Path, settle: float = 0.3) -> BrowserTab:
         """A new tab showing the file at `path`, once loaded (and `settle` seconds more, for
         anything the page might do after its load event)."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        page = Page(self, session)
+        page = BrowserTab(self, session)
         self._pages[session] = page
         for domain in ("Runtime", "Log", "Network", "Page"):
             page.send(f"{domain}.enable")
-        page.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+        page.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1,
+                  mobile=False)
         self._events.clear()
         page.send("Page.navigate", url=path.resolve().as_uri())
         deadline = time.monotonic() + TIMEOUT

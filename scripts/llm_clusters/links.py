@@ -23,10 +23,10 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import timedelta, timezone
 from typing import Iterable, Mapping
-from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, quote, quote_plus, unquote, urlsplit
 
 from .environment import HOST_ENV, PROJECT_ENV, ROUTE_ENV
-from .errors import ClusterToolError, ExitStatus
+from .errors import UsageError
 from .link_options import DEFAULT_ROUTE, ROUTES
 from .model import Item
 from .text import clean
@@ -50,16 +50,15 @@ _PATH_SHAPES = (
     "/<family>/clusters/<encoded run id>/<cluster id>",
     "/<family>/traces/<trace id>[?event=<generation id>&timestamp=<iso>]",
 )
+_EXPECTED_HOST = ("expected us, eu, or the address of your PostHog as a URL such as "
+                  "https://eu.posthog.com or https://posthog.example.com")
 EXPECTED_PATHS = (
     f"expected one of {', '.join(_PATH_SHAPES)}, where <family> is {' or '.join(ROUTES)} "
     f"(traces also {LEGACY_TRACE_ROUTE}), optionally after /project/<project id>")
 
 
-class LinkError(ClusterToolError):
+class LinkError(UsageError):
     """A host, project id, route, id or URL that cannot make or be read as a PostHog link."""
-
-    def __init__(self, message: str):
-        super().__init__(message, ExitStatus.USAGE)
 
 
 # --- encoding ------------------------------------------------------------------------------
@@ -116,37 +115,43 @@ def normalise_host(value: str) -> tuple[str, str | None]:
     text = value.strip()
     if text.lower() in HOSTS:
         return HOSTS[text.lower()], None
-    expected = ("expected us, eu, or the address of your PostHog as a URL such as "
-                "https://eu.posthog.com or https://posthog.example.com")
-    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise LinkError(f"host {_shown(value)} is empty or holds spaces or control characters; {expected}")
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise LinkError(f"host {_shown(value)} is not an http or https URL; {expected}")
-    if parts.username is not None or parts.password is not None:
-        raise LinkError("the host must not hold credentials (user:password@); pass only the "
-                        f"address, {expected}. Authentication is not needed to build links.")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise LinkError(f"host {_shown(value)} holds a query or fragment; {expected}")
-    if parts.path.strip("/"):
-        raise LinkError(f"host {_shown(value)} holds a path ({_shown(parts.path)}); a host is the "
-                        "scheme and name only. Pass a project id with --project-id.")
+    parts = _host_url(text, value)
     try:
         port = parts.port
     except ValueError:
-        raise LinkError(f"host {_shown(value)} has an invalid port; {expected}") from None
+        raise LinkError(f"host {_shown(value)} has an invalid port; {_EXPECTED_HOST}") from None
     hostname = parts.hostname or ""
     if not hostname:
-        raise LinkError(f"host {_shown(value)} has no host name; {expected}")
+        raise LinkError(f"host {_shown(value)} has no host name; {_EXPECTED_HOST}")
     try:
         name = f"[{hostname}]" if ":" in hostname else hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise LinkError(f"host {_shown(value)} is not a valid host name; {expected}") from None
+        raise LinkError(f"host {_shown(value)} is not a valid host name; {_EXPECTED_HOST}") from None
     origin = f"{parts.scheme.lower()}://{name}{f':{port}' if port is not None else ''}"
     if hostname in INGESTION_HOSTS and port is None:
         app = INGESTION_HOSTS[hostname]
         return app, f"{origin} is PostHog's ingestion host; the app (and its links) is at {app}"
     return origin, None
+
+
+def _host_url(text: str, value: str) -> SplitResult:
+    """`text` split as a URL that holds a scheme and a name only (no credentials, path, query
+    or fragment); LinkError says which part is wrong, quoting `value` as given."""
+    if not text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise LinkError(f"host {_shown(value)} is empty or holds spaces or control characters; "
+                        f"{_EXPECTED_HOST}")
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise LinkError(f"host {_shown(value)} is not an http or https URL; {_EXPECTED_HOST}")
+    if parts.username is not None or parts.password is not None:
+        raise LinkError("the host must not hold credentials (user:password@); pass only the "
+                        f"address, {_EXPECTED_HOST}. Authentication is not needed to build links.")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise LinkError(f"host {_shown(value)} holds a query or fragment; {_EXPECTED_HOST}")
+    if parts.path.strip("/"):
+        raise LinkError(f"host {_shown(value)} holds a path ({_shown(parts.path)}); a host is the "
+                        "scheme and name only. Pass a project id with --project-id.")
+    return parts
 
 
 def resolve_host(value: str | None, env: Mapping[str, str]) -> Host:
@@ -335,7 +340,7 @@ def _parse_path(segments: list[str], host: str, project_id: str | None, query: s
     return None
 
 
-# --- what loads what a link names (the run's query is queries.load_run_sql) -------------------
+# --- the time a link's query looks back, and the trace query (pasted_links.next_step) -------------
 
 # How far back to look when a link carries no time (an unknown run id format, a trace link
 # without its timestamp).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
 if TYPE_CHECKING:
@@ -17,10 +18,15 @@ if TYPE_CHECKING:
 
     from .stats import Estimate
 
-from .model import Item, Run
-from .text import UNPRINTABLE, clean, clusters_phrase, count, number
+from .model import Cluster, Item, Run
+from .text import UNPRINTABLE, clean, clusters_phrase, count, markdown, markdown_link, number
 
 OUTPUT_FORMATS = ("text", "markdown", "json")  # every command's --format
+# How long untrusted names may be in a view before they are cut (--full shows them whole).
+TITLE_CHARS = 80
+ID_CHARS = 64
+RUN_ID_CHARS = 160
+DEFAULT_BUDGET = 25_000  # characters of one page before it is cut
 
 
 def json_text(document: object) -> str:
@@ -32,12 +38,50 @@ def json_text(document: object) -> str:
 
 
 class Page:
+    """One page of output in text or Markdown: views add to it without asking which (JSON is
+    not a page: a view writes its document with `json_text`)."""
+
     def __init__(self, fmt: str):
         self.fmt = fmt
         self._parts: list[str] = []
 
+    @property
+    def is_markdown(self) -> bool:
+        return self.fmt == "markdown"
+
+    def escape(self, text: str) -> str:
+        """Untrusted text made inert in the page's format (Markdown syntax escaped)."""
+        return markdown(text) if self.is_markdown else text
+
+    def link(self, label: str, url: str | None) -> str:
+        """A link after its label: clickable in Markdown, plain in text."""
+        if self.is_markdown:
+            return markdown_link(label.strip().rstrip(":"), url)
+        return f"{label} {url}" if url else label
+
+    def link_cell(self, url: str | None) -> str:
+        """A table cell for a link: "open", clickable, in Markdown; the URL (or "-") in text."""
+        return markdown_link("open", url) if self.is_markdown else url or "-"
+
+    def link_entry(self, label: str, url: str | None, *, suffix: str = "", indent: str = "",
+                   missing: str = "-") -> str:
+        """A labelled link in a list: one Markdown bullet, or in text the label with the URL
+        (or `missing`) indented on the next line."""
+        if self.is_markdown:
+            return f"{indent}- {markdown_link(label, url)}{suffix}"
+        return f"{indent}{label}{suffix}\n{indent}  {url or missing}"
+
+    def code(self, text: str, language: str) -> str:
+        """A block of code: fenced in Markdown (the fence longer than any backtick run inside),
+        indented in text."""
+        if not self.is_markdown:
+            return "\n".join("    " + line for line in text.split("\n"))
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"{fence}{language}\n{text}\n{fence}"
+
     def heading(self, text: str, level: int = 2) -> None:
-        if self.fmt == "markdown":
+        if self.is_markdown:
             self._parts.append(f"{'#' * level} {text}")
         else:
             self._parts.append(f"\n{text}" if self._parts else text)
@@ -49,13 +93,13 @@ class Page:
         self._parts.extend(texts)
 
     def block(self, text: str) -> None:
-        if self.fmt == "markdown":
+        if self.is_markdown:
             self._parts.append(text)
         else:
             self._parts.append("\n".join("  " + line for line in text.split("\n")))
 
     def bullets(self, texts: Iterable[str]) -> None:
-        prefix = "- " if self.fmt == "markdown" else "    "
+        prefix = "- " if self.is_markdown else "    "
         lines = [prefix + text for text in texts]
         if lines:
             self._parts.append("\n".join(lines))
@@ -64,12 +108,12 @@ class Page:
         if not rows:
             self._parts.append("(none)")
             return
-        self._parts.append(format_table(headers, rows, markdown=self.fmt == "markdown"))
+        self._parts.append(format_table(headers, rows, markdown=self.is_markdown))
 
     def render(self, budget: int | None, narrow: str = "--max-clusters") -> str:
         """The page; past `budget` characters it is cut at a line and says how much was cut,
         how to narrow the output (`narrow`: the command's own flags) and that --full shows all."""
-        separator = "\n\n" if self.fmt == "markdown" else "\n"
+        separator = "\n\n" if self.is_markdown else "\n"
         text = separator.join(self._parts)
         if budget is None or len(text) <= budget:
             return text
@@ -99,6 +143,8 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     return (format(value, "g") if isinstance(value, float) else str(value)).strip()
+
+
 def estimate_text(estimate: Estimate | None, show) -> str:
     """A window estimate as "value (low–high)" with `show` formatting each number; the value
     alone when exact."""
@@ -142,7 +188,8 @@ def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str
     if job or job_id:
         parts.append(f"job {job or '(unnamed)'}{f' ({job_id})' if job_id else ''}")
     if run.window_start or run.window_end:
-        parts.append(f"window {clean(run.window_start, 40) or '?'} to {clean(run.window_end, 40) or '?'} (UTC, end exclusive)")
+        parts.append(f"window {clean(run.window_start, 40) or '?'} to "
+                     f"{clean(run.window_end, 40) or '?'} (UTC, end exclusive)")
     elif run.parsed_id:
         parts.append(f"window ends {run.parsed_id.window_end.isoformat()} (from the run id)")
     lines = ["; ".join(parts)]
@@ -168,7 +215,14 @@ def run_header_lines(run: Run, clustered: int, id_limit: int | None) -> list[str
 def item_label(item: Item, level: str | None, id_limit: int | None) -> str:
     rank = "-" if item.rank is None else str(item.rank)
     ident = item.generation_id if level == "generation" else (item.trace_id or item.key)
-    label = f"#{rank} d={number(item.distance)} {clean(item.timestamp, 32) or '-'} {clean(ident or item.key, id_limit)}"
+    label = (f"#{rank} d={number(item.distance)} {clean(item.timestamp, 32) or '-'} "
+             f"{clean(ident or item.key, id_limit)}")
     if level == "generation" and item.trace_id:
         label += f" (trace {clean(item.trace_id, id_limit)})"
     return label
+
+
+def cluster_title(cluster: Cluster, limit: int | None) -> str:
+    """A cluster's title cut to `limit`, marked when it is the noise cluster."""
+    title = clean(cluster.title, limit)
+    return f"[noise] {title}" if cluster.is_noise else title

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # ANSI/VT escape sequences (CSI, OSC, two-character), C0/C1 controls, zero-width and bidi marks.
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
-UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f"  # controls but tab and newline
+                         r"\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")  # invisible, bidi
 _SPACES = re.compile(r"[ \t\n]+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])|^(#)")
 ELLIPSIS = "…"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..cli import ArgumentParser, whole_number
 from ..environment import HOST_ENV, PROJECT_ENV, Environment
-from ..errors import ClusterToolError, ExitStatus
+from ..errors import ExitStatus, UsageError
 from ..link_options import add_link_options, builder_from_args
 from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, ReportContent, ReportOptions, build_report
 from ..report.html import render_html
@@ -86,5 +86,5 @@ def _write(path: Path, page: str) -> None:
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as error:
-        raise ClusterToolError(f"cannot write the report to {clean(str(path), 200)} ({error.strerror}); "
-                               "pass a writable path to --output.", ExitStatus.USAGE) from None
+        raise UsageError(f"cannot write the report to {clean(str(path), 200)} ({error.strerror}); "
+                         "pass a writable path to --output.") from None

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from ..cluster_rows import ITEM_KEY_COLUMNS
-from ..errors import ClusterToolError, ExitStatus, NoClustersFound, UnreadableInput
+from ..errors import NoClustersFound, UnreadableInput, UsageError
 from ..model import ItemPolicy, Run
 from ..pipetable import Table
-from ..reader import read_runs
+from ..reader import ReadResult, read_runs
 from ..tables import read_table
 from ..text import clean, count
 
@@ -61,8 +61,8 @@ class Inputs:
 def read_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
     """Every input read and sorted by kind; runs given twice are kept once."""
     if paths.count("-") > 1:
-        raise ClusterToolError("standard input (-) can be read only once; save each result to "
-                               "its own file.", ExitStatus.USAGE)
+        raise UsageError("standard input (-) can be read only once; save each result to its own "
+                         "file.")
     if "-" in paths:  # read twice at most (as runs, then as a table): keep it
         stdin = io.BytesIO((stdin or sys.stdin.buffer).read())
     inputs = Inputs()
@@ -77,18 +77,7 @@ def read_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
                 stdin.seek(0)
             _add_table(inputs, path, read_table(path, stdin), no_run)
             continue
-        inputs.notes += result.notes
-        inputs.warnings += result.warnings
-        kept = []
-        for run in result.runs:
-            if run.run_id and run.run_id in seen:
-                inputs.notes.append(f"run {clean(run.run_id, 160)} was given more than once; it is used once")
-                continue
-            seen.add(run.run_id or "")
-            kept.append(run)
-            inputs.notes += run.notes
-        inputs.runs += kept
-        inputs.read_as.append(f"{_name(path)}: {len(kept)} clustering run{'' if len(kept) == 1 else 's'}")
+        _add_runs(inputs, path, result, seen)
     if not inputs.runs:
         raise NoClustersFound("none of the inputs holds a clustering run; the report needs one. Pass "
                               "the saved result of SKILL.md's load query (with `truncate: false`) "
@@ -99,6 +88,22 @@ def read_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
             f"run {clean(empty[0].run_id, 160)!r} holds no clusters (a runs listing counts them but "
             "does not hold them). Load the run with SKILL.md's load query, with `truncate: false`.")
     return inputs
+
+
+def _add_runs(inputs: Inputs, path: str, result: ReadResult, seen: set[str]) -> None:
+    """The runs `path` holds, each run id kept once across all inputs (`seen`)."""
+    inputs.notes += result.notes
+    inputs.warnings += result.warnings
+    kept = []
+    for run in result.runs:
+        if run.run_id and run.run_id in seen:
+            inputs.notes.append(f"run {clean(run.run_id, 160)} was given more than once; it is used once")
+            continue
+        seen.add(run.run_id or "")
+        kept.append(run)
+        inputs.notes += run.notes
+    inputs.runs += kept
+    inputs.read_as.append(f"{_name(path)}: {len(kept)} clustering run{'' if len(kept) == 1 else 's'}")
 
 
 def _add_table(inputs: Inputs, path: str, table: Table, no_run: NoClustersFound) -> None:
@@ -113,8 +118,8 @@ def _add_table(inputs: Inputs, path: str, table: Table, no_run: NoClustersFound)
     inputs.warnings += table.warnings
     if kind == "window totals":
         if inputs.window is not None:
-            raise ClusterToolError(f"two window-totals results ({_name(inputs.window[0])} and "
-                                   f"{_name(path)}); pass the one for the report's run.", ExitStatus.USAGE)
+            raise UsageError(f"two window-totals results ({_name(inputs.window[0])} and "
+                             f"{_name(path)}); pass the one for the report's run.")
         inputs.window = (path, table)
     else:
         inputs.metrics.append((path, table))
