@@ -162,7 +162,8 @@ def _item(key: str, entry: dict) -> Item:
 
 
 class Cluster:
-    """One cluster of a run: its items are the kept ones, `item_count` counts them all."""
+    """One cluster of a run: its items are the kept ones, `item_count` counts them all.
+    Compared and hashed by identity (no __eq__), so a cluster is its own key in the matching."""
 
     def __init__(self, cluster_id: int, size: int, title: str, description: str, item_count: int,
                  items: list[Item], centroid_x: float | None = None, centroid_y: float | None = None,

@@ -9,7 +9,6 @@ entry in `TABLE_KINDS` and one more field of `Inputs`.
 from __future__ import annotations
 
 import io
-import sys
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
@@ -64,7 +63,7 @@ def read_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Inputs:
         raise UsageError("standard input (-) can be read only once; save each result to its own "
                          "file.")
     if "-" in paths:  # read twice at most (as runs, then as a table): keep it
-        stdin = io.BytesIO((stdin or sys.stdin.buffer).read())
+        stdin = io.BytesIO(stdin.read() if stdin is not None else b"")
     inputs = Inputs()
     seen: set[str] = set()
     for path in paths:

@@ -148,33 +148,33 @@ def flow_svg(comparison: Comparison, lineage_colours: list[int | None]) -> str:
     height = FLOW_HEIGHT + FLOW_TOP + 8
     scale = min((FLOW_HEIGHT - FLOW_GAP * len(run.clusters)) / max(1, sum(c.size for c in run.clusters))
                 for run in runs)
-    lineage_of = {id(c): (number, lineage) for number, lineage in enumerate(comparison.lineages)
+    lineage_of = {c: (number, lineage) for number, lineage in enumerate(comparison.lineages)
                   for c in lineage.clusters if c is not None}
-    nodes: dict[int, _Node] = {}
+    nodes: dict[Cluster, _Node] = {}
     parts = [f'<svg class="flow" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              'role="img" aria-label="clusters from one run to the next">']
     for index, run in enumerate(runs):
         x = index * FLOW_COLUMN
         parts.append(f'<text class="head" x="{x}" y="14">#{index + 1} {text(_when(run))}</text>')
         y = FLOW_TOP
-        for cluster in sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(id(c), (1 << 30,))[0])):
-            number = lineage_of[id(cluster)][0] if id(cluster) in lineage_of else None
+        for cluster in sorted(run.clusters, key=lambda c: (c.is_noise, lineage_of.get(c, (1 << 30,))[0])):
+            number = lineage_of[cluster][0] if cluster in lineage_of else None
             colour = None if cluster.is_noise or number is None else lineage_colours[number]
-            nodes[id(cluster)] = _Node(cluster, x, y, max(1.0, cluster.size * scale), colour)
-            y += nodes[id(cluster)].height + FLOW_GAP
+            nodes[cluster] = _Node(cluster, x, y, max(1.0, cluster.size * scale), colour)
+            y += nodes[cluster].height + FLOW_GAP
     for step in comparison.steps:
-        parts += [_band(nodes[id(p.before)], nodes[id(p.after)], 1.0, 1.0) for p in step.pairs]
+        parts += [_band(nodes[p.before], nodes[p.after], 1.0, 1.0) for p in step.pairs]
         for division in step.divisions:
-            whole = nodes[id(division.whole)]
+            whole = nodes[division.whole]
             for part, fraction in zip(division.parts, division.fractions):
                 split = division.kind == "split"
-                parts.append(_band(whole, nodes[id(part)], fraction, 1.0) if split
-                             else _band(nodes[id(part)], whole, 1.0, fraction))
+                parts.append(_band(whole, nodes[part], fraction, 1.0) if split
+                             else _band(nodes[part], whole, 1.0, fraction))
     for index, run in enumerate(runs):
         total = sum(c.size for c in run.clusters)
         for cluster in run.clusters:
-            lineage = lineage_of[id(cluster)][1] if id(cluster) in lineage_of else None
-            parts.append(_node(nodes[id(cluster)], index, total, lineage))
+            lineage = lineage_of[cluster][1] if cluster in lineage_of else None
+            parts.append(_node(nodes[cluster], index, total, lineage))
     parts.append("</svg>")
     return "".join(parts)
 
