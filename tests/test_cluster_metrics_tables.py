@@ -1,4 +1,4 @@
-"""tables.read_table: a metrics result in every saved shape, and the plain pipe-table fast path
+"""table_reader.read_table: a metrics result in every saved shape, and the plain pipe-table fast path
 giving exactly what the streaming reader gives."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from llm_clusters.errors import TruncatedInput, UnreadableInput
 from llm_clusters.model import ItemPolicy
 from llm_clusters.pipetable import read_pipe_table
-from llm_clusters.tables import cell_bool, cell_number, read_table
+from llm_clusters.table_reader import read_table
+from llm_clusters.tables import cell_bool, cell_number
 from llm_clusters.textsource import text_from_str
 from localposthog.mcp_format import (
     MCP_CUT_NOTICE,

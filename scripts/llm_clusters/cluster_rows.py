@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from .errors import ClusterToolError, ExitStatus, UsageError
 from .metrics_sql import CLUSTER_COLUMNS
 from .model import Cluster, Run
-from .pipetable import Table
 from .stats import (
     Estimate,
     Interval,
@@ -25,7 +24,7 @@ from .stats import (
     wilson,
     window_count,
 )
-from .tables import cell_bool, cell_integer, cell_number
+from .tables import Table, cell_bool, cell_integer, cell_number
 from .text import clean
 from .timestamps import parse_timestamp
 

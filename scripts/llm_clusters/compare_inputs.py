@@ -14,7 +14,7 @@ from .live import ANSWER_NAME
 from .model import ItemPolicy, Run
 from .posthog_api import PostHogClient
 from .reader import ReadResult, read_runs
-from .tables import read_table, read_table_from
+from .table_reader import read_table, read_table_from
 from .textsource import TextSource
 
 ALL_ITEMS = ItemPolicy(default=None)  # matching whole runs needs every item of every cluster

@@ -1,7 +1,7 @@
 """The comparison query's answer (see compare_sql) read back into runs and the counts the
 matching needs, so `compare.compare_runs` gives on it what it gives on the whole runs.
 
-The answer comes in any shape `tables.read_table` reads (execute-sql's pipe table, a HogQL
+The answer comes in any shape `table_reader.read_table` reads (execute-sql's pipe table, a HogQL
 response, compact rows; saved as content blocks, `{"result": …}` or plain text; or piped).
 """
 
@@ -11,8 +11,7 @@ from .compare_evidence import ItemEvidence, Overlap, TraceSample, TraceSums
 from .compare_sql import COLUMNS
 from .errors import NoClustersFound, UnreadableInput, UsageError
 from .model import Cluster, Run
-from .pipetable import Table
-from .tables import cell_number
+from .tables import Table, cell_number
 
 # Columns that no clustering run has: they say a table is the comparison query's answer.
 MARKER_COLUMNS = ("next_cluster_id", "trace_cross", "in_previous")

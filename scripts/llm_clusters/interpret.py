@@ -26,8 +26,8 @@ from .model import (
     number_or_none,
     text_or_none,
 )
-from .pipetable import Table
 from .run_ids import UUID_PATTERN, parse_run_id
+from .tables import Table
 from .truncation import response_query, row_cap_warning
 
 FIELD_NAMES = {

@@ -14,9 +14,9 @@ from .metrics_queries import load_run, pick_run, run_target_of, run_window
 from .metrics_sql import run_target, server_side_query, window_totals_query
 from .model import ItemPolicy, Run
 from .overview_sql import overview_query
-from .pipetable import Table
 from .queries import load_run_sql
-from .tables import read_table, read_table_from
+from .table_reader import read_table, read_table_from
+from .tables import Table
 from .text import clean
 from .textsource import TextSource
 

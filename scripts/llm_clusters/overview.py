@@ -14,9 +14,8 @@ from typing import Any
 from .cluster_rows import ClusterRow, WindowTotals
 from .model import Cluster, Item, ItemPolicy, Run, integer_or_none, number_or_none, text_or_none
 from .overview_sql import EMBEDDED_KEYS, OVERVIEW_COLUMNS, WINDOW_KEYS
-from .pipetable import Table
 from .stats import Sample
-from .tables import cell_integer, cell_number
+from .tables import Table, cell_integer, cell_number
 
 
 def _json(value: Any) -> Any:

@@ -12,6 +12,7 @@ import re
 from .errors import TruncatedInput, UnreadableInput
 from .jsonparse import parse_json_cell
 from .model import ItemPolicy
+from .tables import Table
 from .textsource import TextSource
 from .truncation import SERVER_FIX, server_notice_in
 
@@ -21,18 +22,6 @@ _CELL_DELIMITER = re.compile(r"[|\n]")
 _LINE_END = re.compile(r"\n")
 # Columns whose values are free text, so a stray `|` most likely belongs to them.
 TEXT_COLUMNS = ("job_name", "title", "description", "name", "label", "cluster_title", "summary")
-
-
-class Table:
-    """A result table: column names, rows of cells, notes on what was skipped, and warnings,
-    signs that rows are missing (row limits)."""
-
-    def __init__(self, columns: list[str], rows: list[list] | None = None, notes: list[str] | None = None,
-                 warnings: list[str] | None = None):
-        self.columns = columns
-        self.rows = [] if rows is None else rows
-        self.notes = [] if notes is None else notes
-        self.warnings = [] if warnings is None else warnings
 
 
 def plain_cell_value(text: str):

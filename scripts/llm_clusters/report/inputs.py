@@ -15,9 +15,9 @@ from typing import BinaryIO, Callable
 from ..cluster_rows import ITEM_KEY_COLUMNS
 from ..errors import NoClustersFound, UnreadableInput, UsageError
 from ..model import ItemPolicy, Run
-from ..pipetable import Table
 from ..reader import ReadResult, read_runs
-from ..tables import read_table
+from ..table_reader import read_table
+from ..tables import Table
 from ..text import clean, count
 
 ALL_ITEMS = ItemPolicy(default=None)  # the map, the metrics and the matching need every item
