@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 
-from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query  # noqa: E402
 from localposthog import dataset  # noqa: E402
 from localposthog.engine import Engine  # noqa: E402
 

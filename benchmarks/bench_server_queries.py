@@ -31,11 +31,11 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(REPO / "scripts")]
-from llm_clusters.compare_sql import last_sql, previous_sql, query_bytes  # noqa: E402
-from llm_clusters.drilldown_sql import drilldown_query  # noqa: E402
-from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
-from llm_clusters.overview_sql import overview_query  # noqa: E402
-from llm_clusters.queries import load_run_sql  # noqa: E402
+from llm_clusters.posthog.compare_sql import last_sql, previous_sql, query_bytes  # noqa: E402
+from llm_clusters.posthog.drilldown_sql import drilldown_query  # noqa: E402
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query  # noqa: E402
+from llm_clusters.posthog.overview_sql import overview_query  # noqa: E402
+from llm_clusters.posthog.queries import load_run_sql  # noqa: E402
 from localposthog.answers import execute_sql_text  # noqa: E402
 from localposthog.engine import Engine  # noqa: E402
 

@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "scripts"), str(REPO), str(REPO / "tests")]  # tests: the CLI runner
 
 from cli_runner import CliRunner  # noqa: E402
-from llm_clusters.metrics_sql import run_target, server_side_query  # noqa: E402
-from llm_clusters.queries import load_run_sql  # noqa: E402
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query  # noqa: E402
+from llm_clusters.posthog.queries import load_run_sql  # noqa: E402
 from llm_clusters.timestamps import parse_timestamp  # noqa: E402
 from localposthog import dataset  # noqa: E402
 from localposthog.aggregates import item_metrics  # noqa: E402

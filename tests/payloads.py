@@ -276,8 +276,8 @@ def read_text(text: str, policy: ItemPolicy = ItemPolicy(), name: str = "input")
     """Read `text` as the bytes of a saved file (UTF-8), the way `read_runs` reads a file."""
     import io
 
-    from llm_clusters.reader import read_runs_from
-    from llm_clusters.textsource import text_from_binary
+    from llm_clusters.read.reader import read_runs_from
+    from llm_clusters.read.textsource import text_from_binary
 
     data = text.encode("utf-8", "surrogatepass")
     return read_runs_from(text_from_binary(io.BytesIO(data), name), policy, name)

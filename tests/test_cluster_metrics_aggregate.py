@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.metrics_sql import in_list_queries, run_target, server_side_query
-from llm_clusters.stats import (
+from llm_clusters.analyse.stats import (
     Sample,
     regularized_beta,
     student_t_upper_tail,
@@ -18,6 +17,7 @@ from llm_clusters.stats import (
     welch_t,
     wilson,
 )
+from llm_clusters.posthog.metrics_sql import in_list_queries, run_target, server_side_query
 from llm_clusters.timestamps import parse_timestamp
 from localposthog.mcp_format import format_execute_sql, persisted_content
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from llm_clusters import metrics_inputs
-from llm_clusters.metrics_sql import run_target, server_side_query, window_totals_query
-from llm_clusters.queries import load_run_sql
+from llm_clusters.analyse import metrics_inputs
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query, window_totals_query
+from llm_clusters.posthog.queries import load_run_sql
 from llm_clusters.timestamps import parse_timestamp
 from localposthog.answers import hogql_response
 from localposthog.mcp_format import format_execute_sql, persisted_content
@@ -55,7 +55,7 @@ def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, loca
 @pytest.mark.engine
 def test_live_window_totals_check_the_jobs_event_filters(run_cli, live_env, localposthog_engine, monkeypatch):
     """The run does not record its job's filters; live mode reads them from the jobs API."""
-    from llm_clusters.posthog_api import LiveError, PostHogClient
+    from llm_clusters.posthog.posthog_api import LiveError, PostHogClient
 
     run = next(r for r in localposthog_engine.runs if r["job_id"])
     filters = [{"key": "$ai_model", "value": "gpt-4o", "operator": "exact", "type": "event"}]

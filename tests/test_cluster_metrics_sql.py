@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.metrics_sql import (
+from llm_clusters.posthog.metrics_sql import (
     CLUSTER_COLUMNS,
     ITEM_COLUMNS,
     in_list_queries,

@@ -10,10 +10,10 @@ import pytest
 
 from llm_clusters.errors import TruncatedInput, UnreadableInput
 from llm_clusters.model import ItemPolicy
-from llm_clusters.pipetable import read_pipe_table
-from llm_clusters.table_reader import read_table
-from llm_clusters.tables import cell_bool, cell_number
-from llm_clusters.textsource import text_from_str
+from llm_clusters.read.pipetable import read_pipe_table
+from llm_clusters.read.table_reader import read_table
+from llm_clusters.read.tables import cell_bool, cell_number
+from llm_clusters.read.textsource import text_from_str
 from localposthog.mcp_format import (
     MCP_CUT_NOTICE,
     format_execute_sql,

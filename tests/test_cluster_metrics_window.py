@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks import window_coverage
-from llm_clusters.metrics_sql import run_target, server_side_query
-from llm_clusters.stats import (
+from llm_clusters.analyse.stats import (
     Estimate,
     hypergeometric_interval,
     hypergeometric_tail,
     ratio_total,
     window_count,
 )
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query
 from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from llm_clusters.queries import last_runs_sql, load_run_sql
+from llm_clusters.posthog.queries import last_runs_sql, load_run_sql
 from localposthog.answers import hogql_response
 from localposthog.server import Fault
 
@@ -137,7 +137,7 @@ def test_flags_that_do_not_go_together_are_usage_errors(run_cli, argv, words):
 
 
 def test_the_last_n_runs_look_back_far_enough_for_n_daily_runs():
-    from llm_clusters.queries import days_for_runs
+    from llm_clusters.posthog.queries import days_for_runs
 
     assert [days_for_runs(n) for n in (1, 2, 6, 7, 10)] == [7, 7, 7, 8, 11]
     assert days_for_runs(10, 3) == 3  # --days wins

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_clusters.compare_evidence import TraceSample
+from llm_clusters.analyse.compare_evidence import TraceSample
+from llm_clusters.analyse.share_test import z_test
+from llm_clusters.analyse.similarity import jaccard, max_assignment, text_similarity
+from llm_clusters.analyse.stats import holm
 from llm_clusters.model import Cluster, Item, Run
-from llm_clusters.share_test import z_test
-from llm_clusters.similarity import jaccard, max_assignment, text_similarity
-from llm_clusters.stats import holm
 
 
 def brute_force_best(scores: list[list[float]]) -> float:

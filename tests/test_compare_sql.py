@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from llm_clusters import compare_sql
-from llm_clusters.queries import load_run_sql
+from llm_clusters.posthog import compare_sql
+from llm_clusters.posthog.queries import load_run_sql
 from localposthog.answers import execute_sql_text, hogql_response
 from localposthog.engine import Engine
 from localposthog.mcp_format import PERSIST_SHAPES, persisted_content

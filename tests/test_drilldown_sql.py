@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm_clusters.drilldown_sql import DRILLDOWN_COLUMNS, MAX_LIMIT, drilldown_query
-from llm_clusters.metrics_sql import run_target
+from llm_clusters.posthog.drilldown_sql import DRILLDOWN_COLUMNS, MAX_LIMIT, drilldown_query
+from llm_clusters.posthog.metrics_sql import run_target
 from test_overview_sql import hostile_engine
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs

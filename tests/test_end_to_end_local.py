@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from llm_clusters.model import ItemPolicy
-from llm_clusters.queries import list_runs_sql, load_run_sql, runs_in_range_sql
-from llm_clusters.reader import read_runs
+from llm_clusters.posthog.queries import list_runs_sql, load_run_sql, runs_in_range_sql
+from llm_clusters.read.reader import read_runs
 from localposthog.answers import hogql_response, persist_execute_sql
 
 COMMAND = "print_clusters"  # what the run_cli fixture runs

@@ -27,7 +27,14 @@ if importlib.util.find_spec("hogql_parser") is None:
 import llm_clusters  # noqa: E402
 from cli_runner import CliRunner  # noqa: E402
 from hogql_policy import narrowed_before_join, problems, recent_only_names  # noqa: E402
-from llm_clusters import compare_inputs, compare_sql, drilldown_sql, metrics_sql, overview_sql, queries  # noqa: E402
+from llm_clusters.analyse import compare_inputs  # noqa: E402
+from llm_clusters.posthog import (
+    compare_sql,  # noqa: E402
+    drilldown_sql,  # noqa: E402
+    metrics_sql,  # noqa: E402
+    overview_sql,  # noqa: E402
+    queries,  # noqa: E402
+)
 from localposthog.hogql import QueryError  # noqa: E402
 from localposthog.hogql_check import FunctionTables, check_query  # noqa: E402
 
@@ -94,7 +101,7 @@ def _discovered_builders() -> set[str]:
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if (function.__module__ == module.__name__ and not name.startswith("_")
                     and re.search(r"_(sql|query|queries)$", name)):
-                found.add(f"{module.__name__.removeprefix('llm_clusters.')}.{name}")
+                found.add(f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
     return found
 
 

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from llm_clusters.links import (
+from llm_clusters.model import Item
+from llm_clusters.posthog.links import (
     HOST_ENV,
     PROJECT_ENV,
     LinkBuilder,
@@ -27,8 +28,7 @@ from llm_clusters.links import (
     parse_link,
     resolve_host,
 )
-from llm_clusters.model import Item
-from llm_clusters.queries import load_run_sql
+from llm_clusters.posthog.queries import load_run_sql
 from llm_clusters.run_ids import parse_run_id
 from localposthog.hogql import tokenize
 from payloads import execute_sql, make_cluster, make_properties
@@ -507,7 +507,7 @@ def test_project_id_comes_from_the_flag_then_the_environment(run_cli):
 def test_other_scripts_get_links_flags_beside_live_modes_host_and_project():
     import argparse
 
-    from llm_clusters.link_options import add_link_options, builder_from_args
+    from llm_clusters.posthog.link_options import add_link_options, builder_from_args
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--host")

@@ -11,8 +11,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from llm_clusters.posthog_api import ApiConfig, LiveError, PostHogClient
-from llm_clusters.queries import latest_run_sql, list_runs_sql, load_run_sql
+from llm_clusters.posthog.posthog_api import ApiConfig, LiveError, PostHogClient
+from llm_clusters.posthog.queries import latest_run_sql, list_runs_sql, load_run_sql
 from localposthog.answers import hogql_response, persist_execute_sql
 from localposthog.server import NO_SCOPE_API_KEY
 

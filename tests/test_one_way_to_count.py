@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_clusters.text import money
+from llm_clusters.display import money
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RECENT = str(EXAMPLES / "recent_runs.execute-sql.txt")  # three runs of 4 clusters + noise

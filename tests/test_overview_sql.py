@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from llm_clusters.metrics_sql import run_target
-from llm_clusters.overview_sql import (
+from llm_clusters.posthog.metrics_sql import run_target
+from llm_clusters.posthog.overview_sql import (
     DESCRIPTION_CHARS,
     MAX_QUERY_BYTES,
     OVERVIEW_COLUMNS,
@@ -76,7 +76,7 @@ def test_overview_equals_ground_truth_for_every_run(localposthog_engine, ground_
 
 @pytest.mark.engine
 def test_overview_equals_the_per_cluster_path(localposthog_engine, ground_truth):
-    from llm_clusters.metrics_sql import server_side_query
+    from llm_clusters.posthog.metrics_sql import server_side_query
 
     for run in ground_truth["runs"]:
         target = run_target(run["run_id"], run["level"])
@@ -270,8 +270,8 @@ def test_aggregate_on_the_overview_equals_aggregate_on_the_per_item_path(run_cli
                                                                          ground_truth, tmp_path):
     """For every run: the same figures, intervals and tests (the Welch tests from count, mean and
     variance equal those from every value), whichever path measured the run."""
-    from llm_clusters.metrics_sql import server_side_query
-    from llm_clusters.queries import load_run_sql
+    from llm_clusters.posthog.metrics_sql import server_side_query
+    from llm_clusters.posthog.queries import load_run_sql
     from localposthog.answers import hogql_response
 
     def saved(sql: str, name: str) -> str:
@@ -344,7 +344,7 @@ def test_hostile_titles_and_descriptions_are_harmless(run_cli, tmp_path):
 
 @pytest.mark.parametrize("groups", [[[1.0, 2.0, 4.0], [10.0], [3.5, 3.5, 8.0, 0.25]], [[5.0], []], [[], []]])
 def test_pooled_sample_equals_the_sample_of_all_values(groups):
-    from llm_clusters.stats import Sample
+    from llm_clusters.analyse.stats import Sample
 
     pooled = Sample.pooled([Sample.of(values) for values in groups])
     whole = Sample.of([v for values in groups for v in values])
@@ -365,7 +365,7 @@ timestamp totals trailing trim truncate to top unbounded union using when where 
 def test_no_alias_is_a_hogql_keyword():
     import re
 
-    from llm_clusters.drilldown_sql import drilldown_query
+    from llm_clusters.posthog.drilldown_sql import drilldown_query
 
     for level in ("trace", "generation"):
         target = run_target(f"1_{level}_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7")

@@ -257,7 +257,7 @@ def test_tables_are_written_as_tabulate_writes_them(markdown):
 
     from tabulate import tabulate
 
-    from llm_clusters.render import format_table
+    from llm_clusters.views.render import format_table
 
     rng = random.Random(13)
     alphabet = ["a", "Z", "0", " ", "-", "%", "→", "–", "é", "字", "テ", "$", "."]
@@ -298,8 +298,8 @@ def test_each_view_imports_only_what_it_needs():
     query text without --live, no typing, no tabulate, no shutil (argparse's help formatter), no
     dataclasses (and the inspect module it loads)."""
     plain = _imported(str(EXAMPLES / "trace_run.execute-sql.txt"))
-    assert "llm_clusters.reader" in plain
-    for module in ("llm_clusters.links", "llm_clusters.posthog_api", "httpx", "tabulate", "typing", "shutil",
-                   "dataclasses"):
+    assert "llm_clusters.read.reader" in plain
+    for module in ("llm_clusters.posthog.links", "llm_clusters.posthog.posthog_api", "httpx", "tabulate",
+                   "typing", "shutil", "dataclasses"):
         assert module not in plain, module
-    assert "llm_clusters.links" in _imported(str(EXAMPLES / "trace_run.execute-sql.txt"), "--links")
+    assert "llm_clusters.posthog.links" in _imported(str(EXAMPLES / "trace_run.execute-sql.txt"), "--links")

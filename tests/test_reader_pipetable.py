@@ -8,7 +8,7 @@ import pytest
 
 from llm_clusters.errors import NoClustersFound, UnreadableInput
 from llm_clusters.model import ItemPolicy
-from llm_clusters.reader import choose_run
+from llm_clusters.read.reader import choose_run
 from localposthog.mcp_format import format_execute_sql, persisted_content
 from payloads import (
     STANDARD_COLUMNS,

@@ -9,10 +9,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import llm_clusters.textsource as textsource
+import llm_clusters.read.textsource as textsource
 from llm_clusters.errors import ClusterToolError
 from llm_clusters.model import ItemPolicy
-from llm_clusters.reader import read_runs_from
+from llm_clusters.read.reader import read_runs_from
 from localposthog.mcp_format import persisted_content
 from payloads import (
     content_blocks,

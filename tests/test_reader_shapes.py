@@ -9,7 +9,7 @@ import pytest
 
 from llm_clusters.errors import NoClustersFound
 from llm_clusters.model import ItemPolicy
-from llm_clusters.reader import read_runs
+from llm_clusters.read.reader import read_runs
 from localposthog.mcp_format import persisted_content
 from payloads import (
     STANDARD_COLUMNS,

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-import llm_clusters.textsource as textsource
+import llm_clusters.read.textsource as textsource
 from llm_clusters.model import ItemCollector, ItemPolicy
 from localposthog.mcp_format import cut_like_mcp_server, persisted_content
 from payloads import (
@@ -95,7 +95,7 @@ def test_truncation_found_at_any_chunk_size(size, monkeypatch):
 
 def test_every_split_of_a_surrogate_pair_escape():
     # Decode a JSON string holding escaped emoji with the cut falling at every offset.
-    from llm_clusters.textsource import TextSource, json_string_source
+    from llm_clusters.read.textsource import TextSource, json_string_source
 
     value = "a😀b\\😀\"|" * 3 + "𝔘" * 5
     encoded = json.dumps(value)  # ensure_ascii: \ud83d\ude00
@@ -113,7 +113,7 @@ def test_every_split_of_a_surrogate_pair_escape():
 def test_safe_cut_points_decode_apart():
     from json.decoder import scanstring
 
-    from llm_clusters.textsource import escape_safe_cut
+    from llm_clusters.read.textsource import escape_safe_cut
 
     for value in ["😀" * 20, "\\\\ud83d" * 6, "x\\😀" * 9, "\n\t\"" * 10, "é𝔘\\u" * 8]:
         body = json.dumps(value)[1:-1]

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench_print_clusters import write_json_shape
-from llm_clusters.compare import compare_runs, time_order
-from llm_clusters.metrics_sql import run_target, server_side_query
+from llm_clusters.analyse.compare import compare_runs, time_order
+from llm_clusters.display import money
 from llm_clusters.model import ItemPolicy
-from llm_clusters.queries import load_run_sql
-from llm_clusters.reader import read_runs
+from llm_clusters.posthog.metrics_sql import run_target, server_side_query
+from llm_clusters.posthog.queries import load_run_sql
+from llm_clusters.read.reader import read_runs
 from llm_clusters.report.html import CSS
-from llm_clusters.text import money
 from localposthog.answers import hogql_response
 from payloads import content_blocks, execute_sql, make_cluster, make_properties
 from report_pages import HOSTILE, HOSTILE_RUN_ID, check_self_contained, hostile_run_file

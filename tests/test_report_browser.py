@@ -14,8 +14,8 @@ import pytest
 
 from browser import Browser, find_chromium
 from llm_clusters.model import ItemPolicy
-from llm_clusters.queries import load_run_sql
-from llm_clusters.reader import read_runs
+from llm_clusters.posthog.queries import load_run_sql
+from llm_clusters.read.reader import read_runs
 from localposthog.answers import hogql_response
 from report_pages import HOSTILE, HOSTILE_RUN_ID, hostile_run_file
 

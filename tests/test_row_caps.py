@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from llm_clusters.truncation import row_cap_warning
+from llm_clusters.read.truncation import row_cap_warning
 from localposthog.mcp_format import format_execute_sql, persisted_content
 from payloads import raw_json
 

@@ -149,7 +149,7 @@ def test_every_documented_command_runs_on_the_examples(run_cli, tmp_path, local_
 
 def _comparison_result(tmp_path: Path, engine) -> str:
     """The comparison query's answer for two daily trace runs, as execute-sql prints it, saved."""
-    from llm_clusters.compare_sql import ids_sql
+    from llm_clusters.posthog.compare_sql import ids_sql
     from localposthog.answers import execute_sql_text
     from localposthog.mcp_format import persisted_content
     ids = sorted(r["run_id"] for r in engine.runs if r["level"] == "trace" and r["job_name"])[:2]

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..analyse.metrics_answer import measure
+from ..analyse.metrics_inputs import RunTables, ask_live_overview, ask_live_tables, read_saved_tables
 from ..cli import ArgumentParser, positive_number, whole_number
-from ..drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
-from ..drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
-from ..drilldown_sql import SORTS as DRILLDOWN_SORTS
 from ..environment import Environment
 from ..errors import ExitStatus, UsageError
-from ..live import add_live_arguments, live_client, lookback_days
-from ..metrics_answer import measure
-from ..metrics_inputs import RunTables, ask_live_overview, ask_live_tables, read_saved_tables
-from ..metrics_queries import sql_text
-from ..metrics_sql import DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE
-from ..metrics_view import MAX_CLUSTERS, SORTS, MetricsViewOptions, render_metrics
 from ..model import METRIC_LEVELS
-from ..render import OUTPUT_FORMATS
+from ..posthog.drilldown_sql import DEFAULT_LIMIT as DRILLDOWN_LIMIT
+from ..posthog.drilldown_sql import MAX_LIMIT as DRILLDOWN_MAX
+from ..posthog.drilldown_sql import SORTS as DRILLDOWN_SORTS
+from ..posthog.live import add_live_arguments, live_client, lookback_days
+from ..posthog.metrics_queries import sql_text
+from ..posthog.metrics_sql import DEFAULT_MAX_QUERY_BYTES, LATENCY_NOTE
+from ..views.metrics_view import MAX_CLUSTERS, SORTS, MetricsViewOptions, render_metrics
+from ..views.render import OUTPUT_FORMATS
 
 DESCRIPTION = """\
 Measure a PostHog LLM clustering run per cluster: cost, latency, tokens, errors.

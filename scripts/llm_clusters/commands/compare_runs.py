@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import ArgumentParser, whole_number
-from ..compare import compare_runs, newest
-from ..compare_inputs import (
+from ..analyse.compare import compare_runs, newest
+from ..analyse.compare_inputs import (
     LAST_RUNS,
     check_named,
     comparison_sql,
@@ -16,16 +15,17 @@ from ..compare_inputs import (
     runs_wanted,
     too_few,
 )
-from ..compare_report import ComparisonReport, to_json
-from ..compare_settings import CORRECTIONS, Settings
+from ..analyse.compare_settings import CORRECTIONS, Settings
+from ..analyse.similarity import DESCRIPTION_CHARS, TITLE_CHARS
+from ..cli import ArgumentParser, whole_number
 from ..environment import Environment
 from ..errors import ExitStatus, UsageError
-from ..link_options import add_link_options, builder_from_args
-from ..live import add_live_arguments, live_client
 from ..model import LEVELS, Run
-from ..queries import MAX_RUNS_PER_QUERY, days_for_runs
-from ..render import OUTPUT_FORMATS, json_text
-from ..similarity import DESCRIPTION_CHARS, TITLE_CHARS
+from ..posthog.link_options import add_link_options, builder_from_args
+from ..posthog.live import add_live_arguments, live_client
+from ..posthog.queries import MAX_RUNS_PER_QUERY, days_for_runs
+from ..views.compare_report import ComparisonReport, to_json
+from ..views.render import OUTPUT_FORMATS, json_text
 
 MAX_ROWS = 20
 MAX_RUNS = 10

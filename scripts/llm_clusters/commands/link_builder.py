@@ -9,8 +9,11 @@ import argparse
 from ..cli import ArgumentParser, whole_number
 from ..environment import Environment
 from ..errors import ExitStatus
-from ..link_options import add_link_options, builder_from_args
-from ..link_views import (
+from ..model import ItemPolicy
+from ..posthog.link_options import add_link_options, builder_from_args
+from ..posthog.links import LinkBuilder, LinkError, check_timestamp, parse_link
+from ..read.reader import choose_run, read_runs
+from ..views.link_views import (
     Link,
     cluster_links,
     generation_links,
@@ -20,12 +23,9 @@ from ..link_views import (
     run_links_view,
     trace_links,
 )
-from ..links import LinkBuilder, LinkError, check_timestamp, parse_link
-from ..model import ItemPolicy
-from ..pasted_links import parse_view
-from ..reader import choose_run, read_runs
-from ..render import OUTPUT_FORMATS
-from ..run_views import MAX_CLUSTERS, RunViewOptions
+from ..views.pasted_links import parse_view
+from ..views.render import OUTPUT_FORMATS
+from ..views.run_views import MAX_CLUSTERS, RunViewOptions
 
 DESCRIPTION = """\
 Links into PostHog's UI that a user can click to check what the agent says: the clusters

@@ -6,12 +6,12 @@ from __future__ import annotations
 from ..cli import ArgumentParser, whole_number
 from ..environment import Environment
 from ..errors import ExitStatus, UsageError
-from ..link_options import add_link_options, builder_from_args
-from ..live import add_live_arguments, live_client, lookback_days, read_live
 from ..model import LEVELS, ItemPolicy
-from ..reader import ReadResult, choose_run, read_runs
-from ..render import OUTPUT_FORMATS
-from ..run_views import MAX_CLUSTERS, RunViewOptions, jobs_view, list_runs, show_run
+from ..posthog.link_options import add_link_options, builder_from_args
+from ..posthog.live import add_live_arguments, live_client, lookback_days, read_live
+from ..read.reader import ReadResult, choose_run, read_runs
+from ..views.render import OUTPUT_FORMATS
+from ..views.run_views import MAX_CLUSTERS, RunViewOptions, jobs_view, list_runs, show_run
 
 DETAIL_ITEMS = 20  # items read and shown with --cluster
 
@@ -99,7 +99,7 @@ def _live(args, environment: Environment) -> int:
         if args.list_jobs:
             environment.stdout.write(jobs_view(client.clustering_jobs(), args.format) + "\n")
             return ExitStatus.OK
-        from ..queries import latest_run_sql, list_runs_sql, load_run_sql
+        from ..posthog.queries import latest_run_sql, list_runs_sql, load_run_sql
 
         if args.list_runs:
             sql = list_runs_sql(lookback_days(args), args.level)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cli import ArgumentParser, whole_number
+from ..display import clean, clusters_phrase, count
 from ..environment import HOST_ENV, PROJECT_ENV, Environment
 from ..errors import ExitStatus, UsageError
-from ..link_options import add_link_options, builder_from_args
+from ..posthog.link_options import add_link_options, builder_from_args
 from ..report.content import MAP_POINTS, MAX_CLUSTERS, MAX_RUNS, ReportContent, ReportOptions, build_report
 from ..report.html import render_html
 from ..report.inputs import read_inputs
 from ..report.markdown import render_markdown
-from ..text import clean, clusters_phrase, count
 
 FORMATS = ("html", "markdown")
 

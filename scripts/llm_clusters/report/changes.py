@@ -4,10 +4,10 @@ split and merged clusters, as the comparison finds them (compare.py)."""
 
 from __future__ import annotations
 
-from ..cluster_matching import Division, Pair, Step
-from ..compare import Comparison
+from ..analyse.cluster_matching import Division, Pair, Step
+from ..analyse.compare import Comparison
+from ..display import count, percent
 from ..model import Cluster, Run
-from ..text import count, percent
 from .content import ReportContent, short_title
 from .markup import link, text
 from .svg import flow_svg

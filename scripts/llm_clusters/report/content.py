@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..cluster_rows import (
+from ..analyse.cluster_rows import (
     TESTED,
     ClusterRow,
     WindowTotals,
@@ -16,14 +16,14 @@ from ..cluster_rows import (
     rows_from_embedded,
     rows_from_tables,
 )
-from ..compare import Comparison, compare_runs, run_level, time_order
-from ..compare_settings import Settings
-from ..links import LinkBuilder
+from ..analyse.compare import Comparison, compare_runs, run_level, time_order
+from ..analyse.compare_settings import Settings
+from ..analyse.stats import Interval, Sample, mean_interval, wilson
+from ..display import clean, count, percent
 from ..model import Cluster, Item, Run
-from ..reader import ReadResult, choose_run
-from ..render import run_header_lines
-from ..stats import Interval, Sample, mean_interval, wilson
-from ..text import clean, count, percent
+from ..posthog.links import LinkBuilder
+from ..read.reader import ReadResult, choose_run
+from ..views.render import run_header_lines
 from .inputs import Inputs
 
 MAP_POINTS = 10_000  # a PostHog run holds at most this many items (max_samples)

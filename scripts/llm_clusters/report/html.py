@@ -8,8 +8,8 @@ import base64
 import hashlib
 import math
 
-from ..render import estimate_text, whole
-from ..text import count, money, percent, seconds
+from ..display import count, money, percent, seconds
+from ..views.render import estimate_text, whole
 from .changes import comparison_section
 from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, ReportContent, short_title
 from .markup import colour_class, link, text

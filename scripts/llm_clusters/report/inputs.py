@@ -12,13 +12,13 @@ import io
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
-from ..cluster_rows import ITEM_KEY_COLUMNS
+from ..analyse.cluster_rows import ITEM_KEY_COLUMNS
+from ..display import clean, count
 from ..errors import NoClustersFound, UnreadableInput, UsageError
 from ..model import ItemPolicy, Run
-from ..reader import ReadResult, read_runs
-from ..table_reader import read_table
-from ..tables import Table
-from ..text import clean, count
+from ..read.reader import ReadResult, read_runs
+from ..read.table_reader import read_table
+from ..read.tables import Table
 
 ALL_ITEMS = ItemPolicy(default=None)  # the map, the metrics and the matching need every item
 

@@ -3,8 +3,8 @@ HTML page, without the pictures (the page holds the map and the flow)."""
 
 from __future__ import annotations
 
-from ..render import Page, estimate_text, whole
-from ..text import clean, count, markdown, markdown_link, money, percent, seconds
+from ..display import clean, count, markdown, markdown_link, money, percent, seconds
+from ..views.render import Page, estimate_text, whole
 from .changes import MAX_ROWS
 from .content import NO_LINKS, ClusterFigures, Figure, ReportContent, flagged_text, short_title
 

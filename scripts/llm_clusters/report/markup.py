@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from ..text import clean
+from ..display import clean
 
 
 def text(value: object, limit: int | None = None, *, keep_newlines: bool = False) -> str:

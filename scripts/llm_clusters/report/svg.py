@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timezone
 
-from ..compare import Comparison
-from ..lineage import Lineage
+from ..analyse.compare import Comparison
+from ..analyse.lineage import Lineage
+from ..display import clean, count, percent
 from ..model import Cluster, Run
-from ..text import clean, count, percent
 from ..timestamps import parse_timestamp
 from .content import MapData
 from .markup import colour_class, link, short, text
