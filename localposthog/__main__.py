@@ -26,7 +26,7 @@ from localposthog.hogql_check import ParserUnavailable
 EXIT_OK, EXIT_QUERY_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class SandboxUsageError(Exception):
     """Bad input from the user; the message says what was expected."""
 
 
@@ -86,7 +86,7 @@ def _dataset_dir(args: argparse.Namespace, stderr: TextIO, *, rebuild: bool = Fa
     try:
         return dataset.write_dataset(dataset.build_dataset(seed, scale), folder)
     except ValueError as error:
-        raise UsageError(str(error)) from None
+        raise SandboxUsageError(str(error)) from None
 
 
 def _engine(args: argparse.Namespace, stderr: TextIO):
@@ -96,7 +96,7 @@ def _engine(args: argparse.Namespace, stderr: TextIO):
 
         return Engine(folder)
     except ImportError:
-        raise UsageError("chdb is not installed; install it with `pip install chdb` "
+        raise SandboxUsageError("chdb is not installed; install it with `pip install chdb` "
                          "(it is in the project's test extra)") from None
 
 
@@ -105,7 +105,7 @@ def _query(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: Text
 
     sql = stdin.read() if args.sql == "-" else args.sql
     if args.max_chars is not None and args.max_chars < 1:
-        raise UsageError("--max-chars must be a positive number of characters")
+        raise SandboxUsageError("--max-chars must be a positive number of characters")
     engine = _engine(args, stderr)
     if args.persist_dir:
         path = persist_execute_sql(engine, sql, args.persist_dir, shape=args.shape, truncate=args.truncate,
@@ -138,12 +138,12 @@ def _serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from localposthog.server import LocalPostHog
 
     if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be 0..65535, got {args.port}")
+        raise SandboxUsageError(f"--port must be 0..65535, got {args.port}")
     server = LocalPostHog(_engine(args, stderr))
     try:
         server.start(args.port)
     except OSError as error:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; "
+        raise SandboxUsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}; "
                          "try another --port") from None
     print(f"POSTHOG_HOST={server.url}\nPOSTHOG_PROJECT_ID={server.project_id}\n"
           f"POSTHOG_PERSONAL_API_KEY={server.api_key}", file=stdout, flush=True)
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     except QueryError as error:
         print(f"error: query failed: {error}", file=stderr)
         return EXIT_QUERY_FAILED
-    except (UsageError, ParserUnavailable) as error:
+    except (SandboxUsageError, ParserUnavailable) as error:
         print(f"error: {error}", file=stderr)
         return EXIT_USAGE
     except OSError as error:

@@ -200,7 +200,7 @@ def test_cli_query_runs_verbatim_on_the_engine(run_cli, localposthog_engine, gro
 
 # --- hostile ids, end to end ---------------------------------------------------------------
 
-def _hostile_copy(source_dir: Path, target_dir: Path, truth_runs: list[dict]) -> list[tuple[str, dict]]:
+def hostile_copy(source_dir: Path, target_dir: Path, truth_runs: list[dict]) -> list[tuple[str, dict]]:
     """A copy of the dataset with, for each level, runs that copy a real run under hostile run
     ids; at trace level their items also get hostile ids (with copies of their events)."""
     for name in (dataset.JOBS_FILE, dataset.GROUND_TRUTH_FILE):
@@ -248,7 +248,7 @@ def test_hostile_run_and_item_ids_end_to_end(run_cli, localposthog_engine, local
                                              ground_truth, tmp_path):
     from localposthog.engine import Engine
 
-    cases = _hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])
+    cases = hostile_copy(localposthog_data_dir, tmp_path, ground_truth["runs"])
     engine = Engine(tmp_path)
     try:
         for hostile_id, truth_run in cases:

@@ -81,3 +81,14 @@ def test_the_plugin_manifests_name_the_root_skill():
     (entry,) = marketplace["plugins"]
     assert entry["name"] == plugin["name"] and entry["source"] == "./"
     assert f"/plugin install {entry['name']}@{marketplace['name']}" in README
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    """A new user's test command and CI's are the same line: install the test extra, lint, test."""
+    section = README.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    readme_command = next(block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+                          if "[test]" in block)
+    ci_commands = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+                   if line.startswith("python3 ")]
+    assert ci_commands == [readme_command]
+    assert "ruff check" in readme_command and "pytest" in readme_command

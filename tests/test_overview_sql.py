@@ -16,7 +16,7 @@ from llm_clusters.posthog.overview_sql import (
     TITLE_CHARS,
     overview_query,
 )
-from test_cluster_metrics_sql import LONG_RUN_ID, _hostile_copy, linear_quantile, rows_by
+from test_cluster_metrics_sql import LONG_RUN_ID, hostile_copy, linear_quantile, rows_by
 
 SIGNIFICANT = dict(rel=1e-6, abs=1e-12)  # the query prints 7 significant digits
 
@@ -102,7 +102,7 @@ def hostile_engine(data_dir, truth_runs: list[dict], tmp_path):
     level, items with hostile ids), and the (hostile id, copied run) cases."""
     from localposthog.engine import Engine
 
-    cases = _hostile_copy(data_dir, tmp_path, truth_runs)
+    cases = hostile_copy(data_dir, tmp_path, truth_runs)
     engine = Engine(tmp_path)
     try:
         yield engine, cases
