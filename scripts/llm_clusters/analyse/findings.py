@@ -10,7 +10,7 @@ from ..environment import HOST_ENV, PROJECT_ENV
 from ..model import Cluster, Run
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
-if TYPE_CHECKING:  # print_clusters.py imports this module; the statistics and links load for an overview
+if TYPE_CHECKING:  # views.run_views imports this module; the statistics and links load for an overview
     from typing import Mapping
 
     from ..posthog.links import LinkBuilder

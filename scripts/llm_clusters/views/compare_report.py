@@ -6,7 +6,7 @@ from ..analyse.cluster_matching import Division, Pair, Step
 from ..analyse.compare import Comparison
 from ..analyse.lineage import Lineage
 from ..analyse.share_test import ShareTest
-from ..display import clean, clusters_phrase, count, markdown, markdown_link, percent
+from ..display import clean, clusters_phrase, count, markdown_link, percent
 from ..model import Cluster, Run
 from .render import Page
 
@@ -70,7 +70,6 @@ class ComparisonReport:
                  links: LinkBuilder | None = None):
         self.c = comparison
         self.links = links
-        self.fmt = fmt
         self.max_rows = max_rows
         self.title_chars = None if full else TITLE_CHARS
         self.id_chars = None if full else RUN_ID_CHARS
@@ -78,8 +77,7 @@ class ComparisonReport:
         self.page = Page(fmt)
 
     def text(self, value: str | None, limit: int | None) -> str:
-        shown = clean(value, limit)
-        return markdown(shown) if self.fmt == "markdown" else shown
+        return self.page.escape(clean(value, limit))
 
     def title(self, cluster: Cluster) -> str:
         return self.text(cluster.title, self.title_chars)
@@ -88,7 +86,7 @@ class ComparisonReport:
         """`id title (size, share)`, with the cluster's link when links were asked for."""
         size = f"({count(cluster.size)}, {percent(cluster.size / total if total else None)})"
         url = cluster_link(self.links, run, cluster)
-        if url and self.fmt == "markdown":
+        if url and self.page.is_markdown:
             label = f"{cluster.cluster_id} {clean(cluster.title, self.title_chars)}"
             return f"{markdown_link(label, url)} {size}"
         return f"{cluster.cluster_id} {self.title(cluster)} {size}{f' {url}' if url else ''}"
@@ -117,7 +115,7 @@ class ComparisonReport:
                      clusters_phrase(run.clusters), percent(_noise_share(run))]
                     for i, run in enumerate(c.runs, 1)])
         if self.links:
-            page.bullets(f"#{i}: {markdown_link(f'run #{i}', url) if self.fmt == 'markdown' else url}"
+            page.bullets(f"#{i}: {markdown_link(f'run #{i}', url) if self.page.is_markdown else url}"
                          for i, url in enumerate((self.links.run(run.run_id) if run.run_id else "-"
                                                   for run in c.runs), 1))
         page.lines(method_text(c))
@@ -172,7 +170,7 @@ class ComparisonReport:
         url = cluster_link(self.links, run, cluster)
         if url is None:
             return "-"
-        return markdown_link(label, url) if self.fmt == "markdown" else url
+        return markdown_link(label, url) if self.page.is_markdown else url
 
     def division_text(self, division: Division, step: Step) -> str:
         (whole_run, whole_total), (parts_run, parts_total) = _division_sides(division, step)
@@ -187,7 +185,7 @@ class ComparisonReport:
         self.page.heading("Lineage: each cluster's share across the runs", 3)
         self.page.line("Cells: cluster id: share. Steps: + grew, - shrank, = no significant change. "
                        "Trend: the first share against the last, tested as above across lineages.")
-        latest_link = bool(self.links) and self.fmt != "markdown"  # Markdown links the cells
+        latest_link = bool(self.links) and not self.page.is_markdown  # Markdown links the cells
         rows = [self.lineage_row(lineage, latest_link) for lineage in sorted_lineages(c.lineages)]
         self.table(["title (latest)", *(f"#{i}" for i in range(1, len(c.runs) + 1)), "steps",
                     "trend", "origin / end", *(["link (latest)"] if latest_link else [])],
@@ -211,7 +209,7 @@ class ComparisonReport:
         if cluster is None:
             return ""
         text = f"{cluster.cluster_id}: {percent(share)}"
-        url = cluster_link(self.links, run, cluster) if self.fmt == "markdown" else None
+        url = cluster_link(self.links, run, cluster) if self.page.is_markdown else None
         return markdown_link(text, url) if url else text
 
 
