@@ -31,11 +31,11 @@ from __future__ import annotations
 from ..analyse.similarity import DESCRIPTION_CHARS, TITLE_CHARS
 from ..errors import UsageError
 from ..model import CLUSTER_EVENT_BY_LEVEL
+from ..read.truncation import MAX_ROW_LIMIT
 from ..run_ids import parse_run_id
 from .metrics_sql import RUN_EVENT_MARGIN, run_target, time_bound
 from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
 
-MAX_ROWS = 50_000
 # Cluster columns come first: a `|` in a title is then put back into the title (the first
 # free-text column) when execute-sql's pipe table is read.
 COLUMNS = (
@@ -112,7 +112,7 @@ def _query(where: str, count: int) -> str:
     return (f"SELECT r AS run,id AS cluster_id,{cluster_cells},nx AS next_cluster_id,"
             f"if(nx IS NULL,NULL,n) AS shared,{run_cells},if(fr=1,substringUTF8(t.2,1,200),'') AS top_trace,"
             f"if(fr=1,toString(-t.1),'') AS top_trace_items\nFROM ({windows})"
-            f"\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROWS}")
+            f"\nORDER BY run,cluster_id=-1,cluster_id,next_cluster_id LIMIT {MAX_ROW_LIMIT}")
 
 
 def _runs_count(count: int) -> int:

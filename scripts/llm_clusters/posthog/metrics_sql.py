@@ -37,6 +37,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..errors import UsageError
 from ..model import CLUSTER_EVENT_BY_LEVEL, METRIC_LEVELS
+from ..read.truncation import MAX_ROW_LIMIT
 from ..run_ids import parse_run_id
 from ..timestamps import parse_timestamp
 from .queries import sql_string
@@ -46,7 +47,6 @@ ITEM_EVENTS = {"trace": ("$ai_generation", "$ai_embedding", "$ai_span"), "genera
 ITEM_KEY = {"trace": "properties.$ai_trace_id", "generation": "toString(uuid)"}
 RUN_EVENT_MARGIN = timedelta(days=1)  # a run's event is written shortly after its window ends
 MAX_CLUSTER_ROWS = 1000
-MAX_ITEM_ROWS = 50_000  # PostHog's ceiling for one query's rows
 DEFAULT_MAX_QUERY_BYTES = 20_000
 
 _TRACE_LATENCY = (
@@ -230,7 +230,7 @@ def server_side_query(target: RunTarget, per_item: bool = False) -> str:
         return (
             "SELECT cluster_id,item,d AS has_data,cost,lat AS latency,tin AS input_tokens,"
             f"tout AS output_tokens,errs AS error_events,{_MODE.format(ms='models')} AS model,span AS span_s"
-            f"\nFROM ({per_item_sql})\nORDER BY cluster_id=-1,cluster_id,item LIMIT {MAX_ITEM_ROWS}")
+            f"\nFROM ({per_item_sql})\nORDER BY cluster_id=-1,cluster_id,item LIMIT {MAX_ROW_LIMIT}")
     return (
         "SELECT cluster_id,title,items,items_with_data,total_cost,cost_items,avg_cost,avg_latency,"
         "if(latency_items>0,q[1],NULL) AS p50_latency,if(latency_items>0,q[2],NULL) AS p90_latency,"
@@ -303,7 +303,7 @@ def in_list_queries(target: RunTarget, keys: list[str], max_bytes: int = DEFAULT
         "dateDiff('ms',min(ts),max(ts))/1000 AS span_s\nFROM ("
     )
     tail = (f")\nWHERE ts>={_exact_time(low)} AND ts<{_exact_time(high)}\n"
-            f"GROUP BY item ORDER BY item LIMIT {MAX_ITEM_ROWS}")
+            f"GROUP BY item ORDER BY item LIMIT {MAX_ROW_LIMIT}")
     def query(literals: list[str]) -> str:
         where = f" AND {ITEM_KEY[target.level]} IN ({','.join(literals)})"
         return head + _item_events(target, where) + tail
