@@ -38,18 +38,13 @@ from llm_clusters.posthog.queries import load_run_sql  # noqa: E402
 from llm_clusters.timestamps import parse_timestamp  # noqa: E402
 from localposthog import dataset  # noqa: E402
 from localposthog.aggregates import item_metrics  # noqa: E402
-from localposthog.answers import hogql_response  # noqa: E402
+from localposthog.answers import save_answer  # noqa: E402
 from localposthog.clustering_runs import NOISE_SHARE, cluster_key  # noqa: E402
 from localposthog.traffic import make_traffic  # noqa: E402
 
 FIGURES = ("items", "total_cost", "error_items")
 run_cli = CliRunner("cluster_metrics")
 SAMPLE_FIGURES = {"items": "items", "total_cost": "total_cost", "error_items": "error_items"}
-
-
-def save_answer(engine, sql: str, path: Path) -> Path:
-    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
-    return path
 
 
 def measure(engine, run: dict, folder: Path, *flags: str) -> dict:

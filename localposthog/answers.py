@@ -1,6 +1,7 @@
 """A query's answer in the shapes PostHog and a coding agent hand back.
 
-- `hogql_response`: the JSON body of `POST /api/projects/{id}/query/`.
+- `hogql_response`: the JSON body of `POST /api/projects/{id}/query/`; `save_answer`
+  saves it for a query, as `curl -o FILE` would.
 - `execute_sql_text`: the text of the MCP `execute-sql` tool (pipe table, `(null)`, truncation),
   formatted by `mcp_format` from the same rows the query API returns.
 - `persist_execute_sql`: that text saved the way Claude Code saves a too-large tool result.
@@ -8,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,12 @@ def hogql_response(result: QueryResult) -> dict[str, Any]:
         "modifiers": {},
         "query_status": None,
     }
+
+
+def save_answer(engine: Engine, sql: str, path: Path) -> str:
+    """Run `sql` and save the query API's JSON answer to `path`; the path, as a command takes it."""
+    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
+    return str(path)
 
 
 def execute_sql_text(engine: Engine, sql: str, *, truncate: bool = True, max_chars: int | None = None,

@@ -12,18 +12,12 @@ from llm_clusters.analyse import metrics_inputs
 from llm_clusters.posthog.metrics_sql import run_target, server_side_query, window_totals_query
 from llm_clusters.posthog.queries import load_run_sql
 from llm_clusters.timestamps import parse_timestamp
-from localposthog.answers import hogql_response
+from localposthog.answers import save_answer
 from localposthog.mcp_format import format_execute_sql, persisted_content
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs
 
 EXAMPLE_RUN = "examples/trace_run.execute-sql.txt"
-
-
-def _twin(engine, sql: str, path) -> str:
-    """PostHog's answer to `sql`, saved as `curl` would save it."""
-    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
-    return str(path)
 
 
 # --- live mode --------------------------------------------------------------------------------
@@ -35,9 +29,10 @@ def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, loca
     run = next(r for r in localposthog_engine.runs if r["window_item_count"] > r["total_items_analyzed"])
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
     window = (parse_timestamp(run["window_start"]), parse_timestamp(run["window_end"]))
-    run_file = _twin(localposthog_engine, load_run_sql(run["run_id"]), tmp_path / "run.json")
-    items = _twin(localposthog_engine, server_side_query(target, per_item=True), tmp_path / "items.json")
-    totals = _twin(localposthog_engine, window_totals_query(target, window), tmp_path / "window.json")
+    run_file = save_answer(localposthog_engine, load_run_sql(run["run_id"]), tmp_path / "run.json")
+    items = save_answer(localposthog_engine, server_side_query(target, per_item=True),
+                        tmp_path / "items.json")
+    totals = save_answer(localposthog_engine, window_totals_query(target, window), tmp_path / "window.json")
     status, live, err = run_cli("--live", "--run-id", run["run_id"], "--window-totals", *flags)
     assert status == 0, err
     status, saved, err = run_cli("aggregate", run_file, items, "--window-totals", totals, *flags)

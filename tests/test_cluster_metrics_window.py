@@ -27,6 +27,7 @@ from llm_clusters.analyse.stats import (
 from llm_clusters.posthog.metrics_sql import run_target, server_side_query
 from llm_clusters.timestamps import parse_timestamp
 from localposthog import dataset
+from localposthog.answers import save_answer
 
 COMMAND = "cluster_metrics"  # what the run_cli fixture runs
 
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.engine
 
 
 _measure = window_coverage.measure
-_save = window_coverage.save_answer
 
 
 # --- the window's totals, directly from the events ---------------------------------------------
@@ -129,7 +129,7 @@ def test_the_per_cluster_result_gives_the_same_estimates_and_embedded_metrics_no
                if r["window_item_count"] > r["total_items_analyzed"] and r["has_embedded_metrics"])
     per_item = _measure(localposthog_engine, run, tmp_path)
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
-    per_cluster = _save(localposthog_engine, server_side_query(target), tmp_path / "clusters.json")
+    per_cluster = save_answer(localposthog_engine, server_side_query(target), tmp_path / "clusters.json")
     for metrics, cost in (([per_cluster], True), ([], False)):
         status, out, err = run_cli("aggregate", tmp_path / "run.json", *metrics, "--window-totals",
                                    tmp_path / "window.json", "--format", "json", "--max-clusters", "0")

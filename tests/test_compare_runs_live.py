@@ -10,7 +10,7 @@ import time
 import pytest
 
 from llm_clusters.posthog.queries import last_runs_sql, load_run_sql
-from localposthog.answers import hogql_response
+from localposthog.answers import save_answer
 from localposthog.server import Fault
 
 COMMAND = "compare_runs"  # what the run_cli fixture runs
@@ -23,13 +23,6 @@ def daily_runs(engine, level: str) -> list[dict]:
     """The job's daily runs of `level`, oldest first."""
     return sorted((r for r in engine.runs if r["level"] == level and r["job_name"]),
                   key=lambda r: r["window_end"])
-
-
-def file_twin(engine, sql: str, tmp_path, name: str) -> str:
-    """PostHog's answer to `sql`, saved as `curl` would save it."""
-    path = tmp_path / name
-    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
-    return str(path)
 
 
 def same_as_file_mode(run_cli, live: tuple[int, str, str], files: list[str], *flags: str) -> None:
@@ -46,7 +39,7 @@ def same_as_file_mode(run_cli, live: tuple[int, str, str], files: list[str], *fl
 def test_runs_named_by_id_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path, fmt):
     first, _, third = daily_runs(localposthog_engine, "trace")[:3]
     ids = [third["run_id"], first["run_id"]]  # any order: the report is in time order
-    files = [file_twin(localposthog_engine, load_run_sql(rid), tmp_path, f"run{i}.json")
+    files = [save_answer(localposthog_engine, load_run_sql(rid), tmp_path / f"run{i}.json")
              for i, rid in enumerate(ids)]
     flags = ("--format", fmt, "--max-rows", "0")
     live = run_cli("--live", "--run-id", ids[0], "--run-id", ids[1], *flags)
@@ -59,7 +52,7 @@ def test_runs_named_by_id_give_the_file_modes_report(run_cli, live_env, localpos
 @pytest.mark.parametrize("level", ["trace", "generation"])
 def test_the_last_three_runs_give_the_file_modes_report(run_cli, live_env, localposthog_engine, tmp_path,
                                                         level):
-    twin = file_twin(localposthog_engine, last_runs_sql(level, 3), tmp_path, "last3.json")
+    twin = save_answer(localposthog_engine, last_runs_sql(level, 3), tmp_path / "last3.json")
     for fmt in ("text", "markdown", "json"):
         live = run_cli("--live", "--last", "3", "--level", level, "--format", fmt)
         same_as_file_mode(run_cli, live, [twin], "--format", fmt)
@@ -70,7 +63,7 @@ def test_the_last_three_runs_give_the_file_modes_report(run_cli, live_env, local
 
 
 def test_live_alone_compares_the_last_two_trace_runs(run_cli, live_env, localposthog_engine, tmp_path):
-    twin = file_twin(localposthog_engine, last_runs_sql("trace", 2), tmp_path, "last2.json")
+    twin = save_answer(localposthog_engine, last_runs_sql("trace", 2), tmp_path / "last2.json")
     same_as_file_mode(run_cli, run_cli("--live"), [twin])
     assert run_cli("--live")[1] == run_cli("--live", "--last", "2", "--level", "trace")[1]
 

@@ -26,6 +26,7 @@ if importlib.util.find_spec("hogql_parser") is None:
 
 import llm_clusters  # noqa: E402
 from cli_runner import CliRunner  # noqa: E402
+from documented_sql import sql_blocks  # noqa: E402
 from hogql_policy import narrowed_before_join, problems, recent_only_names  # noqa: E402
 from llm_clusters.analyse import compare_inputs  # noqa: E402
 from llm_clusters.posthog import (
@@ -39,7 +40,6 @@ from localposthog.hogql import QueryError  # noqa: E402
 from localposthog.hogql_check import FunctionTables, check_query  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "SKILL.md", *sorted((ROOT / "references").glob("*.md"))]
 HOSTILE_ID = "1_trace_20260120_000014_it's \\' ) UNION SELECT 1 -- {x} \n☃"
 RUN_ID = "1_trace_20260120_000014_019ba00d-8800-756b-9007-d44a55c23db7"
 WINDOW = (datetime(2026, 1, 13, 0, 0, 14, 345678, tzinfo=timezone.utc),
@@ -131,15 +131,10 @@ def _cli_queries() -> list[str]:
             if block.strip()]
 
 
-def _doc_blocks() -> list[tuple[str, str]]:
-    return [(doc.name, block) for doc in DOCS
-            for block in re.findall(r"```sql\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)]
-
-
 def _all_queries() -> list[tuple[str, str]]:
     cases = [(name, sql) for name, build in BUILDER_CASES.items() for sql in build()]
     cases += [(f"printed by a script #{n}", sql) for n, sql in enumerate(_cli_queries())]
-    cases += [(f"{doc} sql block", sql) for doc, sql in _doc_blocks()]
+    cases += [(f"{doc} sql block", sql) for doc, sql in sql_blocks()]
     return cases
 
 

@@ -13,19 +13,12 @@ import pytest
 
 from llm_clusters.posthog.posthog_api import ApiConfig, LiveError, PostHogClient
 from llm_clusters.posthog.queries import latest_run_sql, list_runs_sql, load_run_sql
-from localposthog.answers import hogql_response, persist_execute_sql
+from localposthog.answers import persist_execute_sql, save_answer
 from localposthog.server import NO_SCOPE_API_KEY
 
 COMMAND = "print_clusters"  # what the run_cli fixture runs
 
 pytestmark = pytest.mark.engine
-
-
-def _file_twin(engine, sql: str, tmp_path, name: str) -> str:
-    """The HogQL API's answer to `sql`, saved to a file, as `curl` would save it."""
-    path = tmp_path / name
-    path.write_text(json.dumps(hogql_response(engine.query(sql))))
-    return str(path)
 
 
 def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, localposthog_engine, tmp_path):
@@ -40,7 +33,7 @@ def test_live_output_equals_file_output_on_the_same_data(run_cli, live_env, loca
     for index, (flags, sql) in enumerate(cases):
         status, live_out, err = run_cli("--live", *flags)
         assert status == 0, err
-        twin = _file_twin(localposthog_engine, sql, tmp_path, f"answer{index}.json")
+        twin = save_answer(localposthog_engine, sql, tmp_path / f"answer{index}.json")
         file_flags = [f for f in flags if f not in ("--latest", "--level", "generation")]
         status, file_out, err = run_cli(twin, *file_flags)
         assert status == 0, err
@@ -61,7 +54,7 @@ def test_a_runs_listing_names_every_run_and_its_cluster_count(run_cli, live_env,
 
 
 def test_a_listing_is_not_shown_as_an_empty_run(run_cli, live_env, localposthog_engine, tmp_path):
-    twin = _file_twin(localposthog_engine, list_runs_sql(), tmp_path, "listing.json")
+    twin = save_answer(localposthog_engine, list_runs_sql(), tmp_path / "listing.json")
     status, out, err = run_cli(twin)
     assert status == 5 and out == ""
     assert "holds no clusters JSON" in err

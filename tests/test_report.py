@@ -22,7 +22,7 @@ from llm_clusters.posthog.metrics_sql import run_target, server_side_query
 from llm_clusters.posthog.queries import load_run_sql
 from llm_clusters.read.reader import read_runs
 from llm_clusters.report.html import CSS
-from localposthog.answers import hogql_response
+from localposthog.answers import save_answer
 from payloads import content_blocks, execute_sql, make_cluster, make_properties
 from report_pages import HOSTILE, HOSTILE_RUN_ID, check_self_contained, hostile_run_file
 
@@ -211,11 +211,6 @@ def test_a_larger_run_is_thinned_for_the_map_and_the_page_says_so(run_cli, run_1
 
 # --- the local PostHog: metrics, window totals, comparisons -----------------------------------
 
-def _save(engine, sql: str, path: Path) -> Path:
-    path.write_text(json.dumps(hogql_response(engine.query(sql))), encoding="utf-8")
-    return path
-
-
 def consecutive_runs(engine) -> list[list[dict]]:
     """The dataset's runs grouped by job and level, oldest first."""
     groups: dict[tuple, list[dict]] = {}
@@ -228,11 +223,12 @@ def consecutive_runs(engine) -> list[list[dict]]:
 def test_metrics_and_window_totals_add_intervals_flags_and_estimates(run_cli, localposthog_engine, tmp_path):
 
     run = localposthog_engine.runs[0]
-    saved = _save(localposthog_engine, load_run_sql(run["run_id"]), tmp_path / "run.json")
+    saved = save_answer(localposthog_engine, load_run_sql(run["run_id"]), tmp_path / "run.json")
     target = run_target(run["run_id"], run["level"], run["window_start"], run["window_end"])
-    per_item = _save(localposthog_engine, server_side_query(target, per_item=True), tmp_path / "items.json")
+    per_item = save_answer(localposthog_engine, server_side_query(target, per_item=True),
+                           tmp_path / "items.json")
     sql = run_cli.output("sql", "--window-totals", "--run-file", saved, command="cluster_metrics")
-    window = _save(localposthog_engine, sql, tmp_path / "window.json")
+    window = save_answer(localposthog_engine, sql, tmp_path / "window.json")
     expected = json.loads(run_cli.output("aggregate", saved, per_item, "--window-totals", window,
                                          "--format", "json", "--max-clusters", "0",
                                          command="cluster_metrics"))
@@ -258,7 +254,7 @@ def test_metrics_and_window_totals_add_intervals_flags_and_estimates(run_cli, lo
 def test_a_comparison_draws_a_node_per_cluster_and_a_band_per_match_split_and_merge(
         run_cli, localposthog_engine, tmp_path):
     runs = max(consecutive_runs(localposthog_engine), key=len)
-    files = [_save(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
+    files = [save_answer(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
              for n, r in enumerate(runs)]
     page = page_of(run_cli, *files, "--max-runs", "0")
     read = [run for f in files for run in read_runs(str(f), ItemPolicy(default=None)).runs]
@@ -290,9 +286,9 @@ def test_runs_of_another_level_are_left_out_of_the_comparison_and_said(run_cli):
 def test_window_totals_of_another_run_are_refused(run_cli, localposthog_engine, tmp_path):
 
     first, second = [r for r in localposthog_engine.runs if r["level"] == "trace" and r["job_id"]][:2]
-    saved = [_save(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
+    saved = [save_answer(localposthog_engine, load_run_sql(r["run_id"]), tmp_path / f"{n}.json")
              for n, r in enumerate((first, second))]
     sql = run_cli.output("sql", "--window-totals", "--run-file", saved[1], command="cluster_metrics")
-    window = _save(localposthog_engine, sql, tmp_path / "window.json")
+    window = save_answer(localposthog_engine, sql, tmp_path / "window.json")
     code, _, err = run_cli(saved[0], window)
     assert code == 2 and "is not the run's" in err

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from documented_sql import DOCS, sql_blocks
+
 ROOT = Path(__file__).resolve().parent.parent
 SKILL = ROOT / "SKILL.md"
-DOCS = [SKILL, *sorted((ROOT / "references").glob("*.md"))]
 SCRIPTS = sorted(p.stem for p in (ROOT / "scripts").glob("*.py"))
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 EXAMPLES = ROOT / "examples"
@@ -58,11 +59,6 @@ def test_references_say_when_to_read_them_and_long_ones_have_contents():
 
 # --- SQL ------------------------------------------------------------------------------------
 
-def _sql_blocks() -> list[tuple[str, str]]:
-    return [(doc.name, block) for doc in DOCS
-            for block in re.findall(r"```sql\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)]
-
-
 def _substitute(sql: str, engine) -> str:
     """Fill the documented placeholders with values from the local dataset."""
     run = next(r for r in engine.runs if r["run_id"].startswith("1_trace_2026012"))
@@ -87,7 +83,7 @@ def _substitute(sql: str, engine) -> str:
 
 @pytest.mark.engine
 def test_every_sql_block_runs_on_the_local_posthog_and_returns_its_columns(localposthog_engine):
-    blocks = _sql_blocks()
+    blocks = sql_blocks()
     assert len(blocks) >= 2
     for doc, block in blocks:
         result = localposthog_engine.query(_substitute(block, localposthog_engine))
@@ -210,7 +206,7 @@ def test_every_flag_the_docs_mention_exists():
 
 @pytest.mark.engine
 def test_the_cookbooks_cluster_items_query_returns_the_cluster_in_rank_order(localposthog_engine):
-    block = next(b for doc, b in _sql_blocks() if "AS item_key" in b)
+    block = next(b for doc, b in sql_blocks() if "AS item_key" in b)
     run = next(r for r in localposthog_engine.runs if r["run_id"].startswith("1_trace_2026012"))
     for cluster in run["clusters"]:
         sql = _substitute(block, localposthog_engine).replace(
