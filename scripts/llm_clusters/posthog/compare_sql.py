@@ -34,7 +34,14 @@ from ..model import CLUSTER_EVENT_BY_LEVEL
 from ..read.truncation import MAX_ROW_LIMIT
 from ..run_ids import parse_run_id
 from .metrics_sql import RUN_EVENT_MARGIN, run_target, time_bound
-from .queries import CLUSTER_EVENTS_SQL, MAX_RUNS_PER_QUERY, RUN_FIELDS, cluster_events_filter, sql_string
+from .queries import (
+    CLUSTER_EVENTS_SQL,
+    MAX_RUNS_PER_QUERY,
+    RUN_FIELDS,
+    checked_days,
+    cluster_events_filter,
+    sql_string,
+)
 
 # Cluster columns come first: a `|` in a title is then put back into the title (the first
 # free-text column) when execute-sql's pipe table is read.
@@ -155,7 +162,7 @@ def previous_sql(run_id: str, level: str | None = None, days: int = 7) -> str:
     job = (f"SELECT {_JOB_ID} FROM events WHERE {event} AND timestamp>={time_bound(low)}"
            f" AND timestamp<{time_bound(high, up=True)} AND {_RUN_ID}={sql_string(run_id)}")
     window_end = f"parseDateTimeBestEffort({_compact(RUN_FIELDS['window_end'])})"
-    where = (f"{event} AND timestamp>={time_bound(low)} - INTERVAL {_days(days)} DAY"
+    where = (f"{event} AND timestamp>={time_bound(low)} - INTERVAL {checked_days(days)} DAY"
              f" AND timestamp<{time_bound(high, up=True)} AND {_JOB_ID} IN ({job})"
              f" AND {window_end}<{time_bound(end)} + INTERVAL 1 SECOND")
     return _query(where, 2)
@@ -169,14 +176,8 @@ def last_sql(count: int, job_id: str | None = None, level: str | None = None, da
     return _query(f"{event} AND {_recent(days)}{job}", _runs_count(count))
 
 
-def _days(days: int) -> int:
-    if not 1 <= days <= 365:
-        raise UsageError(f"--days must be from 1 to 365, got {days}")
-    return days
-
-
 def _recent(days: int) -> str:
-    return f"timestamp>=now() - INTERVAL {_days(days)} DAY"
+    return f"timestamp>=now() - INTERVAL {checked_days(days)} DAY"
 
 
 def query_bytes(sql: str) -> int:

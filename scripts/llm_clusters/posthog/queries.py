@@ -63,7 +63,8 @@ def cluster_events_filter(level: str | None) -> str:
     return f"event = {sql_string(CLUSTER_EVENT_BY_LEVEL[level])}"
 
 
-def _days(days: int) -> int:
+def checked_days(days: int) -> int:
+    """A look-back in days, refused outside 1 to 365."""
     if not 1 <= days <= 365:
         raise UsageError(f"--days must be from 1 to 365, got {days}")
     return days
@@ -78,7 +79,7 @@ def days_for_runs(count: int, days: int | None = None) -> int:
 
 def list_runs_sql(days: int = 7, level: str | None = None, limit: int = 50) -> str:
     return (f"SELECT\n{LIST_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
-            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n"
+            f"    AND timestamp >= now() - INTERVAL {checked_days(days)} DAY\n"
             f"ORDER BY timestamp DESC\nLIMIT {int(limit)}")
 
 
@@ -91,7 +92,7 @@ def load_run_sql(run_id: str, days: int = 7) -> str:
         bounds = (f"timestamp >= toDateTime('{end}', 'UTC') - INTERVAL 1 DAY\n"
                   f"    AND timestamp < toDateTime('{end}', 'UTC') + INTERVAL 1 DAY")
     else:
-        bounds = f"timestamp >= now() - INTERVAL {_days(days)} DAY"
+        bounds = f"timestamp >= now() - INTERVAL {checked_days(days)} DAY"
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(None)}\n    AND {bounds}\n"
             f"    AND JSONExtractString(properties, '$ai_clustering_run_id') = {sql_string(run_id)}\n"
             "LIMIT 1")
@@ -135,5 +136,5 @@ def last_runs_sql(level: str, count: int, days: int = 7, job_id: str | None = No
     _run_count(count)
     job = _job_filter(job_id)
     return (f"SELECT\n{RUN_COLUMNS_SQL}\nFROM events\nWHERE {cluster_events_filter(level)}\n"
-            f"    AND timestamp >= now() - INTERVAL {_days(days)} DAY\n{job}"
+            f"    AND timestamp >= now() - INTERVAL {checked_days(days)} DAY\n{job}"
             f"ORDER BY timestamp DESC\nLIMIT {int(count)}")

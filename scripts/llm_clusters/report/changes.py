@@ -8,7 +8,8 @@ from ..analyse.cluster_matching import Division, Pair, Step
 from ..analyse.compare import Comparison
 from ..display import count, percent
 from ..model import Cluster, Run
-from .content import ReportContent, short_title
+from ..views.render import cluster_title
+from .content import ReportContent
 from .markup import link, text
 from .svg import flow_svg
 
@@ -51,7 +52,7 @@ def _run_name(report: ReportContent, run: Run) -> str:
 
 def _cluster_name(report: ReportContent, run: Run, cluster: Cluster) -> str:
     url = report.links.cluster(run.run_id, cluster.cluster_id) if report.links and run.run_id else None
-    return f"{link(str(cluster.cluster_id), url)} {text(short_title(cluster, 50))}"
+    return f"{link(str(cluster.cluster_id), url)} {text(cluster_title(cluster, 50))}"
 
 
 def _pair_row(report: ReportContent, step: Step, pair: Pair) -> str:

@@ -299,7 +299,3 @@ def _comparison(run: Run, runs: list[Run], max_runs: int, notes: list[str]) -> C
 def flagged_text(figure: ClusterFigures) -> str:
     return ", ".join(f"{name} above the rest" for name in figure.flags)
 
-
-def short_title(cluster: Cluster, limit: int = 60) -> str:
-    title = clean(cluster.title, limit)
-    return f"[noise] {title}" if cluster.is_noise else title

@@ -9,9 +9,9 @@ import hashlib
 import math
 
 from ..display import count, money, percent, seconds
-from ..views.render import estimate_text, whole
+from ..views.render import cluster_title, estimate_text, whole
 from .changes import comparison_section
-from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, ReportContent, short_title
+from .content import NO_LINKS, PALETTE, ClusterFigures, Figure, ReportContent
 from .markup import colour_class, link, text
 from .svg import bar_svg, map_svg
 
@@ -91,7 +91,7 @@ def _map_section(report: ReportContent) -> list[str]:
         return parts
     svg, skipped = map_svg(data)
     legend = "".join(f'<li><span class="sw {colour_class(f.colour)}"></span>'
-                     f"{link(str(f.cluster.cluster_id), f.url)} {text(short_title(f.cluster, 50))} "
+                     f"{link(str(f.cluster.cluster_id), f.url)} {text(cluster_title(f.cluster, 50))} "
                      f'<span class="muted">{count(f.cluster.size)}</span></li>' for f in report.clusters)
     parts.append(f'<div class="figure">{svg}<ul class="legend">{legend}</ul></div>')
     said = [f"{count(len(data.points))} of the run's {count(data.items)} items, one dot each, coloured by "
@@ -131,7 +131,7 @@ def _cell(figure: Figure | None, top: float, colour: int | None, show, what: str
 
 def _title_cell(figure: ClusterFigures) -> str:
     """The title; the description, when there is one, opens under it (no script needed)."""
-    title = text(short_title(figure.cluster, 70))
+    title = text(cluster_title(figure.cluster, 70))
     description = text(figure.cluster.description, DESCRIPTION_CHARS, keep_newlines=True)
     if not description:
         return f'<td class="title">{title}</td>'
@@ -200,7 +200,7 @@ def _window_section(report: ReportContent) -> list[str]:
                      for key, show in (("items", whole), ("total_cost", money), ("error_items", whole)))
             estimates = "".join(f'<td class="num">{text(cell)}</td>' for cell in cells)
             parts.append(f"<tr><td>{link(str(f.cluster.cluster_id), f.url)}</td>"
-                         f"<td>{text(short_title(f.cluster, 60))}</td>"
+                         f"<td>{text(cluster_title(f.cluster, 60))}</td>"
                          f'<td class="num">{count(f.cluster.size)}</td>{estimates}</tr>')
     parts.append('</tbody></table><p class="muted">Estimates with 95% intervals (exact hypergeometric for '
                  "counts; cost: that interval times a t interval of the mean), assuming the run sampled the "

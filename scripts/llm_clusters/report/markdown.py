@@ -4,9 +4,9 @@ HTML page, without the pictures (the page holds the map and the flow)."""
 from __future__ import annotations
 
 from ..display import clean, count, markdown, markdown_link, money, percent, seconds
-from ..views.render import Page, estimate_text, whole
+from ..views.render import Page, cluster_title, estimate_text, whole
 from .changes import MAX_ROWS
-from .content import NO_LINKS, ClusterFigures, Figure, ReportContent, flagged_text, short_title
+from .content import NO_LINKS, ClusterFigures, Figure, ReportContent, flagged_text
 
 
 def _figure(figure: Figure | None, show) -> str:
@@ -35,7 +35,7 @@ def render_markdown(report: ReportContent) -> str:
                   "above the rest"]
     rows = []
     for f in report.clusters:
-        row = [_name(f), markdown(short_title(f.cluster, 60)), count(f.cluster.size),
+        row = [_name(f), markdown(cluster_title(f.cluster, 60)), count(f.cluster.size),
                _figure(f.share, percent)]
         if measured:
             row += [money(f.total_cost), _figure(f.avg_cost, money), _figure(f.avg_latency, seconds),
@@ -77,7 +77,7 @@ def _window(page: Page, report: ReportContent) -> None:
     page.line(f"Exact: {count(totals.items)} {report.unit}s, {money(totals.total_cost)} total cost, "
               f"{count(totals.error_items)} with an error. Per cluster, estimates with 95% intervals:")
     page.table(["id", "title", "in the run", "window items", "window cost", "window items with an error"], [
-        [_name(f), markdown(short_title(f.cluster, 60)), count(f.cluster.size),
+        [_name(f), markdown(cluster_title(f.cluster, 60)), count(f.cluster.size),
          estimate_text(f.window["items"], whole), estimate_text(f.window["total_cost"], money),
          estimate_text(f.window["error_items"], whole)] for f in report.clusters if f.window])
 
@@ -92,15 +92,15 @@ def _comparison(page: Page, report: ReportContent) -> None:
                   f"{percent(step.noise_after)} ({step.noise_test.change}).")
         pairs = sorted(step.pairs, key=lambda p: -abs(p.share_after - p.share_before))
         page.table(["before", "after", "share", "change"], [
-            [f"{p.before.cluster_id} {markdown(short_title(p.before, 50))}",
-             f"{p.after.cluster_id} {markdown(short_title(p.after, 50))}",
+            [f"{p.before.cluster_id} {markdown(cluster_title(p.before, 50))}",
+             f"{p.after.cluster_id} {markdown(cluster_title(p.after, 50))}",
              f"{percent(p.share_before)} → {percent(p.share_after)}",
              (p.test.change if p.test else "-")] for p in pairs[:MAX_ROWS]])
         if len(pairs) > MAX_ROWS:
             page.line(f"{len(pairs) - MAX_ROWS} more matched clusters not shown.")
-        changes = ([f"new: {c.cluster_id} {markdown(short_title(c, 50))} ({count(c.size)} items)"
+        changes = ([f"new: {c.cluster_id} {markdown(cluster_title(c, 50))} ({count(c.size)} items)"
                     for c in step.new]
-                   + [f"vanished: {c.cluster_id} {markdown(short_title(c, 50))} ({count(c.size)} items)"
+                   + [f"vanished: {c.cluster_id} {markdown(cluster_title(c, 50))} ({count(c.size)} items)"
                       for c in step.vanished]
                    + [f"{d.kind}: {d.whole.cluster_id} {'into' if d.kind == 'split' else 'from'} "
                       + ", ".join(f"{p.cluster_id} ({f:.0%})" for p, f in zip(d.parts, d.fractions))
