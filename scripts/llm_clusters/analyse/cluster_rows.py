@@ -20,6 +20,7 @@ from .stats import (
     Interval,
     Sample,
     TestResult,
+    WindowEstimates,
     holm,
     ratio_total,
     two_proportion_z,
@@ -97,7 +98,7 @@ class ClusterRow:
     latency_sample: Sample | None = field(default=None, repr=False)
     # Per tested measure (TESTED): its outcome, None where the test could not run.
     tests: dict[str, TestOutcome | None] = field(default_factory=dict)
-    window: dict[str, Estimate | None] | None = None  # estimates for the whole window, when known
+    window: WindowEstimates | None = None  # estimates for the whole window, when known
 
     @property
     def error_rate(self) -> float | None:
@@ -318,8 +319,7 @@ def add_window_estimates(run: Run, rows: list[ClusterRow], totals: WindowTotals)
             whole_window = n == totals.items or (totals.error_items == 0 and sampled_errors == 0)
             errors = (Estimate(row.error_items, row.error_items, row.error_items, exact=True) if whole_window
                       else window_count(row.error_items, sampled_errors, totals.error_items))
-        row.window = {"items": window_count(row.items, n, totals.items), "total_cost": cost,
-                      "error_items": errors}
+        row.window = WindowEstimates(window_count(row.items, n, totals.items), cost, errors)
     return []
 
 

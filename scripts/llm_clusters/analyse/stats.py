@@ -186,6 +186,24 @@ class Estimate:
     exact: bool = False
 
 
+@dataclass(frozen=True)
+class WindowEstimates:
+    """One cluster's totals over its run's whole window, estimated from the run's sample; a
+    figure is None where the sample cannot give it (no costs to split the window's by)."""
+
+    items: Estimate
+    total_cost: Estimate | None
+    error_items: Estimate | None
+
+    FIGURES = ("items", "total_cost", "error_items")  # in the order every view shows them
+
+    def figure(self, name: str) -> Estimate | None:
+        return getattr(self, name)
+
+    def by_figure(self) -> list[tuple[str, Estimate | None]]:
+        return [(name, self.figure(name)) for name in self.FIGURES]
+
+
 def _log_choose(a: int, b: int) -> float:
     return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
 

@@ -18,7 +18,7 @@ from ..analyse.cluster_rows import (
 )
 from ..analyse.compare import Comparison, compare_runs, run_level, time_order
 from ..analyse.compare_settings import Settings
-from ..analyse.stats import Interval, Sample, mean_interval, wilson
+from ..analyse.stats import Interval, Sample, WindowEstimates, mean_interval, wilson
 from ..display import clean, count, percent
 from ..model import Cluster, Item, Run
 from ..posthog.links import LinkBuilder
@@ -67,7 +67,7 @@ class ClusterFigures:
     avg_latency: Figure | None = None
     error_rate: Figure | None = None
     flags: list[str] = field(default_factory=list)  # "errors", "cost", "latency": above the rest
-    window: dict | None = None  # window estimates (stats.Estimate), when window totals were given
+    window: WindowEstimates | None = None  # when window totals were given
     url: str | None = None
     top: list[tuple[Item, str | None]] = field(default_factory=list)
 

@@ -196,7 +196,7 @@ def _window_section(report: ReportContent) -> list[str]:
              f"<th>window cost</th><th>window {unit}s with an error</th></tr></thead><tbody>"]
     for f in report.clusters:
         if f.window:
-            cells = (estimate_text(f.window[key], show)
+            cells = (estimate_text(f.window.figure(key), show)
                      for key, show in (("items", whole), ("total_cost", money), ("error_items", whole)))
             estimates = "".join(f'<td class="num">{text(cell)}</td>' for cell in cells)
             parts.append(f"<tr><td>{link(str(f.cluster.cluster_id), f.url)}</td>"

@@ -78,8 +78,8 @@ def _window(page: Page, report: ReportContent) -> None:
               f"{count(totals.error_items)} with an error. Per cluster, estimates with 95% intervals:")
     page.table(["id", "title", "in the run", "window items", "window cost", "window items with an error"], [
         [_name(f), markdown(cluster_title(f.cluster, 60)), count(f.cluster.size),
-         estimate_text(f.window["items"], whole), estimate_text(f.window["total_cost"], money),
-         estimate_text(f.window["error_items"], whole)] for f in report.clusters if f.window])
+         estimate_text(f.window.items, whole), estimate_text(f.window.total_cost, money),
+         estimate_text(f.window.error_items, whole)] for f in report.clusters if f.window])
 
 
 def _comparison(page: Page, report: ReportContent) -> None:

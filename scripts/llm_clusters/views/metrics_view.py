@@ -130,7 +130,7 @@ def _row_json(row: ClusterRow) -> dict:
         "top_model": clean(row.top_model) or None,
         "tests": {key: None if test is None else test.as_json() for key, test in row.tests.items()},
         "window_estimate": None if row.window is None else {
-            key: estimate_json(estimate) for key, estimate in row.window.items()},
+            key: estimate_json(estimate) for key, estimate in row.window.by_figure()},
     }
 
 

@@ -46,8 +46,8 @@ def window_section(page: Page, rows: list[ClusterRow], shown: list[ClusterRow], 
                   "Per-cluster ESTIMATES for the whole window, calibrated so that they add up to the "
                   "window's exact totals, with 95% intervals from the sampling. " + assumption(unit))
         kind = "estimate, 95% CI"
-    table = [[row.cluster.cluster_id, title(row), count(row.items), estimate_text(row.window["items"], whole),
-              estimate_text(row.window["total_cost"], money), estimate_text(row.window["error_items"], whole)]
+    table = [[row.cluster.cluster_id, title(row), count(row.items), estimate_text(row.window.items, whole),
+              estimate_text(row.window.total_cost, money), estimate_text(row.window.error_items, whole)]
              for row in estimated]
     table.append(["all", f"sum over all {clusters_phrase(row.cluster for row in rows)}", count(n),
                   *(_sum(rows, key, show) for key, show in zip(FIGURES, (whole, money, whole)))])
@@ -62,7 +62,7 @@ def window_section(page: Page, rows: list[ClusterRow], shown: list[ClusterRow], 
 
 def _sum(rows: list[ClusterRow], key: str, show) -> str:
     """The estimates summed over every cluster (shown or not): the window's exact total."""
-    estimates = [row.window.get(key) if row.window else None for row in rows]
+    estimates = [row.window.figure(key) if row.window else None for row in rows]
     if any(estimate is None for estimate in estimates):
         return "-"
     return show(math.fsum(estimate.value for estimate in estimates))
