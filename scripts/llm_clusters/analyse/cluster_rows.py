@@ -29,6 +29,10 @@ from .stats import (
     window_count,
 )
 
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up time
+if TYPE_CHECKING:
+    from ..read.table_reader import SavedTable
+
 ALPHA = 0.05
 
 
@@ -126,7 +130,7 @@ def _cells(index: dict[str, int | None], row: list) -> dict:
     return {name: row[i] if i is not None and i < len(row) else None for name, i in index.items()}
 
 
-def rows_from_tables(run: Run, tables: list[tuple[str, Table]]) -> tuple[list[ClusterRow], str, list[str]]:
+def rows_from_tables(run: Run, tables: list[SavedTable]) -> tuple[list[ClusterRow], str, list[str]]:
     """Cluster rows from per-item tables (merged) or one per-cluster table."""
     notes: list[str] = []
     per_item: dict[str, ItemValues] = {}

@@ -16,8 +16,7 @@ from ..posthog.metrics_queries import load_run, pick_run, run_target_of, run_win
 from ..posthog.metrics_sql import run_target, server_side_query, window_totals_query
 from ..posthog.overview_sql import overview_query
 from ..posthog.queries import load_run_sql
-from ..read.table_reader import read_table, read_table_from
-from ..read.tables import Table
+from ..read.table_reader import SavedTable, read_table, read_table_from
 from ..read.textsource import TextSource
 
 if TYPE_CHECKING:  # the API client is imported in live mode only
@@ -30,8 +29,8 @@ class RunTables:
     each with where it was read; notes, and warnings that rows are probably missing."""
 
     run: Run
-    metrics: list[tuple[str, Table]]
-    window: tuple[str, Table] | None
+    metrics: list[SavedTable]
+    window: SavedTable | None
     notes: list[str]
     warnings: list[str]
 
@@ -41,8 +40,8 @@ def read_saved_tables(run_file: str, metrics_files: list[str], window_file: str 
     """The saved run (all its items when there are per-item metrics to match them to), the saved
     metrics results and, when given, the saved window totals."""
     run, notes, warnings = load_run(run_file, run_id, stdin, items=bool(metrics_files))
-    metrics = [(path, read_table(path, stdin)) for path in metrics_files]
-    window = (window_file, read_table(window_file, stdin)) if window_file else None
+    metrics = [SavedTable(path, read_table(path, stdin)) for path in metrics_files]
+    window = SavedTable(window_file, read_table(window_file, stdin)) if window_file else None
     return RunTables(run, metrics, window, notes, warnings)
 
 
@@ -54,8 +53,8 @@ def ask_live_tables(client: PostHogClient, run_id: str, lookback_days: int,
                                               ItemPolicy(default=None)), run_id)
     target = run_target_of(run)
 
-    def ask(sql: str) -> tuple[str, Table]:
-        return ANSWER_NAME, read_table_from(TextSource(client.query_text(sql)), ANSWER_NAME, sql)
+    def ask(sql: str) -> SavedTable:
+        return SavedTable(ANSWER_NAME, read_table_from(TextSource(client.query_text(sql)), ANSWER_NAME, sql))
 
     metrics = [ask(server_side_query(target, per_item=True))]
     window = None

@@ -12,7 +12,7 @@ Every table is checked for PostHog's silent row limits (`truncation.row_cap_warn
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from ..errors import UnreadableInput
 from ..model import ItemPolicy
@@ -22,6 +22,14 @@ from .reader import document_body, documents, read_input
 from .tables import Table
 from .textsource import TextSource, text_from_str
 from .truncation import response_query, row_cap_warning
+
+
+class SavedTable(NamedTuple):
+    """A table and where it was read from (a path, or PostHog's answer), for messages."""
+
+    name: str
+    table: Table
+
 
 _POLICY = ItemPolicy(default=0)  # a metrics table holds no `traces`; keep none if one does
 FAST_PATH_CHARS = 64 << 20  # a larger table is streamed

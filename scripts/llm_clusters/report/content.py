@@ -139,7 +139,7 @@ def _window_totals(run: Run, rows: list[ClusterRow] | None, inputs: Inputs,
     when there are metrics); None, with a warning, when they describe another population."""
     if inputs.window is None:
         return None
-    totals = WindowTotals.from_table(inputs.window[1], inputs.window[0])
+    totals = WindowTotals.from_table(inputs.window.table, inputs.window.name)
     refused = add_window_estimates(run, rows or [], totals)  # refuses another level or window
     if not refused and totals.items < sum(c.size for c in run.clusters):
         refused = [f"the window totals count {totals.items:,} items, fewer than the run analysed: they "

@@ -17,7 +17,7 @@ from ..display import clean, count
 from ..errors import NoClustersFound, UnreadableInput, UsageError
 from ..model import ItemPolicy, Run
 from ..read.reader import ReadResult, read_runs
-from ..read.table_reader import read_table
+from ..read.table_reader import SavedTable, read_table
 from ..read.tables import Table
 
 ALL_ITEMS = ItemPolicy(default=None)  # the map, the metrics and the matching need every item
@@ -50,8 +50,8 @@ TABLE_KINDS: tuple[tuple[str, Callable[[Table], bool]], ...] = (
 @dataclass
 class Inputs:
     runs: list[Run] = field(default_factory=list)
-    metrics: list[tuple[str, Table]] = field(default_factory=list)
-    window: tuple[str, Table] | None = None
+    metrics: list[SavedTable] = field(default_factory=list)
+    window: SavedTable | None = None
     read_as: list[str] = field(default_factory=list)  # one line per input: what it was read as
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # rows are probably missing
@@ -119,9 +119,9 @@ def _add_table(inputs: Inputs, path: str, table: Table, no_run: NoClustersFound)
         if inputs.window is not None:
             raise UsageError(f"two window-totals results ({_name(inputs.window[0])} and "
                              f"{_name(path)}); pass the one for the report's run.")
-        inputs.window = (path, table)
+        inputs.window = SavedTable(path, table)
     else:
-        inputs.metrics.append((path, table))
+        inputs.metrics.append(SavedTable(path, table))
     inputs.read_as.append(f"{_name(path)}: {kind} ({count(len(table.rows))} row"
                           f"{'' if len(table.rows) == 1 else 's'})")
 
