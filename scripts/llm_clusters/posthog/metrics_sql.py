@@ -252,8 +252,6 @@ def _exact_time(value: datetime) -> str:
 # records); a trace's `$ai_trace` event counts for that, not for its data.
 WINDOW_EVENTS = {"trace": ("$ai_trace", *ITEM_EVENTS["trace"]), "generation": ITEM_EVENTS["generation"]}
 FIRST_EVENT_LOOKBACK = timedelta(days=1)  # how far before the window a trace's earlier events are looked for
-WINDOW_COLUMNS = ("window_start", "window_end", "level", "items", "items_with_data", "total_cost",
-                  "cost_items", "error_items")
 WINDOW_SCOPE = (
     "Scope: every {unit} whose first AI event lies in the run's window (start inclusive, end "
     "exclusive), all traffic at that level: a run does not record its job's event_filters, so "
